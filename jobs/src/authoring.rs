@@ -1,0 +1,200 @@
+//! Writing the catalog: books, chapters (content first, index second), pricing.
+
+use sqlx::MySqlPool;
+
+use crate::config::PricingSettings;
+use crate::content;
+use crate::db::Db;
+use crate::ids::{IdError, IdGenerator};
+use crate::json::now_millis;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthoringError {
+    #[error("not found")]
+    NotFound,
+    #[error(transparent)]
+    Id(#[from] IdError),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// 字数: Unicode characters that are not whitespace.
+pub fn word_count(content: &str) -> i64 {
+    content.chars().filter(|c| !c.is_whitespace()).count() as i64
+}
+
+/// VIP: `max(1, words * coins_per_unit / words_per_unit)`; free chapters cost nothing.
+pub fn price(pricing: &PricingSettings, words: i64, is_vip: bool) -> i64 {
+    if !is_vip {
+        return 0;
+    }
+    (words * pricing.coins_per_unit / pricing.words_per_unit).max(1)
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn create_book(
+    pool: &MySqlPool,
+    id: i64,
+    author_id: i64,
+    book_name: &str,
+) -> Result<(), sqlx::Error> {
+    let now = now_millis();
+    sqlx::query(
+        r"INSERT INTO book (id, author_id, book_name, status, word_count, create_time, update_time)
+          VALUES (?, ?, ?, 0, 0, ?, ?)",
+    )
+    .bind(id)
+    .bind(author_id)
+    .bind(book_name)
+    .bind(now)
+    .bind(now)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn publish_book(pool: &MySqlPool, book_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE book SET status = 1, update_time = ? WHERE id = ?")
+        .bind(now_millis())
+        .bind(book_id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+pub struct NewChapter<'a> {
+    pub book_id: i64,
+    pub index_name: &'a str,
+    pub content: &'a str,
+    pub is_vip: bool,
+}
+
+/// Adds a chapter at the end of the book; returns `(index_id, price)`.
+#[tracing::instrument(skip_all)]
+pub async fn add_chapter(
+    db: &Db,
+    ids: &IdGenerator,
+    pricing: &PricingSettings,
+    chapter: NewChapter<'_>,
+) -> Result<(i64, i64), AuthoringError> {
+    let index_id = ids.next_id().await?;
+    let words = word_count(chapter.content);
+    let price = price(pricing, words, chapter.is_vip);
+    content::write(
+        db,
+        ids.next_id().await?,
+        chapter.book_id,
+        index_id,
+        chapter.content,
+    )
+    .await?;
+    let mut tx = db.main.begin().await?;
+    // Locking the book row serialises chapter numbering within one book.
+    let locked: Option<i64> = sqlx::query_scalar("SELECT id FROM book WHERE id = ? FOR UPDATE")
+        .bind(chapter.book_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if locked.is_none() {
+        return Err(AuthoringError::NotFound);
+    }
+    let now = now_millis();
+    sqlx::query(
+        r"INSERT INTO book_index (id, book_id, index_num, index_name, word_count, is_vip, book_price,
+                                  create_time, update_time)
+          SELECT ?, ?, COALESCE(MAX(index_num), 0) + 1, ?, ?, ?, ?, ?, ?
+          FROM book_index WHERE book_id = ?",
+    )
+    .bind(index_id)
+    .bind(chapter.book_id)
+    .bind(chapter.index_name)
+    .bind(words)
+    .bind(chapter.is_vip)
+    .bind(price)
+    .bind(now)
+    .bind(now)
+    .bind(chapter.book_id)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        r"UPDATE book SET word_count = word_count + ?, last_index_id = ?, last_index_name = ?,
+                          last_index_update_time = ?, update_time = ?
+          WHERE id = ?",
+    )
+    .bind(words)
+    .bind(index_id)
+    .bind(chapter.index_name)
+    .bind(now)
+    .bind(now)
+    .bind(chapter.book_id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok((index_id, price))
+}
+
+/// Deletes the index row first, then the content; purchases are refunded by the next sweep.
+#[tracing::instrument(skip_all)]
+pub async fn delete_chapter(db: &Db, book_id: i64, index_id: i64) -> Result<(), AuthoringError> {
+    let mut tx = db.main.begin().await?;
+    sqlx::query("SELECT id FROM book WHERE id = ? FOR UPDATE")
+        .bind(book_id)
+        .execute(&mut *tx)
+        .await?;
+    let words: Option<i64> = sqlx::query_scalar(
+        "SELECT CAST(word_count AS SIGNED) FROM book_index WHERE id = ? AND book_id = ?",
+    )
+    .bind(index_id)
+    .bind(book_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(words) = words else {
+        return Err(AuthoringError::NotFound);
+    };
+    sqlx::query("DELETE FROM book_index WHERE id = ?")
+        .bind(index_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        r"UPDATE book b
+          LEFT JOIN (SELECT id, index_name, create_time FROM book_index
+                     WHERE book_id = ? ORDER BY index_num DESC LIMIT 1) last ON TRUE
+          SET b.word_count = b.word_count - ?, b.last_index_id = last.id,
+              b.last_index_name = last.index_name, b.last_index_update_time = last.create_time,
+              b.update_time = ?
+          WHERE b.id = ?",
+    )
+    .bind(book_id)
+    .bind(words)
+    .bind(now_millis())
+    .bind(book_id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    content::delete(db, book_id, index_id).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pricing() -> PricingSettings {
+        PricingSettings {
+            words_per_unit: 1000,
+            coins_per_unit: 5,
+        }
+    }
+
+    #[test]
+    fn words_are_non_whitespace_characters() {
+        assert_eq!(word_count("第一章 开始\n\tA b"), 7);
+    }
+
+    #[test]
+    fn vip_price_follows_the_original_rule_with_a_minimum_of_one() {
+        assert_eq!(price(&pricing(), 3000, true), 15);
+        assert_eq!(price(&pricing(), 10, true), 1);
+        assert_eq!(price(&pricing(), 3000, false), 0);
+    }
+}

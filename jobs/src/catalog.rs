@@ -1,0 +1,208 @@
+//! Catalog reads: published books, a book's chapters, one chapter's row.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::MySqlPool;
+
+/// Who is asking, for draft visibility and the `owned` marks.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Viewer {
+    pub user_id: Option<i64>,
+    pub author_id: Option<i64>,
+    pub is_admin: bool,
+}
+
+impl Viewer {
+    fn may_see(&self, status: i8, author_id: i64) -> bool {
+        status == 1 || self.is_admin || self.author_id == Some(author_id)
+    }
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct BookSummary {
+    #[serde(with = "crate::json::id")]
+    pub id: i64,
+    pub book_name: String,
+    #[serde(with = "crate::json::id")]
+    pub author_id: i64,
+    pub pen_name: String,
+    pub word_count: i64,
+    #[serde(with = "crate::json::opt_id")]
+    pub last_index_id: Option<i64>,
+    pub last_index_name: Option<String>,
+    #[serde(with = "crate::json::opt_timestamp")]
+    pub last_index_update_time: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BookDetail {
+    #[serde(with = "crate::json::id")]
+    pub id: i64,
+    pub book_name: String,
+    #[serde(with = "crate::json::id")]
+    pub author_id: i64,
+    pub pen_name: String,
+    pub word_count: i64,
+    pub chapters: Vec<ChapterSummary>,
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct ChapterSummary {
+    #[serde(with = "crate::json::id")]
+    pub id: i64,
+    pub index_num: i32,
+    pub index_name: String,
+    pub word_count: i32,
+    pub is_vip: bool,
+    pub price: i64,
+    pub owned: bool,
+}
+
+/// One chapter's index row with what reading it needs to know about its book.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ChapterRow {
+    pub id: i64,
+    pub book_id: i64,
+    pub index_num: i32,
+    pub index_name: String,
+    pub is_vip: bool,
+    pub price: i64,
+    pub book_status: i8,
+    pub author_id: i64,
+}
+
+impl ChapterRow {
+    pub fn visible_to(&self, viewer: &Viewer) -> bool {
+        viewer.may_see(self.book_status, self.author_id)
+    }
+}
+
+/// `%` and `_` in a user's search are taken literally.
+pub fn like_pattern(q: &str) -> String {
+    let mut pattern = String::with_capacity(q.len() + 2);
+    pattern.push('%');
+    for c in q.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn list_books(
+    pool: &MySqlPool,
+    q: Option<&str>,
+    limit: u32,
+    offset: u64,
+) -> Result<(i64, Vec<BookSummary>), sqlx::Error> {
+    let pattern = q.map(like_pattern);
+    let total: i64 = sqlx::query_scalar(
+        r"SELECT COUNT(*) FROM book b JOIN author a ON a.id = b.author_id
+          WHERE b.status = 1 AND (? IS NULL OR b.book_name LIKE ? OR a.pen_name LIKE ?)",
+    )
+    .bind(&pattern)
+    .bind(&pattern)
+    .bind(&pattern)
+    .fetch_one(pool)
+    .await?;
+    let items = sqlx::query_as(
+        r"SELECT b.id, b.book_name, b.author_id, a.pen_name, b.word_count, b.last_index_id,
+                 b.last_index_name, b.last_index_update_time
+          FROM book b JOIN author a ON a.id = b.author_id
+          WHERE b.status = 1 AND (? IS NULL OR b.book_name LIKE ? OR a.pen_name LIKE ?)
+          ORDER BY b.last_index_update_time DESC, b.id DESC
+          LIMIT ? OFFSET ?",
+    )
+    .bind(&pattern)
+    .bind(&pattern)
+    .bind(&pattern)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(pool)
+    .await?;
+    Ok((total, items))
+}
+
+/// A book with its chapters, or `None` if it does not exist or is a draft the viewer may not see.
+#[tracing::instrument(skip_all)]
+pub async fn book_detail(
+    pool: &MySqlPool,
+    book_id: i64,
+    viewer: &Viewer,
+) -> Result<Option<BookDetail>, sqlx::Error> {
+    let row: Option<(i64, String, i64, String, i64, i8)> = sqlx::query_as(
+        r"SELECT b.id, b.book_name, b.author_id, a.pen_name, b.word_count, b.status
+          FROM book b JOIN author a ON a.id = b.author_id WHERE b.id = ?",
+    )
+    .bind(book_id)
+    .fetch_optional(pool)
+    .await?;
+    let Some((id, book_name, author_id, pen_name, word_count, status)) = row else {
+        return Ok(None);
+    };
+    if !viewer.may_see(status, author_id) {
+        return Ok(None);
+    }
+    let chapters = sqlx::query_as(
+        r"SELECT i.id, i.index_num, i.index_name, i.word_count, i.is_vip = 1 AS is_vip,
+                 i.book_price AS price, r.id IS NOT NULL AS owned
+          FROM book_index i
+          LEFT JOIN user_buy_record r ON r.book_index_id = i.id AND r.user_id = ?
+          WHERE i.book_id = ? ORDER BY i.index_num",
+    )
+    .bind(viewer.user_id.unwrap_or(0))
+    .bind(book_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(Some(BookDetail {
+        id,
+        book_name,
+        author_id,
+        pen_name,
+        word_count,
+        chapters,
+    }))
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn chapter(
+    pool: &MySqlPool,
+    book_id: i64,
+    index_id: i64,
+) -> Result<Option<ChapterRow>, sqlx::Error> {
+    sqlx::query_as(
+        r"SELECT i.id, i.book_id, i.index_num, i.index_name, i.is_vip = 1 AS is_vip,
+                 i.book_price AS price, b.status AS book_status, b.author_id
+          FROM book_index i JOIN book b ON b.id = i.book_id
+          WHERE i.id = ? AND i.book_id = ?",
+    )
+    .bind(index_id)
+    .bind(book_id)
+    .fetch_optional(pool)
+    .await
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn owns(pool: &MySqlPool, user_id: i64, index_id: i64) -> Result<bool, sqlx::Error> {
+    let owned: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM user_buy_record WHERE user_id = ? AND book_index_id = ?",
+    )
+    .bind(user_id)
+    .bind(index_id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(owned.is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_metacharacters_are_escaped() {
+        assert_eq!(like_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
+    }
+}

@@ -1,0 +1,196 @@
+//! Typed, layered configuration: `config/default.toml`, the `NOVEL_ENV` overlay, then `NOVEL__*` env vars.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub http: HttpSettings,
+    pub database: DatabaseSettings,
+    pub sharding: ShardingSettings,
+    pub redis: RedisSettings,
+    pub ids: IdSettings,
+    pub pricing: PricingSettings,
+    pub worker: WorkerSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct HttpSettings {
+    pub host: String,
+    pub port: u16,
+    pub metrics_port: u16,
+    pub cookie_secure: bool,
+    pub body_limit_bytes: usize,
+    pub request_timeout_ms: u64,
+}
+
+/// Connection URLs are secrets: `SecretString` prints `[REDACTED]` in `Debug`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    pub url: SecretString,
+    pub max_connections: u32,
+    pub shard_max_connections: u32,
+    pub acquire_timeout_ms: u64,
+    pub lock_wait_timeout_secs: u32,
+    pub deadlock_retries: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ShardingSettings {
+    pub database_enabled: bool,
+    pub table_enabled: bool,
+    /// One URL per data source `ds0..ds9`.
+    pub data_sources: Vec<SecretString>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RedisSettings {
+    pub url: SecretString,
+    /// Every key this deployment writes starts with `{prefix}:`.
+    pub prefix: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct IdSettings {
+    pub datacenter_id: u8,
+    pub lease_ttl_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PricingSettings {
+    pub words_per_unit: i64,
+    pub coins_per_unit: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct WorkerSettings {
+    pub metrics_port: u16,
+    pub concurrency: usize,
+}
+
+impl DatabaseSettings {
+    pub fn acquire_timeout(&self) -> Duration {
+        Duration::from_millis(self.acquire_timeout_ms)
+    }
+}
+
+impl IdSettings {
+    pub fn lease_ttl(&self) -> Duration {
+        Duration::from_millis(self.lease_ttl_ms)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("configuration key `{key}`: {problem}")]
+    Invalid { key: &'static str, problem: String },
+}
+
+/// The folder holding `default.toml`: `NOVEL_CONFIG_DIR`, else `./config`, else the workspace's.
+pub fn config_dir() -> PathBuf {
+    if let Ok(dir) = std::env::var("NOVEL_CONFIG_DIR") {
+        return PathBuf::from(dir);
+    }
+    let local = PathBuf::from("config");
+    if local.join("default.toml").exists() {
+        return local;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../config")
+}
+
+/// Loads and validates the settings; the error names the offending key.
+pub fn load() -> Result<Settings, ConfigError> {
+    load_with(&std::env::var("NOVEL_ENV").unwrap_or_else(|_| "local".into()))
+}
+
+/// Like `load`, with the overlay named explicitly (tests use `test`).
+pub fn load_with(overlay: &str) -> Result<Settings, ConfigError> {
+    let dir = config_dir();
+    let settings: Settings = config::Config::builder()
+        .add_source(config::File::from(dir.join("default.toml")))
+        .add_source(config::File::from(dir.join(format!("{overlay}.toml"))).required(false))
+        .add_source(
+            config::Environment::with_prefix("NOVEL")
+                .prefix_separator("__")
+                .separator("__")
+                .list_separator(",")
+                .with_list_parse_key("sharding.data_sources")
+                .try_parsing(true),
+        )
+        .build()?
+        .try_deserialize()?;
+    settings.validate()?;
+    Ok(settings)
+}
+
+impl Settings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key, problem: &str| {
+            Err(ConfigError::Invalid {
+                key,
+                problem: problem.to_owned(),
+            })
+        };
+        if self.sharding.data_sources.len() != crate::shard::SHARDS as usize {
+            return invalid(
+                "sharding.data_sources",
+                "must list exactly ten URLs (ds0..ds9)",
+            );
+        }
+        if self.ids.datacenter_id > crate::ids::MAX_NODE {
+            return invalid("ids.datacenter_id", "must be 0..=31");
+        }
+        if self.ids.lease_ttl_ms < 300 {
+            return invalid("ids.lease_ttl_ms", "must be at least 300");
+        }
+        if self.database.max_connections == 0 || self.database.shard_max_connections == 0 {
+            return invalid(
+                "database.max_connections",
+                "pools need at least one connection",
+            );
+        }
+        if self.pricing.words_per_unit <= 0 || self.pricing.coins_per_unit < 0 {
+            return invalid(
+                "pricing.words_per_unit",
+                "must be positive (coins_per_unit >= 0)",
+            );
+        }
+        if self.worker.concurrency == 0 {
+            return invalid("worker.concurrency", "must be at least 1");
+        }
+        if self.redis.prefix.is_empty() || self.redis.prefix.contains([' ', '*', '?']) {
+            return invalid(
+                "redis.prefix",
+                "must be non-empty without spaces or glob characters",
+            );
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_load_and_secrets_stay_out_of_debug_output() {
+        let mut settings = load_with("none").expect("default.toml loads");
+        settings.database.url = SecretString::from("mysql://root:hunter2@db:3306/novel");
+        let printed = format!("{settings:?}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(printed.contains("REDACTED"));
+    }
+
+    #[test]
+    fn a_bad_value_names_its_key() {
+        let mut settings = load_with("none").expect("default.toml loads");
+        settings.ids.datacenter_id = 40;
+        let error = settings.validate().unwrap_err().to_string();
+        assert!(error.contains("ids.datacenter_id"), "{error}");
+    }
+}

@@ -1,0 +1,153 @@
+//! Connection pools (main database + ten content data sources) and migrations.
+
+use std::time::Duration;
+
+use secrecy::ExposeSecret;
+use sqlx::migrate::MigrateDatabase;
+use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
+use sqlx::{Executor, MySql};
+
+use crate::config::{DatabaseSettings, ShardingSettings};
+use crate::shard::{ContentShard, ShardFlags, route};
+
+/// Every pool a process needs. Cloning is cheap (pools are shared handles).
+#[derive(Debug, Clone)]
+pub struct Db {
+    pub main: MySqlPool,
+    shards: Vec<MySqlPool>,
+    flags: ShardFlags,
+}
+
+fn options(url: &str) -> Result<MySqlConnectOptions, sqlx::Error> {
+    url.parse()
+}
+
+fn pool(url: &str, max: u32, settings: &DatabaseSettings) -> Result<MySqlPool, sqlx::Error> {
+    let lock_wait = settings.lock_wait_timeout_secs;
+    Ok(MySqlPoolOptions::new()
+        .max_connections(max)
+        .min_connections(0)
+        .acquire_timeout(settings.acquire_timeout())
+        .idle_timeout(Some(Duration::from_secs(300)))
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                // The server default of 50 s would stall a job far longer than a retry costs.
+                let sql = format!(
+                    "SET SESSION innodb_lock_wait_timeout = {lock_wait}, time_zone = '+00:00'"
+                );
+                conn.execute(sqlx::AssertSqlSafe(sql)).await?;
+                Ok(())
+            })
+        })
+        .connect_lazy_with(options(url)?))
+}
+
+impl Db {
+    /// Builds the pools lazily: a process starts even while MySQL is down and connects on use.
+    pub fn connect(
+        database: &DatabaseSettings,
+        sharding: &ShardingSettings,
+    ) -> Result<Self, sqlx::Error> {
+        let main = pool(
+            database.url.expose_secret(),
+            database.max_connections,
+            database,
+        )?;
+        let shards = sharding
+            .data_sources
+            .iter()
+            .map(|url| {
+                pool(
+                    url.expose_secret(),
+                    database.shard_max_connections,
+                    database,
+                )
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            main,
+            shards,
+            flags: ShardFlags {
+                database_enabled: sharding.database_enabled,
+                table_enabled: sharding.table_enabled,
+            },
+        })
+    }
+
+    /// The pool and table holding a chapter's content.
+    pub fn content(&self, book_id: i64, index_id: i64) -> (&MySqlPool, ContentShard) {
+        let shard = route(self.flags, book_id, index_id);
+        (&self.shards[shard.data_source], shard)
+    }
+
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT 1").execute(&self.main).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.main.close().await;
+        for shard in &self.shards {
+            shard.close().await;
+        }
+    }
+}
+
+/// Creates the databases if missing and applies every migration. Run from one place only
+/// (`web migrate`); sqlx takes an advisory lock so a concurrent run waits instead of racing.
+pub async fn migrate(
+    database: &DatabaseSettings,
+    sharding: &ShardingSettings,
+) -> anyhow::Result<()> {
+    let main_url = database.url.expose_secret();
+    create_if_missing(main_url).await?;
+    let main = MySqlPool::connect_with(options(main_url)?).await?;
+    // Shards may be shared by several deployments (and test databases); one migrator at a time.
+    let mut lock = main.acquire().await?;
+    sqlx::query("SELECT GET_LOCK('novel_migrate', 300)")
+        .execute(&mut *lock)
+        .await?;
+    let migrated = migrate_all(&main, sharding).await;
+    sqlx::query("SELECT RELEASE_LOCK('novel_migrate')")
+        .execute(&mut *lock)
+        .await?;
+    drop(lock);
+    main.close().await;
+    migrated
+}
+
+async fn migrate_all(main: &MySqlPool, sharding: &ShardingSettings) -> anyhow::Result<()> {
+    sqlx::migrate!("../migrations/main").run(main).await?;
+    for url in &sharding.data_sources {
+        let url = url.expose_secret();
+        create_if_missing(url).await?;
+        let shard = MySqlPool::connect_with(options(url)?).await?;
+        sqlx::migrate!("../migrations/content").run(&shard).await?;
+        shard.close().await;
+    }
+    Ok(())
+}
+
+async fn create_if_missing(url: &str) -> Result<(), sqlx::Error> {
+    if !MySql::database_exists(url).await? {
+        // A concurrent creator may win between the check and the create; that is fine.
+        if let Err(error) = MySql::create_database(url).await
+            && !MySql::database_exists(url).await?
+        {
+            return Err(error);
+        }
+    }
+    Ok(())
+}
+
+/// MySQL error number of a database error (1062 duplicate, 1213 deadlock, 1205 lock wait).
+pub fn mysql_code(error: &sqlx::Error) -> Option<u16> {
+    error
+        .as_database_error()
+        .and_then(|e| e.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>())
+        .map(|e| e.number())
+}
+
+pub const DUPLICATE_KEY: u16 = 1062;
+pub const DEADLOCK: u16 = 1213;
+pub const LOCK_WAIT_TIMEOUT: u16 = 1205;

@@ -1,0 +1,59 @@
+//! Metric names shared by code, dashboards and tests, and the Prometheus recorder.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+pub const HTTP_REQUESTS: &str = "novel_http_requests_total";
+pub const HTTP_DURATION: &str = "novel_http_request_duration_seconds";
+pub const JOBS_ENQUEUED: &str = "novel_jobs_enqueued_total";
+pub const JOBS_COMPLETED: &str = "novel_jobs_completed_total";
+pub const JOB_DURATION: &str = "novel_job_duration_seconds";
+pub const JOB_WAIT: &str = "novel_job_wait_seconds";
+pub const QUEUE_DEPTH: &str = "novel_queue_depth";
+pub const COINS: &str = "novel_coins_total";
+pub const SESSIONS_ACTIVE: &str = "novel_sessions_active";
+pub const LOGINS: &str = "novel_logins_total";
+pub const DB_RETRIES: &str = "novel_db_retries_total";
+pub const ID_LEASE_LOST: &str = "novel_id_lease_lost_total";
+pub const CLOCK_BACKWARDS: &str = "novel_clock_backwards_total";
+
+const SECONDS_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Installs the process-wide recorder once (tests start many apps in one process) and
+/// registers the metrics every process exports, so dashboards never show "no data".
+pub fn install() -> PrometheusHandle {
+    HANDLE
+        .get_or_init(|| {
+            let handle = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS_BUCKETS)
+                .expect("buckets are non-empty")
+                .install_recorder()
+                .expect("no other metrics recorder is installed");
+            let upkeep = handle.clone();
+            std::thread::spawn(move || {
+                loop {
+                    std::thread::sleep(Duration::from_secs(5));
+                    upkeep.run_upkeep();
+                }
+            });
+            metrics::counter!(ID_LEASE_LOST).absolute(0);
+            metrics::counter!(CLOCK_BACKWARDS).absolute(0);
+            handle
+        })
+        .clone()
+}
+
+/// `/metrics` and `/healthz` for the operators' private port of every process.
+pub fn router(handle: PrometheusHandle) -> Router {
+    Router::new()
+        .route("/metrics", get(move || std::future::ready(handle.render())))
+        .route("/healthz", get(|| std::future::ready("ok")))
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# TEST: the whole suite against real MariaDB and Redis (started/installed here if missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/services.sh
+
+ensure_services
+
+drop_test_databases() {
+  mysql --protocol=tcp -h127.0.0.1 -uroot -N -e \
+    "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'novel\\_t\\_%'" |
+    while read -r db; do mysql --protocol=tcp -h127.0.0.1 -uroot -e "DROP DATABASE \`$db\`"; done
+}
+drop_test_databases
+
+log "fmt and clippy"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -q -- -D warnings
+
+log "tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-fail-fast
+else
+  cargo test --workspace --no-fail-fast
+fi
+drop_test_databases

@@ -1,0 +1,88 @@
+//! The web tier: axum router, sessions, catalog, purchase enqueue, pages.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use jobs::config::Settings;
+use jobs::db::Db;
+use jobs::ids::IdGenerator;
+use tokio::net::TcpListener;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub mod error;
+pub mod extract;
+mod observe;
+mod routes;
+pub mod state;
+
+use state::AppState;
+
+/// Connects to MySQL and Redis and leases an id machine; the pieces every handler needs.
+pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
+    let db = Db::connect(&settings.database, &settings.sharding)?;
+    let redis = jobs::redis_conn::connect(&settings.redis).await?;
+    let ids = IdGenerator::start(
+        redis.clone(),
+        &settings.redis.prefix,
+        settings.ids.datacenter_id,
+        settings.ids.lease_ttl(),
+    )
+    .await?;
+    Ok(AppState {
+        settings: Arc::new(settings),
+        db,
+        redis,
+        ids,
+    })
+}
+
+pub fn app(state: AppState) -> Router {
+    let settings = &state.settings.http;
+    routes::router()
+        .layer(axum::middleware::from_fn(observe::track))
+        .layer(RequestBodyLimitLayer::new(settings.body_limit_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_millis(settings.request_timeout_ms),
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves the API on `listener` and metrics on `metrics_listener` until `shutdown` resolves.
+pub async fn run(
+    settings: Settings,
+    listener: TcpListener,
+    metrics_listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let state = build_state(settings).await?;
+    serve(state, listener, metrics_listener, shutdown).await
+}
+
+/// Like `run`, with the state already built (tests keep a clone to set up data).
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    metrics_listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let handle = jobs::metrics::install();
+    let (db, ids) = (state.db.clone(), state.ids.clone());
+    let metrics =
+        tokio::spawn(
+            async move { axum::serve(metrics_listener, jobs::metrics::router(handle)).await },
+        );
+    tracing::info!(addr = %listener.local_addr()?, "web tier listening");
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    metrics.abort();
+    ids.shutdown().await;
+    db.close().await;
+    Ok(())
+}

@@ -1,0 +1,104 @@
+//! The catalog: published books, a book's chapters, reading a chapter.
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use jobs::catalog::{self, BookDetail, BookSummary, Viewer};
+use jobs::content;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiPath, ApiQuery, Page, Paging, offset};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/books", get(list))
+        .route("/api/books/{book_id}", get(show))
+        .route("/api/books/{book_id}/chapters/{index_id}", get(read))
+}
+
+pub const MAX_QUERY_CHARS: usize = 100;
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    q: Option<String>,
+    #[serde(flatten)]
+    paging: Paging,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> ApiResult<Json<Page<BookSummary>>> {
+    let (page, size) = query.paging.checked()?;
+    let q = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    if q.is_some_and(|q| q.chars().count() > MAX_QUERY_CHARS) {
+        return Err(ApiError::invalid("q: at most 100 characters"));
+    }
+    let (total, items) = catalog::list_books(&state.db.main, q, size, offset(page, size)).await?;
+    Ok(Json(Page {
+        total,
+        page,
+        size,
+        items,
+    }))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    ApiPath(book_id): ApiPath<i64>,
+) -> ApiResult<Json<BookDetail>> {
+    let viewer = Viewer::default();
+    catalog::book_detail(&state.db.main, book_id, &viewer)
+        .await?
+        .map(Json)
+        .ok_or(ApiError::NotFound)
+}
+
+#[derive(Debug, Serialize)]
+struct Chapter {
+    #[serde(with = "jobs::json::id")]
+    id: i64,
+    #[serde(with = "jobs::json::id")]
+    book_id: i64,
+    index_num: i32,
+    index_name: String,
+    is_vip: bool,
+    price: i64,
+    content: String,
+}
+
+async fn read(
+    State(state): State<AppState>,
+    ApiPath((book_id, index_id)): ApiPath<(i64, i64)>,
+) -> ApiResult<Json<Chapter>> {
+    let viewer = Viewer::default();
+    let row = catalog::chapter(&state.db.main, book_id, index_id)
+        .await?
+        .filter(|row| row.visible_to(&viewer))
+        .ok_or(ApiError::NotFound)?;
+    if row.is_vip {
+        let Some(user_id) = viewer.user_id else {
+            return Err(ApiError::Unauthenticated);
+        };
+        let may_read = viewer.is_admin
+            || viewer.author_id == Some(row.author_id)
+            || catalog::owns(&state.db.main, user_id, index_id).await?;
+        if !may_read {
+            return Err(ApiError::PurchaseRequired { price: row.price });
+        }
+    }
+    let content = content::read(&state.db, book_id, index_id)
+        .await?
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("chapter {index_id} has no content")))?;
+    Ok(Json(Chapter {
+        id: row.id,
+        book_id: row.book_id,
+        index_num: row.index_num,
+        index_name: row.index_name,
+        is_vip: row.is_vip,
+        price: row.price,
+        content,
+    }))
+}

@@ -1,0 +1,49 @@
+//! Liveness and readiness of the web tier.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+}
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// 200 when MySQL and Redis answer; otherwise 503 naming each dependency that is down.
+async fn readyz(State(state): State<AppState>) -> Response {
+    let mysql = tokio::time::timeout(PROBE_TIMEOUT, state.db.ping());
+    let mut redis = state.redis.clone();
+    let ping = redis::cmd("PING");
+    let redis = tokio::time::timeout(PROBE_TIMEOUT, ping.query_async::<String>(&mut redis));
+    let (mysql, redis) = tokio::join!(mysql, redis);
+    let mut down = Vec::new();
+    if !matches!(mysql, Ok(Ok(()))) {
+        down.push("mysql");
+    }
+    if !matches!(redis, Ok(Ok(_))) {
+        down.push("redis");
+    }
+    if down.is_empty() {
+        return Json(json!({ "status": "ready", "mysql": "up", "redis": "up" })).into_response();
+    }
+    let body = json!({
+        "error": "unavailable",
+        "message": format!("{} unreachable", down.join(" and ")),
+        "down": down,
+    });
+    (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+}

@@ -1,0 +1,16 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+
+use jobs::config::Settings;
+use jobs::db::Db;
+use jobs::ids::IdGenerator;
+use redis::aio::ConnectionManager;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub db: Db,
+    pub redis: ConnectionManager,
+    pub ids: IdGenerator,
+}

@@ -1,0 +1,48 @@
+use reqwest::StatusCode;
+use secrecy::SecretString;
+
+use crate::helpers::{json, spawn_app, start, test_settings};
+
+#[tokio::test]
+async fn healthz_and_readyz_answer_ok_with_everything_up() {
+    let app = spawn_app().await;
+    assert_eq!(json(app.get("/healthz").await).await["status"], "ok");
+    let ready = json(app.get("/readyz").await).await;
+    assert_eq!(ready["mysql"], "up");
+    assert_eq!(ready["redis"], "up");
+}
+
+#[tokio::test]
+async fn readyz_names_mysql_when_it_is_unreachable() {
+    // No MySQL listens on port 1; the pools connect lazily, so the app still starts.
+    let mut settings = test_settings();
+    settings.database.url = SecretString::from("mysql://root@127.0.0.1:1/novel_none");
+    settings.database.acquire_timeout_ms = 500;
+    let broken = start(settings).await;
+    let response = broken.get("/readyz").await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "unavailable");
+    assert_eq!(body["down"], serde_json::json!(["mysql"]));
+}
+
+#[tokio::test]
+async fn the_metrics_port_serves_prometheus_text() {
+    let app = spawn_app().await;
+    app.get("/api/books").await;
+    let text = app
+        .client
+        .get(format!("{}/metrics", app.metrics_address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains(
+            "novel_http_requests_total{method=\"GET\",route=\"/api/books\",status=\"200\"}"
+        ),
+        "{text}"
+    );
+}

@@ -1,0 +1,120 @@
+//! `TestApp`: a real web tier on port 0 over a fresh database and a unique Redis prefix.
+
+use std::time::Duration;
+
+use jobs::config::Settings;
+use reqwest::{Response, StatusCode};
+use secrecy::SecretString;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use web::state::AppState;
+
+pub struct TestApp {
+    pub address: String,
+    pub metrics_address: String,
+    pub state: AppState,
+    pub client: reqwest::Client,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// Settings of the `test` overlay with a database and Redis prefix of this test's own.
+pub fn test_settings() -> Settings {
+    if std::env::var("TEST_LOG").is_ok() {
+        jobs::telemetry::init();
+    }
+    let mut settings = jobs::config::load_with("test").expect("test config loads");
+    let unique = ulid::Ulid::new().to_string().to_lowercase();
+    settings.database.url =
+        SecretString::from(format!("mysql://root@127.0.0.1:3306/novel_t_{unique}"));
+    settings.redis.prefix = format!("t{unique}");
+    settings
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let mut settings = test_settings();
+    adjust(&mut settings);
+    jobs::db::migrate(&settings.database, &settings.sharding)
+        .await
+        .expect("migrations apply");
+    start(settings).await
+}
+
+/// Serves `settings` as they are (no migration: the database may be unreachable on purpose).
+pub async fn start(settings: Settings) -> TestApp {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let metrics = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    let metrics_address = format!("http://{}", metrics.local_addr().unwrap());
+    let state = web::build_state(settings).await.expect("state builds");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(web::serve(state.clone(), listener, metrics, async move {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    TestApp {
+        address,
+        metrics_address,
+        state,
+        client,
+        stop: Some(stop),
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+impl TestApp {
+    pub async fn get(&self, path: &str) -> Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Loads the demo catalog into this test's database.
+    pub async fn load_demo(&self) {
+        let loaded = jobs::demo::load(
+            &self.state.db,
+            &self.state.ids,
+            &self.state.settings.pricing,
+        )
+        .await
+        .expect("demo loads");
+        assert!(loaded);
+    }
+}
+
+/// Asserts the status and the documented error shape; returns the body.
+pub async fn expect_error(response: Response, status: StatusCode, code: &str) -> Value {
+    assert_eq!(response.status(), status);
+    let body: Value = response.json().await.expect("error bodies are JSON");
+    assert_eq!(body["error"], code, "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    body
+}
+
+pub async fn json(response: Response) -> Value {
+    assert!(
+        response.status().is_success(),
+        "status {}",
+        response.status()
+    );
+    response.json().await.unwrap()
+}

@@ -1,0 +1,3 @@
+mod books;
+mod health;
+mod helpers;

@@ -1,0 +1,75 @@
+//! The worker binary as operators run it: starts, serves metrics, stops cleanly on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+#[tokio::test]
+async fn a_worker_serves_health_and_metrics_and_stops_cleanly_on_sigterm() {
+    let prefix = format!("tw{}", ulid::Ulid::new());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_worker"))
+        .env("NOVEL_ENV", "test")
+        .env("NOVEL__REDIS__PREFIX", &prefix)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line.trim().rsplit(' ').next().unwrap().to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+    let client = reqwest::Client::new();
+    let health = client.get(format!("{url}/healthz")).send().await.unwrap();
+    assert!(health.status().is_success());
+    let metrics = client
+        .get(format!("{url}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("novel_id_lease_lost_total"), "{metrics}");
+
+    let mut redis = redis::Client::open("redis://127.0.0.1:6379")
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let lease_key = |m: u32| format!("{prefix}:ids:lease:0:{m}");
+    let mut held = 0;
+    for m in 0..32 {
+        held += redis::cmd("EXISTS")
+            .arg(lease_key(m))
+            .query_async::<u32>(&mut redis)
+            .await
+            .unwrap();
+    }
+    assert_eq!(held, 1, "the worker holds exactly one machine id");
+
+    let killed = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        status.success(),
+        "a SIGTERM ends the worker cleanly: {status}"
+    );
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut held = 0;
+    for m in 0..32 {
+        held += redis::cmd("EXISTS")
+            .arg(lease_key(m))
+            .query_async::<u32>(&mut redis)
+            .await
+            .unwrap();
+    }
+    assert_eq!(held, 0, "the lease is released on shutdown");
+}
