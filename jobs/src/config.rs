@@ -15,6 +15,7 @@ pub struct Settings {
     pub ids: IdSettings,
     pub pricing: PricingSettings,
     pub worker: WorkerSettings,
+    pub jobs: JobSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -69,6 +70,20 @@ pub struct PricingSettings {
 pub struct WorkerSettings {
     pub metrics_port: u16,
     pub concurrency: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct JobSettings {
+    /// Seconds a terminal job status stays in Redis; afterwards polls are answered from MySQL.
+    pub result_ttl_secs: u64,
+    /// How often an idle worker looks for new jobs (the pickup latency).
+    pub poll_interval_ms: u64,
+    pub heartbeat_secs: u64,
+    pub missed_heartbeats: usize,
+    /// Jobs one worker fetches at a time (close to its concurrency).
+    pub batch_size: usize,
+    /// How often the reaper records dead-set jobs as failed.
+    pub reaper_interval_ms: u64,
 }
 
 impl DatabaseSettings {
@@ -158,6 +173,12 @@ impl Settings {
             return invalid(
                 "pricing.words_per_unit",
                 "must be positive (coins_per_unit >= 0)",
+            );
+        }
+        if self.jobs.poll_interval_ms == 0 || self.jobs.heartbeat_secs == 0 {
+            return invalid(
+                "jobs.poll_interval_ms",
+                "poll and heartbeat intervals must be positive",
             );
         }
         if self.worker.concurrency == 0 {

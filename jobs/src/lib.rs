@@ -1,6 +1,7 @@
 //! The domain shared by web and worker: config, DB access, shards, ids, catalog, jobs.
 
 pub mod accounts;
+pub mod audit;
 pub mod authoring;
 pub mod catalog;
 pub mod config;
@@ -8,8 +9,13 @@ pub mod content;
 pub mod db;
 pub mod demo;
 pub mod ids;
+pub mod job;
 pub mod json;
+pub mod ledger;
 pub mod metrics;
+pub mod outcome;
+pub mod purchase;
+pub mod queue;
 pub mod redis_conn;
 pub mod shard;
 pub mod shutdown;

@@ -88,8 +88,9 @@ impl IdGenerator {
     /// One id, or an error when the lease is not (or no longer) provably held.
     pub fn next(&self) -> Result<i64, IdError> {
         loop {
-            let now_ms = unix_ms();
             let mut guard = self.inner.snowflake.lock().expect("poisoned");
+            // Read the clock under the lock: a thread that waited for it must not mint "earlier".
+            let now_ms = unix_ms();
             let elapsed = self.inner.base.elapsed().as_millis() as u64;
             if elapsed >= self.inner.valid_until.load(Ordering::Acquire) {
                 return Err(IdError::NotLeased);

@@ -1,0 +1,253 @@
+//! The job object clients poll, its kinds and failure codes, and its status in Redis.
+
+use redis::aio::ConnectionManager;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Purchase,
+    BatchPurchase,
+    Refund,
+    RefundSweep,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 4] = [
+        Kind::Purchase,
+        Kind::BatchPurchase,
+        Kind::Refund,
+        Kind::RefundSweep,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Purchase => "purchase",
+            Kind::BatchPurchase => "batch_purchase",
+            Kind::Refund => "refund",
+            Kind::RefundSweep => "refund_sweep",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+/// Business failures are outcomes (published, job done), never retried errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureCode {
+    InsufficientBalance,
+    AlreadyBought,
+    ChapterNotFound,
+    NotForSale,
+    Internal,
+}
+
+impl FailureCode {
+    pub const ALL: [FailureCode; 5] = [
+        FailureCode::InsufficientBalance,
+        FailureCode::AlreadyBought,
+        FailureCode::ChapterNotFound,
+        FailureCode::NotForSale,
+        FailureCode::Internal,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureCode::InsufficientBalance => "insufficient_balance",
+            FailureCode::AlreadyBought => "already_bought",
+            FailureCode::ChapterNotFound => "chapter_not_found",
+            FailureCode::NotForSale => "not_for_sale",
+            FailureCode::Internal => "internal",
+        }
+    }
+
+    pub fn message(self) -> &'static str {
+        match self {
+            FailureCode::InsufficientBalance => "not enough coins for this purchase",
+            FailureCode::AlreadyBought => "this chapter is already yours",
+            FailureCode::ChapterNotFound => "a chapter of this purchase does not exist",
+            FailureCode::NotForSale => "this chapter is free and not for sale",
+            FailureCode::Internal => "the job could not be completed; nothing was charged",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobError {
+    pub code: FailureCode,
+    pub message: String,
+}
+
+/// What `GET /api/jobs/{id}` answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobView {
+    pub job_id: String,
+    pub kind: Kind,
+    pub status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<JobError>,
+}
+
+impl JobView {
+    pub fn new(job_id: &str, kind: Kind, status: Status) -> Self {
+        Self {
+            job_id: job_id.to_owned(),
+            kind,
+            status,
+            result: None,
+            error: None,
+        }
+    }
+
+    pub fn succeeded(job_id: &str, kind: Kind, result: Value) -> Self {
+        Self {
+            result: Some(result),
+            ..Self::new(job_id, kind, Status::Succeeded)
+        }
+    }
+
+    pub fn failed(job_id: &str, kind: Kind, code: FailureCode) -> Self {
+        let error = JobError {
+            code,
+            message: code.message().to_owned(),
+        };
+        Self {
+            error: Some(error),
+            ..Self::new(job_id, kind, Status::Failed)
+        }
+    }
+
+    pub fn is_terminal(&self) -> bool {
+        matches!(self.status, Status::Succeeded | Status::Failed)
+    }
+}
+
+/// The Redis status of one job: a hash with its owner, view and (for re-pushes) payload.
+#[derive(Clone)]
+pub struct StatusStore {
+    redis: ConnectionManager,
+    prefix: String,
+    /// Seconds a terminal result stays in Redis (afterwards MySQL answers).
+    result_ttl_secs: u64,
+}
+
+/// Keeps a queued or running status from ever overwriting a terminal one.
+const SET_RUNNING: &str = r"
+if redis.call('HGET', KEYS[1], 'status') == 'queued' then
+  redis.call('HSET', KEYS[1], 'status', 'running', 'view', ARGV[1])
+end
+return 1";
+
+/// Seconds a queued job's status is kept while it waits (a deep backlog must not lose it).
+pub const QUEUED_TTL_SECS: u64 = 24 * 3600;
+
+/// One job's status hash as stored.
+#[derive(Debug, Clone)]
+pub struct StoredStatus {
+    pub owner: i64,
+    pub view: JobView,
+    pub payload: Option<String>,
+}
+
+impl StatusStore {
+    pub fn new(redis: ConnectionManager, prefix: &str, result_ttl_secs: u64) -> Self {
+        Self {
+            redis,
+            prefix: prefix.to_owned(),
+            result_ttl_secs,
+        }
+    }
+
+    fn key(&self, job_id: &str) -> String {
+        format!("{}:job:{job_id}", self.prefix)
+    }
+
+    /// Written before the push, so an immediate poll never gets 404.
+    pub async fn queued(
+        &self,
+        view: &JobView,
+        owner: i64,
+        payload: &str,
+    ) -> redis::RedisResult<()> {
+        let key = self.key(&view.job_id);
+        redis::pipe()
+            .atomic()
+            .hset_multiple(
+                &key,
+                &[
+                    ("status", "queued"),
+                    ("view", &to_json(view)),
+                    ("payload", payload),
+                ],
+            )
+            .hset(&key, "owner", owner)
+            .expire(&key, QUEUED_TTL_SECS as i64)
+            .exec_async(&mut self.redis.clone())
+            .await
+    }
+
+    pub async fn running(&self, view: &JobView) -> redis::RedisResult<()> {
+        redis::Script::new(SET_RUNNING)
+            .key(self.key(&view.job_id))
+            .arg(to_json(view))
+            .invoke_async::<i64>(&mut self.redis.clone())
+            .await?;
+        Ok(())
+    }
+
+    /// Published after the MySQL commit; kept for `result_ttl_secs`.
+    pub async fn terminal(&self, view: &JobView, owner: i64) -> redis::RedisResult<()> {
+        let key = self.key(&view.job_id);
+        let status = if view.status == Status::Succeeded {
+            "succeeded"
+        } else {
+            "failed"
+        };
+        redis::pipe()
+            .atomic()
+            .hset_multiple(&key, &[("status", status), ("view", &to_json(view))])
+            .hset(&key, "owner", owner)
+            .hdel(&key, "payload")
+            .expire(&key, self.result_ttl_secs as i64)
+            .exec_async(&mut self.redis.clone())
+            .await
+    }
+
+    pub async fn get(&self, job_id: &str) -> redis::RedisResult<Option<StoredStatus>> {
+        let (owner, view, payload): (Option<i64>, Option<String>, Option<String>) =
+            redis::cmd("HMGET")
+                .arg(self.key(job_id))
+                .arg("owner")
+                .arg("view")
+                .arg("payload")
+                .query_async(&mut self.redis.clone())
+                .await?;
+        let (Some(owner), Some(view)) = (owner, view) else {
+            return Ok(None);
+        };
+        Ok(serde_json::from_str(&view).ok().map(|view| StoredStatus {
+            owner,
+            view,
+            payload,
+        }))
+    }
+}
+
+pub fn to_json(view: &JobView) -> String {
+    serde_json::to_string(view).expect("a job view always serialises")
+}

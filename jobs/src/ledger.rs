@@ -1,0 +1,100 @@
+//! Balance changes: each one an atomic statement plus its ledger row, in the caller's transaction.
+
+use sqlx::{MySql, Transaction};
+
+use crate::json::now_millis;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    Purchase,
+    Refund,
+    Credit,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Purchase => "purchase",
+            Reason::Refund => "refund",
+            Reason::Credit => "credit",
+        }
+    }
+}
+
+pub struct Entry<'a> {
+    pub id: i64,
+    pub user_id: i64,
+    pub reason: Reason,
+    pub ref_id: &'a str,
+    pub note: Option<&'a str>,
+}
+
+/// Debits `amount` only if the balance covers it (never read-then-write). Returns the new
+/// balance, or `None` when the balance is too low (nothing changed).
+#[tracing::instrument(skip_all)]
+pub async fn debit(
+    tx: &mut Transaction<'_, MySql>,
+    entry: Entry<'_>,
+    amount: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    let changed = sqlx::query(
+        r"UPDATE user SET account_balance = account_balance - ?
+          WHERE id = ? AND account_balance >= ?",
+    )
+    .bind(amount)
+    .bind(entry.user_id)
+    .bind(amount)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if changed == 0 {
+        return Ok(None);
+    }
+    record(tx, entry, -amount).await.map(Some)
+}
+
+/// Adds `amount`; returns the new balance, or `None` if the user does not exist.
+#[tracing::instrument(skip_all)]
+pub async fn credit(
+    tx: &mut Transaction<'_, MySql>,
+    entry: Entry<'_>,
+    amount: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    let changed = sqlx::query("UPDATE user SET account_balance = account_balance + ? WHERE id = ?")
+        .bind(amount)
+        .bind(entry.user_id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    if changed == 0 {
+        return Ok(None);
+    }
+    record(tx, entry, amount).await.map(Some)
+}
+
+/// The ledger row; the user row is already locked by our update, so the balance read is exact.
+async fn record(
+    tx: &mut Transaction<'_, MySql>,
+    entry: Entry<'_>,
+    delta: i64,
+) -> Result<i64, sqlx::Error> {
+    let balance: i64 = sqlx::query_scalar("SELECT account_balance FROM user WHERE id = ?")
+        .bind(entry.user_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    sqlx::query(
+        r"INSERT INTO account_flow (id, user_id, delta, balance_after, reason, ref_id, note, create_time)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(entry.id)
+    .bind(entry.user_id)
+    .bind(delta)
+    .bind(balance)
+    .bind(entry.reason.as_str())
+    .bind(entry.ref_id)
+    .bind(entry.note)
+    .bind(now_millis())
+    .execute(&mut **tx)
+    .await?;
+    Ok(balance)
+}

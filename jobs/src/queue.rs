@@ -1,0 +1,88 @@
+//! The Redis queues (apalis-redis): one explicit queue per job kind, shared by web and worker.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use apalis::prelude::{TaskBuilder, TaskId, TaskSink};
+use apalis_redis::{Config, RedisStorage};
+use redis::aio::ConnectionManager;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::config::JobSettings;
+use crate::job::{JobView, Kind, Status, StatusStore};
+use crate::metrics as m;
+use crate::purchase::{BatchPurchaseJob, PurchaseJob};
+
+/// `{prefix}:q:{kind}`: every deployment (and test) has queues of its own.
+pub fn queue_name(prefix: &str, kind: Kind) -> String {
+    format!("{prefix}:q:{}", kind.as_str())
+}
+
+/// The apalis configuration of one queue. A dead worker's jobs come back after
+/// `heartbeat × missed_heartbeats` (+ one heartbeat), not apalis's 5-minute default.
+pub fn config(prefix: &str, kind: Kind, settings: &JobSettings, batch_size: usize) -> Config {
+    Config::default()
+        .queue(queue_name(prefix, kind))
+        .batch_size(batch_size)
+        .heartbeat_interval(Duration::from_secs(settings.heartbeat_secs))
+        .missed_heartbeats(settings.missed_heartbeats)
+        .emit_events(false)
+}
+
+pub fn storage<T>(redis: &ConnectionManager, config: Config) -> RedisStorage<T> {
+    RedisStorage::new(redis.clone()).with_config(config)
+}
+
+/// Producers' handles to the purchase queues.
+#[derive(Clone)]
+pub struct Queues {
+    pub purchase: RedisStorage<PurchaseJob>,
+    pub batch_purchase: RedisStorage<BatchPurchaseJob>,
+}
+
+impl Queues {
+    pub fn new(redis: &ConnectionManager, prefix: &str, settings: &JobSettings) -> Self {
+        Self {
+            purchase: storage(redis, config(prefix, Kind::Purchase, settings, 1)),
+            batch_purchase: storage(redis, config(prefix, Kind::BatchPurchase, settings, 1)),
+        }
+    }
+}
+
+/// Pushes `job` under the caller's id. Pushing an id that is already queued changes nothing.
+pub async fn push<T>(storage: &RedisStorage<T>, job_id: &str, job: T) -> anyhow::Result<()>
+where
+    T: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static,
+{
+    let id = TaskId::from_str(job_id).map_err(|e| anyhow::anyhow!("job id {job_id}: {e:?}"))?;
+    let task = TaskBuilder::new(job).task_id(id).build();
+    storage
+        .clone()
+        .push_task(task)
+        .await
+        .map_err(|e| anyhow::anyhow!("push: {e}"))?;
+    Ok(())
+}
+
+/// The enqueue order of DESIGN.md: owner + `queued` status first, then the push, so a poll
+/// right after the 202 never answers 404 and `queued` never overwrites `running`.
+pub async fn enqueue<T>(
+    storage: &RedisStorage<T>,
+    status: &StatusStore,
+    kind: Kind,
+    owner: i64,
+    job_id: &str,
+    job: T,
+) -> anyhow::Result<()>
+where
+    T: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static,
+{
+    let payload = serde_json::to_string(&job)?;
+    status
+        .queued(&JobView::new(job_id, kind, Status::Queued), owner, &payload)
+        .await?;
+    push(storage, job_id, job).await?;
+    metrics::counter!(m::JOBS_ENQUEUED, "kind" => kind.as_str()).increment(1);
+    Ok(())
+}

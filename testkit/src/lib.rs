@@ -1,0 +1,256 @@
+//! Test support: a database and Redis prefix per test, worker processes, money fixtures.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use jobs::accounts::{self, READER};
+use jobs::authoring::{self, NewChapter};
+use jobs::config::Settings;
+use jobs::db::Db;
+use jobs::ids::IdGenerator;
+use jobs::ledger::{self, Entry, Reason};
+use secrecy::{ExposeSecret, SecretString};
+
+/// The `test` overlay with a main database and Redis prefix of this test's own (the content
+/// shards are shared: chapter ids never collide).
+pub fn settings() -> Settings {
+    if std::env::var("TEST_LOG").is_ok() {
+        jobs::telemetry::init();
+    }
+    let mut settings = jobs::config::load_with("test").expect("test config loads");
+    let unique = ulid::Ulid::new().to_string().to_lowercase();
+    settings.database.url =
+        SecretString::from(format!("mysql://root@127.0.0.1:3306/novel_t_{unique}"));
+    settings.redis.prefix = format!("t{unique}");
+    settings
+}
+
+/// A migrated fresh database, its pools and an id generator under the test's prefix.
+pub async fn prepare(settings: &Settings) -> (Db, IdGenerator) {
+    jobs::db::migrate(&settings.database, &settings.sharding)
+        .await
+        .expect("migrations apply");
+    let db = Db::connect(&settings.database, &settings.sharding).unwrap();
+    let redis = jobs::redis_conn::connect(&settings.redis).await.unwrap();
+    let ids = IdGenerator::start(redis, &settings.redis.prefix, 0, settings.ids.lease_ttl())
+        .await
+        .unwrap();
+    (db, ids)
+}
+
+/// A reader holding `coins`, credited through the ledger like an admin credit.
+pub async fn reader_with_coins(db: &Db, ids: &IdGenerator, username: &str, coins: i64) -> i64 {
+    let user_id = ids.next_id().await.unwrap();
+    accounts::create_user(&db.main, user_id, username, "password123", username, READER)
+        .await
+        .unwrap();
+    if coins > 0 {
+        let mut tx = db.main.begin().await.unwrap();
+        let entry = Entry {
+            id: ids.next_id().await.unwrap(),
+            user_id,
+            reason: Reason::Credit,
+            ref_id: "fixture",
+            note: Some("test fixture"),
+        };
+        ledger::credit(&mut tx, entry, coins).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    user_id
+}
+
+/// A published book by a new author with `chapters` chapters; the first `free` are free.
+/// Returns the book id and chapter ids; every VIP chapter of `words` characters.
+pub async fn book(
+    db: &Db,
+    ids: &IdGenerator,
+    settings: &Settings,
+    chapters: usize,
+    free: usize,
+    words: usize,
+) -> (i64, Vec<i64>) {
+    let user_id = ids.next_id().await.unwrap();
+    let author_id = ids.next_id().await.unwrap();
+    let name = format!("a{}", ulid::Ulid::new().to_string().to_lowercase());
+    accounts::create_user(
+        &db.main,
+        user_id,
+        &name[..20],
+        "password123",
+        "Author",
+        READER,
+    )
+    .await
+    .unwrap();
+    accounts::create_author(&db.main, author_id, user_id, "Pen")
+        .await
+        .unwrap();
+    let book_id = ids.next_id().await.unwrap();
+    authoring::create_book(&db.main, book_id, author_id, "A Test Book")
+        .await
+        .unwrap();
+    let content = "字".repeat(words);
+    let mut index_ids = Vec::with_capacity(chapters);
+    for n in 0..chapters {
+        let chapter = NewChapter {
+            book_id,
+            index_name: &format!("Chapter {n}"),
+            content: &content,
+            is_vip: n >= free,
+        };
+        index_ids.push(
+            authoring::add_chapter(db, ids, &settings.pricing, chapter)
+                .await
+                .unwrap()
+                .0,
+        );
+    }
+    authoring::publish_book(&db.main, book_id).await.unwrap();
+    (book_id, index_ids)
+}
+
+pub async fn balance(db: &Db, user_id: i64) -> i64 {
+    sqlx::query_scalar("SELECT account_balance FROM user WHERE id = ?")
+        .bind(user_id)
+        .fetch_one(&db.main)
+        .await
+        .unwrap()
+}
+
+/// Asserts the DESIGN.md money invariants.
+pub async fn assert_books_balance(db: &Db) {
+    let violations = jobs::audit::violations(&db.main).await.unwrap();
+    assert!(
+        violations.is_empty(),
+        "invariants violated: {violations:#?}"
+    );
+}
+
+/// Waits until every job has a terminal outcome in MySQL; panics after `timeout`.
+pub async fn wait_for_outcomes(db: &Db, job_ids: &[String], timeout: Duration) {
+    let started = Instant::now();
+    loop {
+        let missing = jobs::audit::unfinished(&db.main, job_ids).await.unwrap();
+        if missing.is_empty() {
+            return;
+        }
+        assert!(
+            started.elapsed() < timeout,
+            "{} jobs never finished, e.g. {:?}",
+            missing.len(),
+            &missing[..missing.len().min(5)]
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A worker process of this test's deployment; killed when dropped.
+pub struct WorkerProcess {
+    child: Child,
+}
+
+fn worker_binary() -> PathBuf {
+    if let Ok(path) = std::env::var("NOVEL_WORKER_BIN") {
+        return path.into();
+    }
+    // Integration tests run from target/<profile>/deps; the binaries sit one folder up.
+    let exe = std::env::current_exe().unwrap();
+    exe.parent()
+        .and_then(|deps| deps.parent())
+        .unwrap()
+        .join("worker")
+}
+
+impl WorkerProcess {
+    pub fn spawn(settings: &Settings) -> Self {
+        let child = Command::new(worker_binary())
+            .env("NOVEL_ENV", "test")
+            .env(
+                "NOVEL__DATABASE__URL",
+                settings.database.url.expose_secret(),
+            )
+            .env("NOVEL__REDIS__PREFIX", &settings.redis.prefix)
+            .env(
+                "NOVEL__WORKER__CONCURRENCY",
+                settings.worker.concurrency.to_string(),
+            )
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("the worker binary is built (cargo builds it for the workspace's tests)");
+        Self { child }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGKILL: no cleanup at all, as in a crash.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM and wait: the graceful path.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `n` VIP chapters of `price` coins each, inserted in one statement (no content: buying
+/// needs only the index rows). Returns their ids.
+pub async fn bulk_chapters(
+    db: &Db,
+    ids: &IdGenerator,
+    book_id: i64,
+    n: usize,
+    price: i64,
+) -> Vec<i64> {
+    let mut index_ids = Vec::with_capacity(n);
+    for _ in 0..n {
+        index_ids.push(ids.next_id().await.unwrap());
+    }
+    let now = jobs::json::now_millis();
+    let start: i32 = sqlx::query_scalar(
+        "SELECT CAST(COALESCE(MAX(index_num), 0) AS SIGNED) FROM book_index WHERE book_id = ?",
+    )
+    .bind(book_id)
+    .fetch_one(&db.main)
+    .await
+    .map(|n: i64| n as i32)
+    .unwrap();
+    for (chunk_no, chunk) in index_ids.chunks(500).enumerate() {
+        let mut insert = sqlx::QueryBuilder::<sqlx::MySql>::new(
+            "INSERT INTO book_index (id, book_id, index_num, index_name, word_count, is_vip, book_price, create_time, update_time) ",
+        );
+        insert.push_values(chunk.iter().enumerate(), |mut row, (n, id)| {
+            let num = start + (chunk_no * 500 + n) as i32 + 1;
+            row.push_bind(*id)
+                .push_bind(book_id)
+                .push_bind(num)
+                .push_bind(format!("Bulk {num}"))
+                .push_bind(1000)
+                .push_bind(true)
+                .push_bind(price)
+                .push_bind(now)
+                .push_bind(now);
+        });
+        insert.build().execute(&db.main).await.unwrap();
+    }
+    index_ids
+}
