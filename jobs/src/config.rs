@@ -70,6 +70,8 @@ pub struct PricingSettings {
 pub struct WorkerSettings {
     pub metrics_port: u16,
     pub concurrency: usize,
+    /// When the refund sweep runs (cron with seconds, UTC).
+    pub refund_sweep_cron: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -148,6 +148,31 @@ pub fn mysql_code(error: &sqlx::Error) -> Option<u16> {
         .map(|e| e.number())
 }
 
+/// Runs `attempt` again (a few ms later) while it fails with a deadlock or lock wait timeout,
+/// at most `retries` more times; every retry is counted in `novel_db_retries_total`.
+pub async fn with_retries<T, F, Fut>(retries: u32, mut attempt: F) -> Result<T, sqlx::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, sqlx::Error>>,
+{
+    let mut tries = 0;
+    loop {
+        let error = match attempt().await {
+            Err(error) if tries < retries => error,
+            other => return other,
+        };
+        let reason = match mysql_code(&error) {
+            Some(DEADLOCK) => "deadlock",
+            Some(LOCK_WAIT_TIMEOUT) => "lock_wait",
+            _ => return Err(error),
+        };
+        tries += 1;
+        metrics::counter!(crate::metrics::DB_RETRIES, "reason" => reason).increment(1);
+        let jitter = rand::random_range(1..=10u64) * u64::from(tries);
+        tokio::time::sleep(Duration::from_millis(jitter)).await;
+    }
+}
+
 pub const DUPLICATE_KEY: u16 = 1062;
 pub const DEADLOCK: u16 = 1213;
 pub const LOCK_WAIT_TIMEOUT: u16 = 1205;

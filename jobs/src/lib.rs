@@ -17,6 +17,7 @@ pub mod outcome;
 pub mod purchase;
 pub mod queue;
 pub mod redis_conn;
+pub mod refund;
 pub mod shard;
 pub mod shutdown;
 pub mod telemetry;

@@ -1,18 +1,16 @@
 //! The `purchase` and `batch_purchase` jobs: one MySQL transaction each, idempotent by job id.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::{MySql, MySqlPool, QueryBuilder, Transaction};
 
-use crate::db::{DEADLOCK, LOCK_WAIT_TIMEOUT, mysql_code};
+use crate::db::with_retries;
 use crate::ids::IdGenerator;
 use crate::job::{FailureCode, JobView, Kind};
 use crate::json::now_millis;
 use crate::ledger::{self, Entry, Reason};
-use crate::metrics as m;
 use crate::outcome::{insert_outcome, record_failure, recorded};
 
 /// Buy one VIP chapter.
@@ -100,27 +98,7 @@ pub async fn run(
     attempt: i32,
     retries: u32,
 ) -> anyhow::Result<Done> {
-    let mut tries = 0;
-    loop {
-        match try_once(pool, ids, order, attempt).await {
-            Err(error) if tries < retries && retryable(&error) => {
-                tries += 1;
-                let reason = if mysql_code(&error) == Some(DEADLOCK) {
-                    "deadlock"
-                } else {
-                    "lock_wait"
-                };
-                metrics::counter!(m::DB_RETRIES, "reason" => reason).increment(1);
-                let jitter = rand::random_range(1..=10u64) * u64::from(tries);
-                tokio::time::sleep(Duration::from_millis(jitter)).await;
-            }
-            other => return Ok(other?),
-        }
-    }
-}
-
-fn retryable(error: &sqlx::Error) -> bool {
-    matches!(mysql_code(error), Some(DEADLOCK | LOCK_WAIT_TIMEOUT))
+    Ok(with_retries(retries, || try_once(pool, ids, order, attempt)).await?)
 }
 
 async fn try_once(
@@ -196,7 +174,7 @@ async fn charge(
             .await?
     } else {
         let entry = Entry {
-            id: next_id(ids).await?,
+            id: crate::ids::next_for_sql(ids).await?,
             user_id: order.user_id,
             reason: Reason::Purchase,
             ref_id: order.job_id,
@@ -249,7 +227,7 @@ async fn insert_buy_records(
     }
     let mut rows = Vec::with_capacity(vip.len());
     for chapter in vip {
-        rows.push((next_id(ids).await?, *chapter));
+        rows.push((crate::ids::next_for_sql(ids).await?, *chapter));
     }
     let now = now_millis();
     let mut insert = QueryBuilder::<MySql>::new(
@@ -285,10 +263,4 @@ async fn insert_buy_records(
     mine.push(")");
     let rows: Vec<i64> = mine.build_query_scalar().fetch_all(&mut **tx).await?;
     Ok(rows.into_iter().collect())
-}
-
-async fn next_id(ids: &IdGenerator) -> Result<i64, sqlx::Error> {
-    ids.next_id()
-        .await
-        .map_err(|e| sqlx::Error::Protocol(format!("id generator: {e}")))
 }

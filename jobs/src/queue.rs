@@ -13,6 +13,7 @@ use crate::config::JobSettings;
 use crate::job::{JobView, Kind, Status, StatusStore};
 use crate::metrics as m;
 use crate::purchase::{BatchPurchaseJob, PurchaseJob};
+use crate::refund::{RefundJob, RefundSweepJob};
 
 /// `{prefix}:q:{kind}`: every deployment (and test) has queues of its own.
 pub fn queue_name(prefix: &str, kind: Kind) -> String {
@@ -34,18 +35,28 @@ pub fn storage<T>(redis: &ConnectionManager, config: Config) -> RedisStorage<T> 
     RedisStorage::new(redis.clone()).with_config(config)
 }
 
-/// Producers' handles to the purchase queues.
+/// Handles to every queue (for producers, and for the worker's consumers: `batch_size`).
 #[derive(Clone)]
 pub struct Queues {
     pub purchase: RedisStorage<PurchaseJob>,
     pub batch_purchase: RedisStorage<BatchPurchaseJob>,
+    pub refund: RedisStorage<RefundJob>,
+    pub refund_sweep: RedisStorage<RefundSweepJob>,
 }
 
 impl Queues {
-    pub fn new(redis: &ConnectionManager, prefix: &str, settings: &JobSettings) -> Self {
+    pub fn new(
+        redis: &ConnectionManager,
+        prefix: &str,
+        settings: &JobSettings,
+        batch_size: usize,
+    ) -> Self {
+        let config = |kind| config(prefix, kind, settings, batch_size);
         Self {
-            purchase: storage(redis, config(prefix, Kind::Purchase, settings, 1)),
-            batch_purchase: storage(redis, config(prefix, Kind::BatchPurchase, settings, 1)),
+            purchase: storage(redis, config(Kind::Purchase)),
+            batch_purchase: storage(redis, config(Kind::BatchPurchase)),
+            refund: storage(redis, config(Kind::Refund)),
+            refund_sweep: storage(redis, config(Kind::RefundSweep)),
         }
     }
 }

@@ -164,7 +164,13 @@ fn worker_binary() -> PathBuf {
 
 impl WorkerProcess {
     pub fn spawn(settings: &Settings) -> Self {
+        Self::spawn_with(settings, &[])
+    }
+
+    /// With extra `NOVEL__…` overrides, e.g. a faster cron schedule.
+    pub fn spawn_with(settings: &Settings, env: &[(&str, &str)]) -> Self {
         let child = Command::new(worker_binary())
+            .envs(env.iter().copied())
             .env("NOVEL_ENV", "test")
             .env(
                 "NOVEL__DATABASE__URL",

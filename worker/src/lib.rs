@@ -1,21 +1,25 @@
 //! The worker process: leases its id machine, runs jobs from Redis, serves `/metrics`.
 
 use std::future::Future;
+use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use apalis::prelude::{BackendExt, Monitor, ParallelizeExt, WorkerBuilder, WorkerBuilderExt};
+use apalis_cron::CronScheduler;
 use jobs::config::Settings;
 use jobs::db::Db;
 use jobs::ids::IdGenerator;
-use jobs::job::{Kind, StatusStore};
-use jobs::queue;
+use jobs::job::StatusStore;
+use jobs::queue::Queues;
 use tokio::net::TcpListener;
 
 mod handlers;
 mod reaper;
+mod schedule;
 
 use handlers::WorkerState;
+use schedule::CronState;
 
 /// host-pid-random: a restarted process never collides with its predecessor's registration.
 fn worker_name() -> String {
@@ -52,6 +56,7 @@ pub async fn run(
         db: db.clone(),
         ids: ids.clone(),
         status: StatusStore::new(redis.clone(), &prefix, settings.jobs.result_ttl_secs),
+        queues: Queues::new(&redis, &prefix, &settings.jobs, settings.jobs.batch_size),
         deadlock_retries: settings.database.deadlock_retries,
     };
     let metrics_server =
@@ -67,30 +72,52 @@ pub async fn run(
     ));
     tracing::info!(worker = %name, "worker started");
 
-    let jobs_settings = settings.jobs.clone();
-    let poll = Duration::from_millis(jobs_settings.poll_interval_ms);
+    let poll = Duration::from_millis(settings.jobs.poll_interval_ms);
     let concurrency = settings.worker.concurrency;
-    let config = |kind| queue::config(&prefix, kind, &jobs_settings, jobs_settings.batch_size);
-    let purchases = queue::storage::<jobs::purchase::PurchaseJob>(&redis, config(Kind::Purchase));
-    let batches =
-        queue::storage::<jobs::purchase::BatchPurchaseJob>(&redis, config(Kind::BatchPurchase));
-    let (s1, s2, n1, n2) = (state.clone(), state.clone(), name.clone(), name.clone());
-    Monitor::new()
+    let schedule = ::cron::Schedule::from_str(&settings.worker.refund_sweep_cron)
+        .map_err(|e| anyhow::anyhow!("configuration key `worker.refund_sweep_cron`: {e}"))?;
+    let cron_state = CronState {
+        worker: state.clone(),
+        redis: redis.clone(),
+        prefix: prefix.clone(),
+    };
+    let queues = state.queues.clone();
+    // One apalis worker per queue; the name is unique per process and per restart.
+    macro_rules! consumer {
+        ($monitor:expr, $storage:expr, $handler:path, $label:literal) => {{
+            let (storage, state, name) = ($storage, state.clone(), name.clone());
+            $monitor.register(move |restarts| {
+                WorkerBuilder::new(format!("{name}-{}-{restarts}", $label))
+                    .backend(storage.clone().poll_with_interval(poll))
+                    .data(state.clone())
+                    .concurrency(concurrency)
+                    .parallelize(tokio::spawn)
+                    .build($handler)
+            })
+        }};
+    }
+    let monitor = Monitor::new();
+    let monitor = consumer!(monitor, queues.purchase, handlers::purchase, "purchase");
+    let monitor = consumer!(
+        monitor,
+        queues.batch_purchase,
+        handlers::batch_purchase,
+        "batch"
+    );
+    let monitor = consumer!(monitor, queues.refund, handlers::refund, "refund");
+    let monitor = consumer!(
+        monitor,
+        queues.refund_sweep,
+        handlers::refund_sweep,
+        "sweep"
+    );
+    let cron_name = name.clone();
+    monitor
         .register(move |restarts| {
-            WorkerBuilder::new(format!("{n1}-purchase-{restarts}"))
-                .backend(purchases.clone().poll_with_interval(poll))
-                .data(s1.clone())
-                .concurrency(concurrency)
-                .parallelize(tokio::spawn)
-                .build(handlers::purchase)
-        })
-        .register(move |restarts| {
-            WorkerBuilder::new(format!("{n2}-batch-{restarts}"))
-                .backend(batches.clone().poll_with_interval(poll))
-                .data(s2.clone())
-                .concurrency(concurrency)
-                .parallelize(tokio::spawn)
-                .build(handlers::batch_purchase)
+            WorkerBuilder::new(format!("{cron_name}-cron-{restarts}"))
+                .backend(CronScheduler::new(schedule.clone()))
+                .data(cron_state.clone())
+                .build(schedule::on_tick)
         })
         .should_restart(|_, _| true)
         .shutdown_timeout(Duration::from_secs(30))

@@ -10,7 +10,7 @@ use jobs::{outcome, queue};
 use redis::aio::ConnectionManager;
 use tokio::sync::watch;
 
-use crate::handlers::{KINDS, WorkerState};
+use crate::handlers::WorkerState;
 
 /// Dead jobs handled per queue per round; the rest wait for the next round.
 const ROUND: usize = 100;
@@ -27,7 +27,7 @@ pub async fn run(
             _ = tokio::time::sleep(interval) => {}
             _ = stop.changed() => return,
         }
-        for kind in KINDS {
+        for kind in Kind::ALL {
             let config = queue::config(&settings.redis.prefix, kind, &settings.jobs, 1);
             if let Err(error) = reap(&state, &mut redis, &config, kind).await {
                 tracing::warn!(error = ?error, kind = kind.as_str(), "reaper round failed");

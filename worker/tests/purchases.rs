@@ -23,7 +23,7 @@ async fn deploy(workers: usize) -> Deployment {
     let settings = settings();
     let (db, ids) = prepare(&settings).await;
     let redis = jobs::redis_conn::connect(&settings.redis).await.unwrap();
-    let queues = Queues::new(&redis, &settings.redis.prefix, &settings.jobs);
+    let queues = Queues::new(&redis, &settings.redis.prefix, &settings.jobs, 1);
     let status = StatusStore::new(redis, &settings.redis.prefix, settings.jobs.result_ttl_secs);
     let workers = (0..workers)
         .map(|_| WorkerProcess::spawn(&settings))

@@ -1,0 +1,190 @@
+//! The `refund_sweep` and `refund` jobs: buy records whose chapter is gone get their coins back.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::{MySql, MySqlPool, QueryBuilder};
+
+use crate::db::with_retries;
+use crate::ids::IdGenerator;
+use crate::job::{JobView, Kind};
+use crate::ledger::{self, Entry, Reason};
+use crate::outcome::{insert_outcome, recorded};
+use crate::purchase::{Done, Order};
+
+/// Finds refundable buy records and enqueues `refund` jobs for them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RefundSweepJob {
+    pub job_id: String,
+    /// The admin who asked, or 0 for the cron schedule.
+    pub requested_by: i64,
+    pub enqueued_at_ms: i64,
+}
+
+/// Refunds some of one user's buy records: one ledger row for the job.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RefundJob {
+    pub job_id: String,
+    pub user_id: i64,
+    pub record_ids: Vec<i64>,
+    pub enqueued_at_ms: i64,
+}
+
+/// Buy records per `refund` job.
+pub const CHUNK: usize = 100;
+
+/// Refundable records (chapter deleted, not yet refunded), grouped per user in chunks.
+#[tracing::instrument(skip_all)]
+pub async fn refundable(pool: &MySqlPool) -> Result<Vec<(i64, Vec<i64>)>, sqlx::Error> {
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        r"SELECT r.user_id, r.id FROM user_buy_record r
+          LEFT JOIN book_index i ON i.id = r.book_index_id
+          WHERE r.refund_status = 0 AND i.id IS NULL
+          ORDER BY r.user_id, r.id",
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut per_user: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+    for (user_id, record_id) in rows {
+        per_user.entry(user_id).or_default().push(record_id);
+    }
+    Ok(per_user
+        .into_iter()
+        .flat_map(|(user, records)| {
+            records
+                .chunks(CHUNK)
+                .map(|c| (user, c.to_vec()))
+                .collect::<Vec<_>>()
+        })
+        .collect())
+}
+
+/// Records a finished sweep (its own outcome, so the admin's poll ends).
+pub async fn record_sweep(
+    pool: &MySqlPool,
+    job: &RefundSweepJob,
+    jobs: usize,
+    records: usize,
+) -> Result<Done, sqlx::Error> {
+    let order = Order {
+        job_id: &job.job_id,
+        user_id: job.requested_by,
+        kind: Kind::RefundSweep,
+        index_ids: vec![],
+    };
+    let view = JobView::succeeded(
+        &job.job_id,
+        Kind::RefundSweep,
+        json!({ "refund_jobs": jobs, "records": records }),
+    );
+    if insert_outcome(pool, &order, &view, 1).await? {
+        return Ok(Done {
+            view,
+            spent: 0,
+            replayed: false,
+        });
+    }
+    let view = recorded(pool, &job.job_id)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)?;
+    Ok(Done {
+        view,
+        spent: 0,
+        replayed: true,
+    })
+}
+
+/// Marks each record refunded (only if it was not), credits the sum and writes one ledger row,
+/// all in one transaction; `spent` of the result is the amount refunded.
+pub async fn run(
+    pool: &MySqlPool,
+    ids: &IdGenerator,
+    job: &RefundJob,
+    retries: u32,
+) -> anyhow::Result<Done> {
+    Ok(with_retries(retries, || try_once(pool, ids, job)).await?)
+}
+
+async fn try_once(
+    pool: &MySqlPool,
+    ids: &IdGenerator,
+    job: &RefundJob,
+) -> Result<Done, sqlx::Error> {
+    if let Some(view) = recorded(pool, &job.job_id).await? {
+        return Ok(Done {
+            view,
+            spent: 0,
+            replayed: true,
+        });
+    }
+    let mut records = job.record_ids.clone();
+    records.sort_unstable();
+    records.dedup();
+    let mut tx = pool.begin().await?;
+    let mut select = QueryBuilder::<MySql>::new(
+        "SELECT id, buy_amount FROM user_buy_record WHERE refund_status = 0 AND user_id = ",
+    );
+    select.push_bind(job.user_id).push(" AND id IN (");
+    let mut list = select.separated(", ");
+    for id in &records {
+        list.push_bind(*id);
+    }
+    select.push(") ORDER BY id FOR UPDATE");
+    let open: Vec<(i64, i64)> = select.build_query_as().fetch_all(&mut *tx).await?;
+    let mut refunded = Vec::new();
+    let mut amount = 0;
+    for (record_id, buy_amount) in open {
+        let changed = sqlx::query(
+            "UPDATE user_buy_record SET refund_status = 1 WHERE id = ? AND refund_status = 0",
+        )
+        .bind(record_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed == 1 {
+            refunded.push(record_id.to_string());
+            amount += buy_amount;
+        }
+    }
+    let balance = if amount > 0 {
+        let entry = Entry {
+            id: crate::ids::next_for_sql(ids).await?,
+            user_id: job.user_id,
+            reason: Reason::Refund,
+            ref_id: &job.job_id,
+            note: None,
+        };
+        ledger::credit(&mut tx, entry, amount).await?
+    } else {
+        None
+    };
+    let view = JobView::succeeded(
+        &job.job_id,
+        Kind::Refund,
+        json!({ "refunded": refunded, "amount": amount, "balance": balance }),
+    );
+    let order = Order {
+        job_id: &job.job_id,
+        user_id: job.user_id,
+        kind: Kind::Refund,
+        index_ids: vec![],
+    };
+    if insert_outcome(&mut *tx, &order, &view, 1).await? {
+        tx.commit().await?;
+        return Ok(Done {
+            view,
+            spent: amount,
+            replayed: false,
+        });
+    }
+    tx.rollback().await?;
+    let view = recorded(pool, &job.job_id)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)?;
+    Ok(Done {
+        view,
+        spent: 0,
+        replayed: true,
+    })
+}
