@@ -86,6 +86,12 @@ pub struct JobSettings {
     pub batch_size: usize,
     /// How often the reaper records dead-set jobs as failed.
     pub reaper_interval_ms: u64,
+    /// Finished jobs are removed from the queues this long after they finished.
+    pub finished_retention_secs: u64,
+    /// How often a worker samples queue depth and removes a batch of old finished jobs.
+    pub housekeeping_interval_ms: u64,
+    /// Finished jobs looked at per queue per housekeeping round (keeps each command short).
+    pub cleanup_batch: usize,
 }
 
 impl DatabaseSettings {

@@ -44,12 +44,42 @@ pub fn install() -> PrometheusHandle {
                     upkeep.run_upkeep();
                 }
             });
-            metrics::counter!(ID_LEASE_LOST).absolute(0);
-            metrics::counter!(CLOCK_BACKWARDS).absolute(0);
+            register_all();
             handle
         })
         .clone()
 }
+
+/// Every series the dashboards query, at zero, so no panel starts as "no data".
+fn register_all() {
+    use crate::job::{FailureCode, Kind};
+    for kind in Kind::ALL {
+        let kind = kind.as_str();
+        metrics::counter!(JOBS_ENQUEUED, "kind" => kind).absolute(0);
+        metrics::counter!(JOBS_COMPLETED, "kind" => kind, "outcome" => "succeeded").absolute(0);
+        for code in FailureCode::ALL {
+            metrics::counter!(JOBS_COMPLETED, "kind" => kind, "outcome" => code.as_str())
+                .absolute(0);
+        }
+        let _ = metrics::histogram!(JOB_DURATION, "kind" => kind);
+        let _ = metrics::histogram!(JOB_WAIT, "kind" => kind);
+    }
+    for direction in ["spent", "refunded", "credited"] {
+        metrics::counter!(COINS, "direction" => direction).absolute(0);
+    }
+    for outcome in LOGIN_OUTCOMES {
+        metrics::counter!(LOGINS, "outcome" => outcome).absolute(0);
+    }
+    for reason in ["deadlock", "lock_wait"] {
+        metrics::counter!(DB_RETRIES, "reason" => reason).absolute(0);
+    }
+    metrics::counter!(ID_LEASE_LOST).absolute(0);
+    metrics::counter!(CLOCK_BACKWARDS).absolute(0);
+    metrics::gauge!(SESSIONS_ACTIVE).set(0.0);
+}
+
+/// The `outcome` label values of `novel_logins_total`.
+pub const LOGIN_OUTCOMES: [&str; 4] = ["success", "failure", "frozen", "rate_limited"];
 
 /// `/metrics` and `/healthz` for the operators' private port of every process.
 pub fn router(handle: PrometheusHandle) -> Router {

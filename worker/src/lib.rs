@@ -15,6 +15,7 @@ use jobs::queue::Queues;
 use tokio::net::TcpListener;
 
 mod handlers;
+mod housekeeping;
 mod reaper;
 mod schedule;
 
@@ -68,8 +69,9 @@ pub async fn run(
         state.clone(),
         redis.clone(),
         settings.clone(),
-        stop_rx,
+        stop_rx.clone(),
     ));
+    let keeper = tokio::spawn(housekeeping::run(redis.clone(), settings.clone(), stop_rx));
     tracing::info!(worker = %name, "worker started");
 
     let poll = Duration::from_millis(settings.jobs.poll_interval_ms);
@@ -127,7 +129,7 @@ pub async fn run(
         })
         .await?;
     let _ = stop_tx.send(true);
-    let _ = reaper.await;
+    let _ = tokio::join!(reaper, keeper);
     metrics_server.abort();
     ids.shutdown().await;
     db.close().await;

@@ -1,0 +1,125 @@
+//! Queue depth sampling and incremental removal of finished jobs (apalis-redis keeps them
+//! forever, and its own vacuum blocks Redis with one large Lua call).
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use apalis_redis::Config;
+use jobs::config::Settings;
+use jobs::job::Kind;
+use jobs::metrics as m;
+use jobs::queue;
+use redis::aio::ConnectionManager;
+use tokio::sync::watch;
+
+pub async fn run(
+    mut redis: ConnectionManager,
+    settings: Settings,
+    mut stop: watch::Receiver<bool>,
+) {
+    let interval = Duration::from_millis(settings.jobs.housekeeping_interval_ms);
+    let configs: Vec<(Kind, Config)> = Kind::ALL
+        .into_iter()
+        .map(|kind| {
+            (
+                kind,
+                queue::config(&settings.redis.prefix, kind, &settings.jobs, 1),
+            )
+        })
+        .collect();
+    let mut cursors = vec![0u64; configs.len()];
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = stop.changed() => return,
+        }
+        for ((kind, config), cursor) in configs.iter().zip(cursors.iter_mut()) {
+            if let Err(error) = sample_depth(&mut redis, config, *kind).await {
+                tracing::warn!(%error, "queue depth sampling failed");
+            }
+            match clean(&mut redis, config, *cursor, &settings).await {
+                Ok(next) => *cursor = next,
+                Err(error) => tracing::warn!(%error, "finished job cleanup failed"),
+            }
+        }
+    }
+}
+
+async fn sample_depth(
+    redis: &mut ConnectionManager,
+    config: &Config,
+    kind: Kind,
+) -> redis::RedisResult<()> {
+    let (scheduled, active, done, dead, workers): (u64, u64, u64, u64, Vec<String>) = redis::pipe()
+        .zcard(config.scheduled_jobs_set())
+        .llen(config.active_jobs_list())
+        .scard(config.done_jobs_set())
+        .scard(config.dead_jobs_set())
+        .zrange(config.workers_set(), 0, -1)
+        .query_async(redis)
+        .await?;
+    let mut running = 0u64;
+    if !workers.is_empty() {
+        let mut pipe = redis::pipe();
+        for worker in &workers {
+            pipe.scard(format!("{}:{worker}", config.inflight_jobs_set()));
+        }
+        let counts: Vec<u64> = pipe.query_async(redis).await?;
+        running = counts.iter().sum();
+    }
+    let queue = kind.as_str();
+    for (state, value) in [
+        ("pending", scheduled + active),
+        ("running", running),
+        ("done", done),
+        ("dead", dead),
+    ] {
+        metrics::gauge!(m::QUEUE_DEPTH, "queue" => queue, "state" => state).set(value as f64);
+    }
+    Ok(())
+}
+
+/// One SSCAN step over the done set: jobs finished before the retention are removed.
+async fn clean(
+    redis: &mut ConnectionManager,
+    config: &Config,
+    cursor: u64,
+    settings: &Settings,
+) -> redis::RedisResult<u64> {
+    let (next, ids): (u64, Vec<String>) = redis::cmd("SSCAN")
+        .arg(config.done_jobs_set())
+        .arg(cursor)
+        .arg("COUNT")
+        .arg(settings.jobs.cleanup_batch)
+        .query_async(redis)
+        .await?;
+    if ids.is_empty() {
+        return Ok(next);
+    }
+    let meta = |id: &str| format!("{}:{id}", config.job_meta_hash());
+    let mut pipe = redis::pipe();
+    for id in &ids {
+        pipe.hget(meta(id), "done_at");
+    }
+    let finished: Vec<Option<u64>> = pipe.query_async(redis).await?;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let cutoff = now.saturating_sub(settings.jobs.finished_retention_secs);
+    let old: Vec<&String> = ids
+        .iter()
+        .zip(finished)
+        .filter(|(_, at)| at.is_none_or(|at| at <= cutoff))
+        .map(|(id, _)| id)
+        .collect();
+    if old.is_empty() {
+        return Ok(next);
+    }
+    let mut pipe = redis::pipe();
+    pipe.srem(config.done_jobs_set(), &old)
+        .hdel(config.job_data_hash(), &old);
+    for id in &old {
+        pipe.del(meta(id));
+    }
+    pipe.exec_async(redis).await?;
+    Ok(next)
+}
