@@ -175,6 +175,52 @@ pub async fn delete_chapter(db: &Db, book_id: i64, index_id: i64) -> Result<(), 
     Ok(())
 }
 
+#[derive(Debug, serde::Serialize, sqlx::FromRow)]
+pub struct AuthorBook {
+    #[serde(with = "crate::json::id")]
+    pub id: i64,
+    pub book_name: String,
+    pub status: i8,
+    pub word_count: i64,
+    pub chapter_count: i64,
+    #[serde(with = "crate::json::opt_timestamp")]
+    pub last_index_update_time: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// An author's books, drafts included, newest first.
+#[tracing::instrument(skip_all)]
+pub async fn author_books(
+    pool: &MySqlPool,
+    author_id: i64,
+    limit: u32,
+    offset: u64,
+) -> Result<(i64, Vec<AuthorBook>), sqlx::Error> {
+    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM book WHERE author_id = ?")
+        .bind(author_id)
+        .fetch_one(pool)
+        .await?;
+    let items = sqlx::query_as(
+        r"SELECT b.id, b.book_name, b.status, b.word_count,
+                 (SELECT COUNT(*) FROM book_index i WHERE i.book_id = b.id) AS chapter_count,
+                 b.last_index_update_time
+          FROM book b WHERE b.author_id = ? ORDER BY b.id DESC LIMIT ? OFFSET ?",
+    )
+    .bind(author_id)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(pool)
+    .await?;
+    Ok((total, items))
+}
+
+/// The author of a book, or `None` when there is no such book.
+pub async fn book_author(pool: &MySqlPool, book_id: i64) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT author_id FROM book WHERE id = ?")
+        .bind(book_id)
+        .fetch_optional(pool)
+        .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,6 +8,7 @@ pub mod config;
 pub mod content;
 pub mod db;
 pub mod demo;
+pub mod follows;
 pub mod ids;
 pub mod job;
 pub mod json;

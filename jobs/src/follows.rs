@@ -1,0 +1,89 @@
+//! Readers following authors, and the feed of each followed author's latest published book.
+
+use serde::Serialize;
+use sqlx::MySqlPool;
+
+use crate::json::now_millis;
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct FollowedAuthor {
+    #[serde(with = "crate::json::id")]
+    pub author_id: i64,
+    pub pen_name: String,
+    pub user_photo: Option<String>,
+    #[serde(with = "crate::json::opt_id")]
+    pub book_id: Option<i64>,
+    pub book_name: Option<String>,
+    #[serde(with = "crate::json::opt_id")]
+    pub last_index_id: Option<i64>,
+    pub last_index_name: Option<String>,
+}
+
+/// Idempotent; false when the author does not exist.
+#[tracing::instrument(skip_all)]
+pub async fn follow(pool: &MySqlPool, user_id: i64, author_id: i64) -> Result<bool, sqlx::Error> {
+    let inserted = sqlx::query(
+        r"INSERT IGNORE INTO author_follow (user_id, author_id, create_time)
+          SELECT ?, id, ? FROM author WHERE id = ?",
+    )
+    .bind(user_id)
+    .bind(now_millis())
+    .bind(author_id)
+    .execute(pool)
+    .await?;
+    if inserted.rows_affected() == 1 {
+        return Ok(true);
+    }
+    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM author WHERE id = ?")
+        .bind(author_id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(exists.is_some())
+}
+
+/// Idempotent; false when the author does not exist.
+#[tracing::instrument(skip_all)]
+pub async fn unfollow(pool: &MySqlPool, user_id: i64, author_id: i64) -> Result<bool, sqlx::Error> {
+    sqlx::query("DELETE FROM author_follow WHERE user_id = ? AND author_id = ?")
+        .bind(user_id)
+        .bind(author_id)
+        .execute(pool)
+        .await?;
+    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM author WHERE id = ?")
+        .bind(author_id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(exists.is_some())
+}
+
+/// Newest follow first; one query for the page (MariaDB has no LATERAL: a correlated MAX(id)
+/// picks each author's latest published book).
+#[tracing::instrument(skip_all)]
+pub async fn feed(
+    pool: &MySqlPool,
+    user_id: i64,
+    limit: u32,
+    offset: u64,
+) -> Result<(i64, Vec<FollowedAuthor>), sqlx::Error> {
+    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM author_follow WHERE user_id = ?")
+        .bind(user_id)
+        .fetch_one(pool)
+        .await?;
+    let items = sqlx::query_as(
+        r"SELECT a.id AS author_id, a.pen_name, a.user_photo, b.id AS book_id, b.book_name,
+                 b.last_index_id, b.last_index_name
+          FROM author_follow f
+          JOIN author a ON a.id = f.author_id
+          LEFT JOIN book b ON b.id = (SELECT MAX(p.id) FROM book p
+                                      WHERE p.author_id = a.id AND p.status = 1)
+          WHERE f.user_id = ?
+          ORDER BY f.create_time DESC, f.author_id DESC
+          LIMIT ? OFFSET ?",
+    )
+    .bind(user_id)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(pool)
+    .await?;
+    Ok((total, items))
+}
