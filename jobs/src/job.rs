@@ -137,7 +137,7 @@ impl JobView {
     }
 }
 
-/// The Redis status of one job: a hash with its owner, view and (for re-pushes) payload.
+/// The Redis status of one job: a hash with its owner and view.
 #[derive(Clone)]
 pub struct StatusStore {
     redis: ConnectionManager,
@@ -161,7 +161,6 @@ pub const QUEUED_TTL_SECS: u64 = 24 * 3600;
 pub struct StoredStatus {
     pub owner: i64,
     pub view: JobView,
-    pub payload: Option<String>,
 }
 
 impl StatusStore {
@@ -222,29 +221,24 @@ impl StatusStore {
             .atomic()
             .hset_multiple(&key, &[("status", status), ("view", &to_json(view))])
             .hset(&key, "owner", owner)
-            .hdel(&key, "payload")
             .expire(&key, self.result_ttl_secs as i64)
             .exec_async(&mut self.redis.clone())
             .await
     }
 
     pub async fn get(&self, job_id: &str) -> redis::RedisResult<Option<StoredStatus>> {
-        let (owner, view, payload): (Option<i64>, Option<String>, Option<String>) =
-            redis::cmd("HMGET")
-                .arg(self.key(job_id))
-                .arg("owner")
-                .arg("view")
-                .arg("payload")
-                .query_async(&mut self.redis.clone())
-                .await?;
+        let (owner, view): (Option<i64>, Option<String>) = redis::cmd("HMGET")
+            .arg(self.key(job_id))
+            .arg("owner")
+            .arg("view")
+            .query_async(&mut self.redis.clone())
+            .await?;
         let (Some(owner), Some(view)) = (owner, view) else {
             return Ok(None);
         };
-        Ok(serde_json::from_str(&view).ok().map(|view| StoredStatus {
-            owner,
-            view,
-            payload,
-        }))
+        Ok(serde_json::from_str(&view)
+            .ok()
+            .map(|view| StoredStatus { owner, view }))
     }
 }
 
