@@ -9,6 +9,7 @@ pub mod content;
 pub mod db;
 pub mod demo;
 pub mod follows;
+pub mod history;
 pub mod ids;
 pub mod job;
 pub mod json;

@@ -1,0 +1,77 @@
+//! A reader's purchase history and ledger, newest first.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::MySqlPool;
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct Purchase {
+    #[serde(with = "crate::json::id")]
+    pub book_id: i64,
+    pub book_name: String,
+    #[serde(with = "crate::json::id")]
+    pub index_id: i64,
+    pub index_name: String,
+    pub amount: i64,
+    pub refunded: bool,
+    #[serde(with = "crate::json::timestamp")]
+    pub create_time: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct LedgerEntry {
+    pub delta: i64,
+    pub balance_after: i64,
+    pub reason: String,
+    pub ref_id: String,
+    #[serde(with = "crate::json::timestamp")]
+    pub create_time: DateTime<Utc>,
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn purchases(
+    pool: &MySqlPool,
+    user_id: i64,
+    limit: u32,
+    offset: u64,
+) -> Result<(i64, Vec<Purchase>), sqlx::Error> {
+    let total = sqlx::query_scalar("SELECT COUNT(*) FROM user_buy_record WHERE user_id = ?")
+        .bind(user_id)
+        .fetch_one(pool)
+        .await?;
+    let items = sqlx::query_as(
+        r"SELECT book_id, book_name, book_index_id AS index_id, book_index_name AS index_name,
+                 buy_amount AS amount, refund_status = 1 AS refunded, create_time
+          FROM user_buy_record WHERE user_id = ?
+          ORDER BY create_time DESC, id DESC LIMIT ? OFFSET ?",
+    )
+    .bind(user_id)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(pool)
+    .await?;
+    Ok((total, items))
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn ledger(
+    pool: &MySqlPool,
+    user_id: i64,
+    limit: u32,
+    offset: u64,
+) -> Result<(i64, Vec<LedgerEntry>), sqlx::Error> {
+    let total = sqlx::query_scalar("SELECT COUNT(*) FROM account_flow WHERE user_id = ?")
+        .bind(user_id)
+        .fetch_one(pool)
+        .await?;
+    let items = sqlx::query_as(
+        r"SELECT delta, balance_after, reason, ref_id, create_time FROM account_flow
+          WHERE user_id = ? ORDER BY id DESC LIMIT ? OFFSET ?",
+    )
+    .bind(user_id)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(pool)
+    .await?;
+    Ok((total, items))
+}
