@@ -14,3 +14,4 @@ pub mod redis_conn;
 pub mod shard;
 pub mod shutdown;
 pub mod telemetry;
+pub mod users;
