@@ -75,8 +75,10 @@ pub fn expired_cookie(secure: bool) -> String {
     cookie("", Some(0), secure)
 }
 
-/// Registers the login outcomes at 0 so dashboards show them before the first login.
+/// Registers the login outcomes at 0 (and the session gauge, unchanged) so dashboards show them
+/// before the first login.
 pub fn register_metrics() {
+    metrics::gauge!(jobs::metrics::SESSIONS_ACTIVE).increment(0.0);
     for outcome in ["success", "failure", "frozen", "rate_limited"] {
         metrics::counter!(jobs::metrics::LOGINS, "outcome" => outcome).increment(0);
     }
