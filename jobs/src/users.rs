@@ -97,6 +97,16 @@ pub async fn set_frozen(
     Ok(true)
 }
 
+#[tracing::instrument(skip_all)]
+pub async fn is_frozen(pool: &MySqlPool, id: i64) -> Result<bool, sqlx::Error> {
+    let frozen: Option<bool> =
+        sqlx::query_scalar("SELECT session_frozen = 1 FROM user WHERE id = ?")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+    Ok(frozen.unwrap_or(true))
+}
+
 /// Adds the admin role to an existing account; `false` when there is no such account.
 #[tracing::instrument(skip_all)]
 pub async fn grant_admin(pool: &MySqlPool, username: &str) -> Result<bool, sqlx::Error> {

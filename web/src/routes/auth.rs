@@ -113,6 +113,12 @@ async fn login(
         return Err(ApiError::SessionFrozen);
     }
     let created = start_session(&mut store, &row, body.remember_me).await?;
+    // A freeze that landed between the check above and the new session must still hold.
+    if jobs::users::is_frozen(&state.db.main, row.id).await? {
+        store.end(&created.key, &row.username).await?;
+        sessions::count_login("frozen");
+        return Err(ApiError::SessionFrozen);
+    }
     sessions::count_login("success");
     let user = UserSummary {
         id: row.id,
