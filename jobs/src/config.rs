@@ -16,6 +16,7 @@ pub struct Settings {
     pub pricing: PricingSettings,
     pub worker: WorkerSettings,
     pub jobs: JobSettings,
+    pub sessions: SessionSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -92,6 +93,37 @@ pub struct JobSettings {
     pub housekeeping_interval_ms: u64,
     /// Finished jobs looked at per queue per housekeeping round (keeps each command short).
     pub cleanup_batch: usize,
+}
+
+/// Token sessions: timeouts, CSRF grace, admin search and the failed-login limits.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SessionSettings {
+    pub idle_timeout_secs: u64,
+    pub absolute_timeout_secs: u64,
+    pub remember_idle_timeout_secs: u64,
+    pub remember_absolute_timeout_secs: u64,
+    /// How long a replaced CSRF token stays valid (parallel requests share one token).
+    pub csrf_grace_ms: u64,
+    /// Fuzzy (substring) session search is honoured only up to this many sessions.
+    pub fuzzy_search_limit: u64,
+    pub login_failures_per_account: u64,
+    pub login_failures_per_ip: u64,
+    pub login_failure_window_secs: u64,
+}
+
+impl SessionSettings {
+    /// `(idle, absolute)` timeouts in milliseconds for a normal or remember-me session.
+    pub fn timeouts_ms(&self, remember_me: bool) -> (u64, u64) {
+        let (idle, absolute) = if remember_me {
+            (
+                self.remember_idle_timeout_secs,
+                self.remember_absolute_timeout_secs,
+            )
+        } else {
+            (self.idle_timeout_secs, self.absolute_timeout_secs)
+        };
+        (idle * 1000, absolute * 1000)
+    }
 }
 
 impl DatabaseSettings {
@@ -197,6 +229,41 @@ impl Settings {
                 "redis.prefix",
                 "must be non-empty without spaces or glob characters",
             );
+        }
+        self.sessions.validate()
+    }
+}
+
+impl SessionSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key, problem: &str| {
+            Err(ConfigError::Invalid {
+                key,
+                problem: problem.to_owned(),
+            })
+        };
+        if self.idle_timeout_secs == 0 || self.idle_timeout_secs > self.absolute_timeout_secs {
+            return invalid(
+                "sessions.idle_timeout_secs",
+                "must be positive and at most sessions.absolute_timeout_secs",
+            );
+        }
+        if self.remember_idle_timeout_secs == 0
+            || self.remember_idle_timeout_secs > self.remember_absolute_timeout_secs
+        {
+            return invalid(
+                "sessions.remember_idle_timeout_secs",
+                "must be positive and at most sessions.remember_absolute_timeout_secs",
+            );
+        }
+        if self.login_failures_per_account == 0 || self.login_failures_per_ip == 0 {
+            return invalid(
+                "sessions.login_failures_per_account",
+                "failure limits must be at least 1",
+            );
+        }
+        if self.login_failure_window_secs == 0 {
+            return invalid("sessions.login_failure_window_secs", "must be positive");
         }
         Ok(())
     }

@@ -23,3 +23,4 @@ pub mod refund;
 pub mod shard;
 pub mod shutdown;
 pub mod telemetry;
+pub mod users;

@@ -1,6 +1,7 @@
 //! The web tier: axum router, sessions, catalog, purchase enqueue, pages.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,6 +18,7 @@ pub mod error;
 pub mod extract;
 mod observe;
 mod routes;
+pub mod sessions;
 pub mod state;
 
 use state::AppState;
@@ -43,6 +45,10 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
 pub fn app(state: AppState) -> Router {
     let settings = &state.settings.http;
     routes::router()
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            sessions::resolve,
+        ))
         .layer(axum::middleware::from_fn(observe::track))
         .layer(RequestBodyLimitLayer::new(settings.body_limit_bytes))
         .layer(TimeoutLayer::with_status_code(
@@ -72,13 +78,15 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let handle = jobs::metrics::install();
+    sessions::register_metrics();
     let (db, ids) = (state.db.clone(), state.ids.clone());
     let metrics =
         tokio::spawn(
             async move { axum::serve(metrics_listener, jobs::metrics::router(handle)).await },
         );
     tracing::info!(addr = %listener.local_addr()?, "web tier listening");
-    axum::serve(listener, app(state))
+    let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await?;
     metrics.abort();

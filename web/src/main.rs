@@ -19,6 +19,12 @@ enum Command {
     Migrate,
     /// Load the demo authors, books and chapters (a second run changes nothing).
     Demo,
+    /// Create an admin account (roles reader,admin), or make an existing account an admin.
+    /// The password comes from NOVEL_ADMIN_PASSWORD, else from one line of standard input.
+    CreateAdmin {
+        /// 3 to 32 characters of A-Z, a-z, 0-9 and _.
+        username: String,
+    },
 }
 
 #[tokio::main]
@@ -35,6 +41,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve => serve(settings).await,
         Command::Migrate => jobs::db::migrate(&settings.database, &settings.sharding).await,
         Command::Demo => demo(settings).await,
+        Command::CreateAdmin { username } => create_admin(settings, &username).await,
     }
 }
 
@@ -59,4 +66,43 @@ async fn demo(settings: Settings) -> anyhow::Result<()> {
     );
     state.ids.shutdown().await;
     Ok(())
+}
+
+async fn create_admin(settings: Settings, username: &str) -> anyhow::Result<()> {
+    jobs::accounts::validate_username(username).map_err(anyhow::Error::msg)?;
+    let state = web::build_state(settings).await?;
+    let created = if jobs::users::grant_admin(&state.db.main, username).await? {
+        false
+    } else {
+        let password = admin_password()?;
+        jobs::accounts::validate_password("password", &password).map_err(anyhow::Error::msg)?;
+        let id = state.ids.next_id().await?;
+        let hash = tokio::task::spawn_blocking(move || jobs::accounts::hash_password(&password));
+        jobs::accounts::insert_user(
+            &state.db.main,
+            id,
+            username,
+            &hash.await?,
+            username,
+            "reader,admin",
+        )
+        .await?;
+        true
+    };
+    state.ids.shutdown().await;
+    match created {
+        true => println!("admin {username} created"),
+        false => println!("{username} is now an admin (password unchanged)"),
+    }
+    Ok(())
+}
+
+/// `NOVEL_ADMIN_PASSWORD`, else one line of standard input (no echo control: pipe it in).
+fn admin_password() -> anyhow::Result<String> {
+    if let Ok(password) = std::env::var("NOVEL_ADMIN_PASSWORD") {
+        return Ok(password);
+    }
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }

@@ -3,12 +3,14 @@
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
+use jobs::accounts::ADMIN;
 use jobs::catalog::{self, BookDetail, BookSummary, Viewer};
 use jobs::content;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery, Page, Paging, offset};
+use crate::sessions::MaybeSession;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -45,11 +47,21 @@ async fn list(
     }))
 }
 
+/// Who is reading: signed-in readers see their `owned` marks, authors and admins their drafts.
+fn viewer(MaybeSession(session): MaybeSession) -> Viewer {
+    session.map_or_else(Viewer::default, |s| Viewer {
+        user_id: Some(s.user_id),
+        author_id: s.author_id,
+        is_admin: s.has_role(ADMIN),
+    })
+}
+
 async fn show(
     State(state): State<AppState>,
+    session: MaybeSession,
     ApiPath(book_id): ApiPath<i64>,
 ) -> ApiResult<Json<BookDetail>> {
-    let viewer = Viewer::default();
+    let viewer = viewer(session);
     catalog::book_detail(&state.db.main, book_id, &viewer)
         .await?
         .map(Json)
@@ -71,9 +83,10 @@ struct Chapter {
 
 async fn read(
     State(state): State<AppState>,
+    session: MaybeSession,
     ApiPath((book_id, index_id)): ApiPath<(i64, i64)>,
 ) -> ApiResult<Json<Chapter>> {
-    let viewer = Viewer::default();
+    let viewer = viewer(session);
     let row = catalog::chapter(&state.db.main, book_id, index_id)
         .await?
         .filter(|row| row.visible_to(&viewer))

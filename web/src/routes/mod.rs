@@ -4,9 +4,19 @@ use axum::Router;
 
 use crate::state::AppState;
 
+mod admin;
+mod auth;
+mod author;
 mod books;
 mod health;
+mod me;
 
 pub fn router() -> Router<AppState> {
-    Router::new().merge(health::router()).merge(books::router())
+    Router::new()
+        .merge(health::router())
+        .merge(auth::router())
+        .merge(me::router())
+        .merge(author::router())
+        .merge(admin::router())
+        .merge(books::router())
 }

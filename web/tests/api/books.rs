@@ -1,7 +1,7 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{TestApp, expect_error, json, spawn_app};
+use crate::helpers::{As, TestApp, expect_error, json, spawn_app};
 
 async fn books(app: &TestApp, query: &str) -> Value {
     json(app.get(&format!("/api/books{query}")).await).await
@@ -185,4 +185,75 @@ async fn bad_and_unknown_ids_get_400_and_404_in_the_error_shape() {
         )
         .await;
     }
+}
+
+#[tokio::test]
+async fn a_signed_in_reader_must_buy_a_vip_chapter_and_sees_owned_marks() {
+    let app = spawn_app().await;
+    app.load_demo().await;
+    let book = first_book(&app).await;
+    let (book_id, vip) = (
+        book["id"].as_str().unwrap(),
+        book["chapters"][4]["id"].as_str().unwrap(),
+    );
+    let response = app.login("reader", "demo-password", false).await;
+    let token = json(response).await["token"].as_str().unwrap().to_owned();
+    let path = format!("/api/books/{book_id}/chapters/{vip}");
+    let body = expect_error(
+        app.get_as(As::Bearer(&token), &path).await,
+        StatusCode::PAYMENT_REQUIRED,
+        "purchase_required",
+    )
+    .await;
+    assert_eq!(body["price"], book["chapters"][4]["price"]);
+
+    let user_id: i64 = sqlx::query_scalar("SELECT id FROM user WHERE username = 'reader'")
+        .fetch_one(&app.state.db.main)
+        .await
+        .unwrap();
+    sqlx::query(
+        r"INSERT INTO user_buy_record (id, user_id, book_id, book_name, book_index_id,
+                 book_index_name, buy_amount, job_id, create_time)
+          VALUES (1, ?, ?, 'b', ?, 'c', 0, 'test', NOW(3))",
+    )
+    .bind(user_id)
+    .bind(book_id.parse::<i64>().unwrap())
+    .bind(vip.parse::<i64>().unwrap())
+    .execute(&app.state.db.main)
+    .await
+    .unwrap();
+    let read = json(app.get_as(As::Bearer(&token), &path).await).await;
+    assert!(!read["content"].as_str().unwrap().is_empty());
+    let detail = json(
+        app.get_as(As::Bearer(&token), &format!("/api/books/{book_id}"))
+            .await,
+    )
+    .await;
+    assert_eq!(detail["chapters"][4]["owned"], true);
+    assert_eq!(detail["chapters"][3]["owned"], false);
+}
+
+#[tokio::test]
+async fn an_author_sees_their_own_draft() {
+    let app = spawn_app().await;
+    app.load_demo().await;
+    let draft: i64 = sqlx::query_scalar("SELECT id FROM book WHERE status = 0")
+        .fetch_one(&app.state.db.main)
+        .await
+        .unwrap();
+    let owner: String = sqlx::query_scalar(
+        "SELECT u.username FROM book b JOIN author a ON a.id = b.author_id JOIN user u ON u.id = a.user_id WHERE b.id = ?",
+    )
+    .bind(draft)
+    .fetch_one(&app.state.db.main)
+    .await
+    .unwrap();
+    let response = app.login(&owner, "demo-password", false).await;
+    let token = json(response).await["token"].as_str().unwrap().to_owned();
+    let shown = json(
+        app.get_as(As::Bearer(&token), &format!("/api/books/{draft}"))
+            .await,
+    )
+    .await;
+    assert_eq!(shown["book_name"], "The Unfinished Draft");
 }

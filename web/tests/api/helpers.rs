@@ -9,11 +9,15 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 use web::state::AppState;
 
+pub use crate::client::{As, PASSWORD, Signed, csrf_of};
+
 pub struct TestApp {
     pub address: String,
     pub metrics_address: String,
     pub state: AppState,
     pub client: reqwest::Client,
+    /// No cookie jar: every request says explicitly how it authenticates (`As`).
+    pub plain: reqwest::Client,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -59,11 +63,16 @@ pub async fn start(settings: Settings) -> TestApp {
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap();
+    let plain = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
     TestApp {
         address,
         metrics_address,
         state,
         client,
+        plain,
         stop: Some(stop),
     }
 }

@@ -1,3 +1,9 @@
+mod admin;
 mod books;
+mod client;
+mod csrf;
+mod freeze;
 mod health;
 mod helpers;
+mod logins;
+mod sessions;

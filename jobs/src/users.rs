@@ -1,0 +1,129 @@
+//! Account reads and changes beyond login: profiles, the admin list, passwords, freezing.
+
+use sqlx::MySqlPool;
+
+use crate::json::now_millis;
+
+/// An account as its owner (`/api/me`) and admins see it.
+#[derive(Debug, sqlx::FromRow)]
+pub struct UserRow {
+    pub id: i64,
+    pub username: String,
+    pub nick_name: String,
+    pub roles: String,
+    pub balance: i64,
+    pub frozen: bool,
+    pub author_id: Option<i64>,
+}
+
+const USER_COLUMNS: &str = r"SELECT u.id, u.username, u.nick_name, u.roles,
+    u.account_balance AS balance, u.session_frozen = 1 AS frozen, a.id AS author_id
+    FROM user u LEFT JOIN author a ON a.user_id = u.id";
+
+#[tracing::instrument(skip_all)]
+pub async fn user(pool: &MySqlPool, id: i64) -> Result<Option<UserRow>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{USER_COLUMNS} WHERE u.id = ?"
+    )))
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Users whose username or nick name contains `q` (literally), newest first.
+#[tracing::instrument(skip_all)]
+pub async fn list_users(
+    pool: &MySqlPool,
+    q: Option<&str>,
+    limit: u32,
+    offset: u64,
+) -> Result<(i64, Vec<UserRow>), sqlx::Error> {
+    let pattern = q.map(crate::catalog::like_pattern);
+    let filter = "WHERE (? IS NULL OR u.username LIKE ? OR u.nick_name LIKE ?)";
+    let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM user u {filter}"
+    )))
+    .bind(&pattern)
+    .bind(&pattern)
+    .bind(&pattern)
+    .fetch_one(pool)
+    .await?;
+    let items = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{USER_COLUMNS} {filter} ORDER BY u.create_time DESC, u.id DESC LIMIT ? OFFSET ?"
+    )))
+    .bind(&pattern)
+    .bind(&pattern)
+    .bind(&pattern)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(pool)
+    .await?;
+    Ok((total, items))
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn set_password_hash(pool: &MySqlPool, id: i64, hash: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE user SET password_hash = ?, update_time = ? WHERE id = ?")
+        .bind(hash)
+        .bind(now_millis())
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Freezes or unfreezes an account's sessions; `false` when there is no such account.
+#[tracing::instrument(skip_all)]
+pub async fn set_frozen(
+    pool: &MySqlPool,
+    username: &str,
+    frozen: bool,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let id: Option<i64> = sqlx::query_scalar("SELECT id FROM user WHERE username = ? FOR UPDATE")
+        .bind(username)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(id) = id else {
+        return Ok(false);
+    };
+    sqlx::query("UPDATE user SET session_frozen = ?, update_time = ? WHERE id = ?")
+        .bind(i8::from(frozen))
+        .bind(now_millis())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn is_frozen(pool: &MySqlPool, id: i64) -> Result<bool, sqlx::Error> {
+    let frozen: Option<bool> =
+        sqlx::query_scalar("SELECT session_frozen = 1 FROM user WHERE id = ?")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+    Ok(frozen.unwrap_or(true))
+}
+
+/// Adds the admin role to an existing account; `false` when there is no such account.
+#[tracing::instrument(skip_all)]
+pub async fn grant_admin(pool: &MySqlPool, username: &str) -> Result<bool, sqlx::Error> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM user WHERE username = ?")
+        .bind(username)
+        .fetch_optional(pool)
+        .await?;
+    let Some(id) = found else {
+        return Ok(false);
+    };
+    sqlx::query(
+        r"UPDATE user SET roles = CONCAT(roles, ',admin'), update_time = ?
+          WHERE id = ? AND FIND_IN_SET('admin', roles) = 0",
+    )
+    .bind(now_millis())
+    .bind(id)
+    .execute(pool)
+    .await?;
+    Ok(true)
+}

@@ -1,0 +1,227 @@
+//! Admin: the live sessions (search, kick out, freeze) and the user list.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use chrono::DateTime;
+use jobs::{accounts, users};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiPath, ApiQuery, Page, Paging, offset};
+use crate::sessions::AdminSession;
+use crate::sessions::list::Listed;
+use crate::sessions::store::Store;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/admin/sessions", get(sessions))
+        .route("/api/admin/sessions/{account}", delete(kick))
+        .route("/api/admin/sessions/{account}/freeze", post(freeze))
+        .route("/api/admin/sessions/{account}/unfreeze", post(unfreeze))
+        .route("/api/admin/users", get(users))
+}
+
+#[derive(Debug, Deserialize)]
+struct SessionQuery {
+    q: Option<String>,
+    fuzzy: Option<String>,
+    #[serde(flatten)]
+    paging: Paging,
+}
+
+#[derive(Debug, Serialize)]
+struct SessionPage {
+    total: usize,
+    page: u32,
+    size: u32,
+    #[serde(rename = "match")]
+    matched: &'static str,
+    items: Vec<SessionItem>,
+}
+
+#[derive(Debug, Serialize)]
+struct SessionItem {
+    account: String,
+    #[serde(with = "jobs::json::id")]
+    user_id: i64,
+    last_active: String,
+    created: String,
+    remember_me: bool,
+    frozen: bool,
+}
+
+impl From<Listed> for SessionItem {
+    fn from(l: Listed) -> Self {
+        let time = |ms| {
+            DateTime::from_timestamp_millis(ms).map_or_else(String::new, |t| jobs::json::time(&t))
+        };
+        Self {
+            account: l.account,
+            user_id: l.user_id,
+            last_active: time(l.last_active_ms),
+            created: time(l.created_ms),
+            remember_me: l.remember_me,
+            frozen: l.frozen,
+        }
+    }
+}
+
+/// `q` and whether the caller asked for a fuzzy (substring) search.
+fn search(q: Option<&str>, fuzzy: Option<&str>) -> ApiResult<(Option<String>, bool)> {
+    let q = q.map(str::trim).filter(|q| !q.is_empty());
+    if q.is_some_and(|q| q.chars().count() > super::books::MAX_QUERY_CHARS) {
+        return Err(ApiError::invalid("q: at most 100 characters"));
+    }
+    let fuzzy = match fuzzy {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return Err(ApiError::invalid("fuzzy: true or false")),
+    };
+    Ok((q.map(str::to_owned), fuzzy))
+}
+
+/// Newest activity first. Fuzzy search reads the whole set, so it is honoured only while the
+/// set is small (`sessions.fuzzy_search_limit`); otherwise the search is exact.
+async fn sessions(
+    State(state): State<AppState>,
+    _admin: AdminSession,
+    ApiQuery(query): ApiQuery<SessionQuery>,
+) -> ApiResult<Json<SessionPage>> {
+    let (page, size) = query.paging.checked()?;
+    let (q, fuzzy) = search(query.q.as_deref(), query.fuzzy.as_deref())?;
+    let start = offset(page, size);
+    let mut store = Store::new(&state);
+    let (matched, total, items) = match q {
+        None => {
+            let items = store.page(start, u64::from(size)).await?;
+            let total = store.publish_count().await?;
+            ("all", total as usize, items)
+        }
+        Some(q)
+            if fuzzy
+                && store.publish_count().await? <= state.settings.sessions.fuzzy_search_limit =>
+        {
+            let everyone = store
+                .page(0, state.settings.sessions.fuzzy_search_limit)
+                .await?;
+            let hits: Vec<Listed> = everyone
+                .into_iter()
+                .filter(|l| l.account.contains(&q))
+                .collect();
+            let total = hits.len();
+            let items = hits
+                .into_iter()
+                .skip(start as usize)
+                .take(size as usize)
+                .collect();
+            ("fuzzy", total, items)
+        }
+        Some(q) => {
+            let found: Vec<Listed> = store.find(&q).await?.into_iter().collect();
+            let total = found.len();
+            let items = found.into_iter().skip(start as usize).collect();
+            ("exact", total, items)
+        }
+    };
+    Ok(Json(SessionPage {
+        total,
+        page,
+        size,
+        matched,
+        items: items.into_iter().map(SessionItem::from).collect(),
+    }))
+}
+
+/// Ends the account's session at once; idempotent (204 when there was none).
+async fn kick(
+    State(state): State<AppState>,
+    _admin: AdminSession,
+    ApiPath(account): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    if accounts::validate_username(&account).is_ok() {
+        let mut store = Store::new(&state);
+        store.kick(&account).await?;
+        store.publish_count().await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn freeze(
+    state: State<AppState>,
+    _admin: AdminSession,
+    account: ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    set_frozen(state, account, true).await
+}
+
+async fn unfreeze(
+    state: State<AppState>,
+    _admin: AdminSession,
+    account: ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    set_frozen(state, account, false).await
+}
+
+/// MySQL keeps the flag (it outlives sessions and Redis); the live session follows at once.
+async fn set_frozen(
+    State(state): State<AppState>,
+    ApiPath(account): ApiPath<String>,
+    frozen: bool,
+) -> ApiResult<StatusCode> {
+    if accounts::validate_username(&account).is_err()
+        || !users::set_frozen(&state.db.main, &account, frozen).await?
+    {
+        return Err(ApiError::NotFound);
+    }
+    Store::new(&state).set_frozen(&account, frozen).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+struct UserQuery {
+    q: Option<String>,
+    #[serde(flatten)]
+    paging: Paging,
+}
+
+#[derive(Debug, Serialize)]
+struct UserItem {
+    #[serde(with = "jobs::json::id")]
+    id: i64,
+    username: String,
+    nick_name: String,
+    roles: Vec<String>,
+    balance: i64,
+    frozen: bool,
+}
+
+async fn users(
+    State(state): State<AppState>,
+    _admin: AdminSession,
+    ApiQuery(query): ApiQuery<UserQuery>,
+) -> ApiResult<Json<Page<UserItem>>> {
+    let (page, size) = query.paging.checked()?;
+    let (q, _) = search(query.q.as_deref(), None)?;
+    let (total, rows) =
+        users::list_users(&state.db.main, q.as_deref(), size, offset(page, size)).await?;
+    let items = rows
+        .into_iter()
+        .map(|u| UserItem {
+            id: u.id,
+            roles: accounts::role_list(&u.roles),
+            username: u.username,
+            nick_name: u.nick_name,
+            balance: u.balance,
+            frozen: u.frozen,
+        })
+        .collect();
+    Ok(Json(Page {
+        total,
+        page,
+        size,
+        items,
+    }))
+}

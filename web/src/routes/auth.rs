@@ -1,0 +1,211 @@
+//! Registration, login and logout.
+
+use std::net::SocketAddr;
+use std::sync::LazyLock;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use jobs::accounts::{self, AccountError, LoginRow};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiJson;
+use crate::sessions::store::{Created, NewSession, Store};
+use crate::sessions::{self, CSRF_HEADER, Session};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/auth/register", post(register))
+        .route("/api/auth/login", post(login))
+        .route("/api/auth/logout", post(logout))
+}
+
+#[derive(Debug, Deserialize)]
+struct RegisterBody {
+    username: String,
+    password: String,
+    nick_name: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct Registered {
+    #[serde(with = "jobs::json::id")]
+    user_id: i64,
+}
+
+async fn register(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<RegisterBody>,
+) -> ApiResult<(StatusCode, Json<Registered>)> {
+    accounts::validate_username(&body.username).map_err(ApiError::Invalid)?;
+    accounts::validate_password("password", &body.password).map_err(ApiError::Invalid)?;
+    let nick_name = body
+        .nick_name
+        .as_deref()
+        .map_or(body.username.as_str(), str::trim);
+    accounts::validate_nick_name(nick_name).map_err(ApiError::Invalid)?;
+    let hash = hash(body.password).await?;
+    let user_id = state.ids.next_id().await?;
+    let pool = &state.db.main;
+    match accounts::insert_user(pool, user_id, &body.username, &hash, nick_name, "reader").await {
+        Ok(()) => Ok((StatusCode::CREATED, Json(Registered { user_id }))),
+        Err(AccountError::AlreadyExists) => Err(ApiError::Conflict("username is taken".into())),
+        Err(AccountError::Db(error)) => Err(error.into()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct LoginBody {
+    username: String,
+    password: String,
+    #[serde(default)]
+    remember_me: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct LoggedIn {
+    token: String,
+    user: UserSummary,
+}
+
+#[derive(Debug, Serialize)]
+struct UserSummary {
+    #[serde(with = "jobs::json::id")]
+    id: i64,
+    username: String,
+    nick_name: String,
+    roles: Vec<String>,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ApiJson(body): ApiJson<LoginBody>,
+) -> ApiResult<Response> {
+    // Names that cannot exist share one bucket, so junk never becomes a Redis key.
+    let plausible = accounts::validate_username(&body.username).is_ok()
+        && accounts::validate_password("password", &body.password).is_ok();
+    let bucket = if plausible {
+        body.username.as_str()
+    } else {
+        "-"
+    };
+    let mut store = Store::new(&state);
+    if let Some(retry_after_secs) = store.login_blocked(bucket, peer.ip()).await? {
+        sessions::count_login("rate_limited");
+        return Err(ApiError::RateLimited { retry_after_secs });
+    }
+    let row = match plausible {
+        true => accounts::find_login(&state.db.main, &body.username).await?,
+        false => None,
+    };
+    let stored = row.as_ref().map(|r| r.password_hash.clone());
+    let verified = plausible && verify(body.password, stored).await?;
+    let Some(row) = row.filter(|_| verified) else {
+        return failed(&mut store, bucket, peer).await;
+    };
+    if row.session_frozen {
+        sessions::count_login("frozen");
+        return Err(ApiError::SessionFrozen);
+    }
+    let created = start_session(&mut store, &row, body.remember_me).await?;
+    // A freeze that landed between the check above and the new session must still hold.
+    if jobs::users::is_frozen(&state.db.main, row.id).await? {
+        store.end(&created.key, &row.username).await?;
+        sessions::count_login("frozen");
+        return Err(ApiError::SessionFrozen);
+    }
+    sessions::count_login("success");
+    let user = UserSummary {
+        id: row.id,
+        username: row.username,
+        nick_name: row.nick_name,
+        roles: accounts::role_list(&row.roles),
+    };
+    let headers = session_headers(&state, &created, body.remember_me)?;
+    let body = LoggedIn {
+        token: created.token,
+        user,
+    };
+    Ok((headers, Json(body)).into_response())
+}
+
+async fn failed(store: &mut Store<'_>, bucket: &str, peer: SocketAddr) -> ApiResult<Response> {
+    store.count_login_failure(bucket, peer.ip()).await?;
+    sessions::count_login("failure");
+    Err(ApiError::BadCredentials)
+}
+
+/// Opens the account's one session (ending any other) and updates the active-sessions gauge.
+pub(crate) async fn start_session(
+    store: &mut Store<'_>,
+    row: &LoginRow,
+    remember_me: bool,
+) -> ApiResult<Created> {
+    let roles = accounts::role_list(&row.roles);
+    let created = store
+        .create(&NewSession {
+            user_id: row.id,
+            account: &row.username,
+            roles: &roles,
+            author_id: row.author_id,
+            remember_me,
+        })
+        .await?;
+    store.publish_count().await?;
+    Ok(created)
+}
+
+/// `Set-Cookie` with the new token and `X-CSRF-Token` with its first CSRF token.
+pub(crate) fn session_headers(
+    state: &AppState,
+    created: &Created,
+    remember_me: bool,
+) -> ApiResult<HeaderMap> {
+    let (_, absolute_ms) = state.settings.sessions.timeouts_ms(remember_me);
+    let max_age = remember_me.then_some(absolute_ms / 1000);
+    let cookie = sessions::cookie(&created.token, max_age, state.settings.http.cookie_secure);
+    let mut headers = HeaderMap::new();
+    let value = |text: &str| {
+        HeaderValue::from_str(text).map_err(|e| ApiError::Internal(anyhow::anyhow!(e)))
+    };
+    headers.insert(header::SET_COOKIE, value(&cookie)?);
+    headers.insert(CSRF_HEADER, value(&created.csrf)?);
+    Ok(headers)
+}
+
+async fn logout(State(state): State<AppState>, session: Session) -> ApiResult<Response> {
+    let mut store = Store::new(&state);
+    store.end(&session.key, &session.account).await?;
+    store.publish_count().await?;
+    let cookie = sessions::expired_cookie(state.settings.http.cookie_secure);
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
+}
+
+/// A verifier for unknown accounts, so their answer takes as long as a wrong password's.
+static DUMMY_HASH: LazyLock<String> =
+    LazyLock::new(|| accounts::hash_password("no account has this password"));
+
+/// Argon2id off the async threads: it is deliberately slow.
+pub(crate) async fn hash(password: String) -> ApiResult<String> {
+    tokio::task::spawn_blocking(move || accounts::hash_password(&password))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))
+}
+
+/// Verifies against `stored`, or against a dummy hash when there is none (answers false).
+pub(crate) async fn verify(password: String, stored: Option<String>) -> ApiResult<bool> {
+    tokio::task::spawn_blocking(move || match stored {
+        Some(hash) => accounts::verify_password(&password, &hash),
+        None => {
+            let _ = accounts::verify_password(&password, &DUMMY_HASH);
+            false
+        }
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))
+}

@@ -1,0 +1,61 @@
+//! Becoming an author.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
+use jobs::accounts::{self, AUTHOR, AccountError};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiJson;
+use crate::sessions::Session;
+use crate::sessions::store::Store;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/author/register", post(register))
+}
+
+#[derive(Debug, Deserialize)]
+struct RegisterBody {
+    pen_name: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Registered {
+    #[serde(with = "jobs::json::id")]
+    author_id: i64,
+}
+
+/// Makes the reader an author; the live session gains the role at once, same token.
+async fn register(
+    State(state): State<AppState>,
+    session: Session,
+    ApiJson(body): ApiJson<RegisterBody>,
+) -> ApiResult<(StatusCode, Json<Registered>)> {
+    let pen_name = body.pen_name.trim();
+    if pen_name.is_empty() || pen_name.chars().count() > 50 {
+        return Err(ApiError::invalid("pen_name: 1 to 50 characters"));
+    }
+    let already = || ApiError::Conflict("already an author".into());
+    if session.author_id.is_some() {
+        return Err(already());
+    }
+    let author_id = state.ids.next_id().await?;
+    match accounts::create_author(&state.db.main, author_id, session.user_id, pen_name).await {
+        Ok(()) => {}
+        Err(AccountError::AlreadyExists) => return Err(already()),
+        Err(AccountError::Db(error)) => return Err(error.into()),
+    }
+    let mut roles = session.roles.clone();
+    if !session.has_role(AUTHOR) {
+        roles.push(AUTHOR.to_owned());
+    }
+    let fields = [
+        ("roles", roles.join(",")),
+        ("author_id", author_id.to_string()),
+    ];
+    Store::new(&state).update(&session.key, &fields).await?;
+    Ok((StatusCode::CREATED, Json(Registered { author_id })))
+}

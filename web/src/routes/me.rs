@@ -1,0 +1,86 @@
+//! The signed-in account: its profile and password.
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use jobs::{accounts, users};
+use serde::{Deserialize, Serialize};
+
+use super::auth::{hash, session_headers, start_session, verify};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiJson;
+use crate::sessions::Session;
+use crate::sessions::store::Store;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/me", get(show))
+        .route("/api/me/password", post(change_password))
+}
+
+#[derive(Debug, Serialize)]
+struct Me {
+    #[serde(with = "jobs::json::id")]
+    id: i64,
+    username: String,
+    nick_name: String,
+    roles: Vec<String>,
+    balance: i64,
+    #[serde(with = "jobs::json::opt_id")]
+    author_id: Option<i64>,
+}
+
+async fn show(State(state): State<AppState>, session: Session) -> ApiResult<Json<Me>> {
+    let user = users::user(&state.db.main, session.user_id)
+        .await?
+        .ok_or(ApiError::Unauthenticated)?;
+    Ok(Json(Me {
+        id: user.id,
+        username: user.username,
+        nick_name: user.nick_name,
+        roles: accounts::role_list(&user.roles),
+        balance: user.balance,
+        author_id: user.author_id,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+struct PasswordBody {
+    old_password: String,
+    new_password: String,
+}
+
+#[derive(Debug, Serialize)]
+struct NewToken {
+    token: String,
+}
+
+/// Sets a new password and replaces the session: every older token of the account stops working.
+async fn change_password(
+    State(state): State<AppState>,
+    session: Session,
+    ApiJson(body): ApiJson<PasswordBody>,
+) -> ApiResult<Response> {
+    accounts::validate_password("new_password", &body.new_password).map_err(ApiError::Invalid)?;
+    let row = accounts::find_login_by_id(&state.db.main, session.user_id)
+        .await?
+        .ok_or(ApiError::Unauthenticated)?;
+    let stored = Some(row.password_hash.clone());
+    if !verify(body.old_password, stored).await? {
+        return Err(ApiError::invalid("old_password: does not match"));
+    }
+    let new_hash = hash(body.new_password).await?;
+    users::set_password_hash(&state.db.main, row.id, &new_hash).await?;
+    let mut store = Store::new(&state);
+    let created = start_session(&mut store, &row, session.remember_me).await?;
+    let headers = session_headers(&state, &created, session.remember_me)?;
+    Ok((
+        headers,
+        Json(NewToken {
+            token: created.token,
+        }),
+    )
+        .into_response())
+}

@@ -1,0 +1,116 @@
+//! Token sessions in Redis: tokens, cookies, the resolving middleware and the role extractors.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::TryRngCore;
+use sha2::{Digest, Sha256};
+
+mod extract;
+pub mod limits;
+pub mod list;
+mod middleware;
+pub mod store;
+
+pub use extract::{AdminSession, AuthorSession, MaybeSession};
+pub use middleware::resolve;
+
+pub const COOKIE: &str = "novel_token";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// How the request proved who it is; only cookie requests need a CSRF token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    Bearer,
+    Cookie,
+}
+
+/// A live session, as the middleware resolved it for this request.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// Hex SHA-256 of the token: the Redis key part (the raw token is never stored).
+    pub key: String,
+    pub user_id: i64,
+    pub account: String,
+    pub roles: Vec<String>,
+    pub author_id: Option<i64>,
+    pub remember_me: bool,
+    pub csrf: String,
+    pub via: Via,
+}
+
+impl Session {
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r == role)
+    }
+}
+
+/// 256 random bits from the OS, URL-safe base64 without padding (43 characters).
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng
+        .try_fill_bytes(&mut bytes)
+        .expect("the OS RNG is available");
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The key part a token is stored under: a leaked Redis dump reveals no usable token.
+pub fn token_key(token: &str) -> String {
+    format!("{:x}", Sha256::digest(token.as_bytes()))
+}
+
+/// `Set-Cookie` value carrying `token`; `Max-Age` only for remember-me sessions.
+pub fn cookie(token: &str, max_age_secs: Option<u64>, secure: bool) -> String {
+    let mut cookie = format!("{COOKIE}={token}; HttpOnly; SameSite=Lax; Path=/");
+    if let Some(age) = max_age_secs {
+        cookie.push_str(&format!("; Max-Age={age}"));
+    }
+    if secure {
+        cookie.push_str("; Secure");
+    }
+    cookie
+}
+
+/// `Set-Cookie` value that makes the browser forget the token.
+pub fn expired_cookie(secure: bool) -> String {
+    cookie("", Some(0), secure)
+}
+
+/// Registers the login outcomes at 0 (and the session gauge, unchanged) so dashboards show them
+/// before the first login.
+pub fn register_metrics() {
+    metrics::gauge!(jobs::metrics::SESSIONS_ACTIVE).increment(0.0);
+    for outcome in ["success", "failure", "frozen", "rate_limited"] {
+        metrics::counter!(jobs::metrics::LOGINS, "outcome" => outcome).increment(0);
+    }
+}
+
+pub fn count_login(outcome: &'static str) {
+    metrics::counter!(jobs::metrics::LOGINS, "outcome" => outcome).increment(1);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_43_url_safe_characters_and_differ() {
+        let (a, b) = (new_token(), new_token());
+        assert_eq!(a.len(), 43);
+        assert!(
+            a.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        );
+        assert_ne!(a, b);
+        assert_eq!(token_key(&a).len(), 64);
+        assert_ne!(token_key(&a), a);
+    }
+
+    #[test]
+    fn only_remember_me_cookies_have_a_max_age() {
+        assert_eq!(
+            cookie("t", None, false),
+            "novel_token=t; HttpOnly; SameSite=Lax; Path=/"
+        );
+        assert!(cookie("t", Some(60), true).ends_with("; Max-Age=60; Secure"));
+    }
+}
