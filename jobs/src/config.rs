@@ -17,6 +17,7 @@ pub struct Settings {
     pub worker: WorkerSettings,
     pub jobs: JobSettings,
     pub sessions: SessionSettings,
+    pub limits: LimitSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -93,6 +94,15 @@ pub struct JobSettings {
     pub housekeeping_interval_ms: u64,
     /// Finished jobs looked at per queue per housekeeping round (keeps each command short).
     pub cleanup_batch: usize,
+}
+
+/// Per-user limits of the API.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LimitSettings {
+    /// Purchase jobs a user may enqueue per second (token bucket refill rate).
+    pub enqueue_per_second: u32,
+    /// How many a user may enqueue at once (bucket size).
+    pub enqueue_burst: u32,
 }
 
 /// Token sessions: timeouts, CSRF grace, admin search and the failed-login limits.
@@ -219,6 +229,12 @@ impl Settings {
             return invalid(
                 "jobs.poll_interval_ms",
                 "poll and heartbeat intervals must be positive",
+            );
+        }
+        if self.limits.enqueue_per_second == 0 || self.limits.enqueue_burst == 0 {
+            return invalid(
+                "limits.enqueue_per_second",
+                "enqueue limits must be positive",
             );
         }
         if self.worker.concurrency == 0 {

@@ -9,11 +9,14 @@ use axum::Router;
 use jobs::config::Settings;
 use jobs::db::Db;
 use jobs::ids::IdGenerator;
+use jobs::job::StatusStore;
+use jobs::queue::Queues;
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+mod enqueue;
 pub mod error;
 pub mod extract;
 mod observe;
@@ -34,7 +37,10 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         settings.ids.lease_ttl(),
     )
     .await?;
+    let prefix = &settings.redis.prefix;
     Ok(AppState {
+        queues: Queues::new(&redis, prefix, &settings.jobs, 1),
+        status: StatusStore::new(redis.clone(), prefix, settings.jobs.result_ttl_secs),
         settings: Arc::new(settings),
         db,
         redis,

@@ -5,6 +5,8 @@ use std::sync::Arc;
 use jobs::config::Settings;
 use jobs::db::Db;
 use jobs::ids::IdGenerator;
+use jobs::job::StatusStore;
+use jobs::queue::Queues;
 use redis::aio::ConnectionManager;
 
 #[derive(Clone)]
@@ -13,4 +15,6 @@ pub struct AppState {
     pub db: Db,
     pub redis: ConnectionManager,
     pub ids: IdGenerator,
+    pub queues: Queues,
+    pub status: StatusStore,
 }

@@ -8,8 +8,12 @@ mod admin;
 mod auth;
 mod author;
 mod books;
+mod credits;
 mod health;
+mod history;
+mod jobs;
 mod me;
+mod purchases;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -19,4 +23,8 @@ pub fn router() -> Router<AppState> {
         .merge(author::router())
         .merge(admin::router())
         .merge(books::router())
+        .merge(purchases::router())
+        .merge(jobs::router())
+        .merge(history::router())
+        .merge(credits::router())
 }

@@ -4,7 +4,6 @@ use std::time::Duration;
 
 use jobs::config::Settings;
 use reqwest::{Response, StatusCode};
-use secrecy::SecretString;
 use serde_json::Value;
 use tokio::net::TcpListener;
 use web::state::AppState;
@@ -21,18 +20,7 @@ pub struct TestApp {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
-/// Settings of the `test` overlay with a database and Redis prefix of this test's own.
-pub fn test_settings() -> Settings {
-    if std::env::var("TEST_LOG").is_ok() {
-        jobs::telemetry::init();
-    }
-    let mut settings = jobs::config::load_with("test").expect("test config loads");
-    let unique = ulid::Ulid::new().to_string().to_lowercase();
-    settings.database.url =
-        SecretString::from(format!("mysql://root@127.0.0.1:3306/novel_t_{unique}"));
-    settings.redis.prefix = format!("t{unique}");
-    settings
-}
+pub use testkit::settings as test_settings;
 
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await

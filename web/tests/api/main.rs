@@ -6,4 +6,6 @@ mod freeze;
 mod health;
 mod helpers;
 mod logins;
+mod money;
+mod purchases;
 mod sessions;

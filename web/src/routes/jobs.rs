@@ -1,0 +1,66 @@
+//! Polling a job: Redis first, MySQL when the Redis status has expired; owners only.
+
+use std::time::{Duration, Instant};
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use jobs::accounts::ADMIN;
+use jobs::job::JobView;
+use serde::Deserialize;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiPath, ApiQuery};
+use crate::sessions::Session;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/jobs/{job_id}", get(show))
+}
+
+pub const MAX_WAIT_MS: u64 = 10_000;
+
+#[derive(Debug, Deserialize)]
+struct Wait {
+    wait_ms: Option<u64>,
+}
+
+/// The job as its owner (or an admin) may see it; `None` for anyone else, as for no job.
+async fn visible(state: &AppState, session: &Session, job_id: &str) -> ApiResult<Option<JobView>> {
+    let found = match state.status.get(job_id).await? {
+        Some(stored) => Some((stored.owner, stored.view)),
+        None => jobs::outcome::recorded_with_owner(&state.db.main, job_id).await?,
+    };
+    Ok(found
+        .filter(|(owner, _)| *owner == session.user_id || session.has_role(ADMIN))
+        .map(|(_, view)| view))
+}
+
+/// `?wait_ms=N` (at most 10 000) long-polls until the job is terminal or the time is up.
+async fn show(
+    State(state): State<AppState>,
+    session: Session,
+    ApiPath(job_id): ApiPath<String>,
+    ApiQuery(wait): ApiQuery<Wait>,
+) -> ApiResult<Json<JobView>> {
+    let wait_ms = wait.wait_ms.unwrap_or(0);
+    if wait_ms > MAX_WAIT_MS {
+        return Err(ApiError::invalid("wait_ms: at most 10000"));
+    }
+    if job_id.is_empty() || job_id.len() > 64 || !job_id.bytes().all(|b| b.is_ascii_alphanumeric())
+    {
+        return Err(ApiError::NotFound);
+    }
+    let deadline = Instant::now() + Duration::from_millis(wait_ms);
+    let mut pause = Duration::from_millis(5);
+    loop {
+        let view = visible(&state, &session, &job_id)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        if view.is_terminal() || Instant::now() >= deadline {
+            return Ok(Json(view));
+        }
+        tokio::time::sleep(pause.min(deadline.saturating_duration_since(Instant::now()))).await;
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}

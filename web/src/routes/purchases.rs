@@ -1,0 +1,126 @@
+//! Buying chapters: validate, enqueue, answer 202 with the job to poll.
+
+use std::collections::HashSet;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::{Json, Router};
+use jobs::job::{Kind, Status};
+use jobs::purchase::{BatchPurchaseJob, MAX_BATCH, PurchaseJob};
+use serde::{Deserialize, Serialize};
+
+use crate::enqueue::{self, Accepted};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiJson;
+use crate::sessions::Session;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/purchases", post(buy))
+        .route("/api/purchases/batch", post(buy_batch))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BuyRequest {
+    #[serde(with = "jobs::json::id")]
+    index_id: i64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchRequest {
+    #[serde(with = "jobs::json::ids")]
+    index_ids: Vec<i64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JobAccepted {
+    job_id: String,
+    status: Status,
+    poll: String,
+}
+
+impl From<Accepted> for JobAccepted {
+    fn from(accepted: Accepted) -> Self {
+        let poll = format!("/api/jobs/{}", accepted.job_id);
+        Self {
+            job_id: accepted.job_id,
+            status: accepted.status,
+            poll,
+        }
+    }
+}
+
+pub type AcceptedResponse = (StatusCode, Json<JobAccepted>);
+
+pub fn accepted(accepted: Accepted) -> AcceptedResponse {
+    (StatusCode::ACCEPTED, Json(accepted.into()))
+}
+
+fn now_ms() -> i64 {
+    jobs::json::now_millis().timestamp_millis()
+}
+
+async fn buy(
+    State(state): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<BuyRequest>,
+) -> ApiResult<AcceptedResponse> {
+    let key = enqueue::idempotency_key(&headers)?;
+    let user_id = session.user_id;
+    let job = enqueue::submit(
+        &state,
+        &state.queues.purchase,
+        Kind::Purchase,
+        user_id,
+        key,
+        |job_id| PurchaseJob {
+            job_id,
+            user_id,
+            index_id: body.index_id,
+            enqueued_at_ms: now_ms(),
+        },
+    )
+    .await?;
+    Ok(accepted(job))
+}
+
+async fn buy_batch(
+    State(state): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<BatchRequest>,
+) -> ApiResult<AcceptedResponse> {
+    let ids = body.index_ids;
+    if ids.is_empty() || ids.len() > MAX_BATCH {
+        return Err(ApiError::invalid(
+            "index_ids: between 1 and 100 chapter ids",
+        ));
+    }
+    if ids.iter().collect::<HashSet<_>>().len() != ids.len() {
+        return Err(ApiError::invalid(
+            "index_ids: every chapter id at most once",
+        ));
+    }
+    let key = enqueue::idempotency_key(&headers)?;
+    let user_id = session.user_id;
+    let job = enqueue::submit(
+        &state,
+        &state.queues.batch_purchase,
+        Kind::BatchPurchase,
+        user_id,
+        key,
+        |job_id| BatchPurchaseJob {
+            job_id,
+            user_id,
+            index_ids: ids,
+            enqueued_at_ms: now_ms(),
+        },
+    )
+    .await?;
+    Ok(accepted(job))
+}

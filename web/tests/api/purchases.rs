@@ -1,0 +1,414 @@
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use testkit::WorkerProcess;
+
+use crate::helpers::{As, TestApp, expect_error, spawn_app, spawn_app_with};
+use crate::money::code;
+
+fn workers(app: &TestApp, n: usize) -> Vec<WorkerProcess> {
+    (0..n)
+        .map(|_| WorkerProcess::spawn(&app.state.settings))
+        .collect()
+}
+
+async fn balance(app: &TestApp, who: As<'_>) -> i64 {
+    app.me(who).await.json::<Value>().await.unwrap()["balance"]
+        .as_i64()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_reader_buys_a_vip_chapter_then_reads_it_and_sees_it_in_the_history() {
+    let app = spawn_app().await;
+    let _workers = workers(&app, 2);
+    let (book, chapters) = app.book(3, 1).await;
+    let reader = app.reader_with_coins("reader1", 100).await;
+    let path = format!("/api/books/{book}/chapters/{}", chapters[1]);
+    expect_error(
+        app.get_as(reader.bearer(), &path).await,
+        StatusCode::PAYMENT_REQUIRED,
+        "purchase_required",
+    )
+    .await;
+    let job = app.buy_and_wait(reader.bearer(), &chapters[1]).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["kind"], "purchase");
+    assert_eq!(
+        job["result"],
+        json!({ "bought": [chapters[1]], "skipped": [], "spent": 15, "balance": 85 })
+    );
+    let read: Value = app
+        .get_as(reader.bearer(), &path)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(read["content"].as_str().unwrap().starts_with('字'));
+    let purchases = app.my_purchases(reader.bearer()).await;
+    assert_eq!(purchases["total"], 1);
+    assert_eq!(purchases["items"][0]["index_id"], chapters[1].as_str());
+    assert_eq!(purchases["items"][0]["amount"], 15);
+    assert_eq!(purchases["items"][0]["refunded"], false);
+    let ledger = app.my_ledger(reader.bearer()).await;
+    let rows: Vec<(i64, i64, &str)> = ledger["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["delta"].as_i64().unwrap(),
+                r["balance_after"].as_i64().unwrap(),
+                r["reason"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(rows, vec![(-15, 85, "purchase"), (100, 100, "credit")]);
+    assert_eq!(ledger["items"][0]["ref_id"], job["job_id"]);
+    let book: Value = app
+        .get_as(reader.bearer(), &format!("/api/books/{book}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(book["chapters"][1]["owned"], true);
+    assert_eq!(book["chapters"][2]["owned"], false);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn forty_concurrent_purchases_from_many_clients_never_lose_an_update() {
+    let app = spawn_app().await;
+    let _workers = workers(&app, 2);
+    let (_, chapters) = app.book(40, 0).await;
+    let reader = app.reader_with_coins("reader1", 100).await;
+    let buys = chapters
+        .iter()
+        .map(|c| app.buy_and_wait(reader.bearer(), c));
+    let outcomes = futures::future::join_all(buys).await;
+    let succeeded = outcomes.iter().filter(|j| code(j) == "succeeded").count() as i64;
+    assert_eq!(succeeded, 100 / 15);
+    assert!(
+        outcomes
+            .iter()
+            .all(|j| matches!(code(j), "succeeded" | "insufficient_balance"))
+    );
+    assert_eq!(balance(&app, reader.bearer()).await, 100 - succeeded * 15);
+    assert_eq!(app.my_purchases(reader.bearer()).await["total"], succeeded);
+    testkit::assert_books_balance(&app.state.db).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_concurrent_buys_of_one_chapter_charge_once() {
+    let app = spawn_app().await;
+    let _workers = workers(&app, 2);
+    let (_, chapters) = app.book(1, 0).await;
+    let reader = app.reader_with_coins("reader1", 100).await;
+    let outcomes =
+        futures::future::join_all((0..20).map(|_| app.buy_and_wait(reader.bearer(), &chapters[0])))
+            .await;
+    let codes: Vec<&str> = outcomes.iter().map(code).collect();
+    assert_eq!(
+        codes.iter().filter(|c| **c == "succeeded").count(),
+        1,
+        "{codes:?}"
+    );
+    assert_eq!(
+        codes.iter().filter(|c| **c == "already_bought").count(),
+        19,
+        "{codes:?}"
+    );
+    assert_eq!(app.my_purchases(reader.bearer()).await["total"], 1);
+    assert_eq!(balance(&app, reader.bearer()).await, 85);
+    testkit::assert_books_balance(&app.state.db).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_batch_skips_owned_fails_whole_when_short_and_names_a_missing_chapter() {
+    let app = spawn_app().await;
+    let _workers = workers(&app, 2);
+    let (_, chapters) = app.book(5, 1).await;
+    let reader = app.reader_with_coins("reader1", 50).await;
+    assert_eq!(
+        code(&app.buy_and_wait(reader.bearer(), &chapters[1]).await),
+        "succeeded"
+    );
+    let ids: Vec<&str> = chapters.iter().map(String::as_str).collect();
+    // 35 coins left; three unowned VIP chapters cost 45: the whole batch fails.
+    let short = app.batch_and_wait(reader.bearer(), &ids).await;
+    assert_eq!(code(&short), "insufficient_balance");
+    assert_eq!(short["kind"], "batch_purchase");
+    assert_eq!(balance(&app, reader.bearer()).await, 35);
+    let missing = app
+        .batch_and_wait(reader.bearer(), &[ids[2], "123456789"])
+        .await;
+    assert_eq!(code(&missing), "chapter_not_found");
+    let two = app.batch_and_wait(reader.bearer(), &ids[..4]).await;
+    assert_eq!(code(&two), "succeeded");
+    assert_eq!(two["result"]["bought"], json!([ids[2], ids[3]]));
+    assert_eq!(two["result"]["spent"], 30);
+    assert_eq!(balance(&app, reader.bearer()).await, 5);
+    testkit::assert_books_balance(&app.state.db).await;
+}
+
+#[tokio::test]
+async fn a_poll_right_after_the_202_never_404s_and_an_expired_status_comes_from_mysql() {
+    let app = spawn_app().await;
+    let (_, chapters) = app.book(1, 0).await;
+    let reader = app.reader_with_coins("reader1", 100).await;
+    // No worker yet: the job stays queued.
+    let response = app.buy(reader.bearer(), &chapters[0]).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let accepted: Value = response.json().await.unwrap();
+    let job_id = accepted["job_id"].as_str().unwrap();
+    assert_eq!(accepted["status"], "queued");
+    assert_eq!(accepted["poll"], format!("/api/jobs/{job_id}"));
+    let queued: Value = app
+        .job(reader.bearer(), job_id, 0)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(queued["status"], "queued");
+    let _worker = WorkerProcess::spawn(&app.state.settings);
+    assert_eq!(
+        app.outcome(reader.bearer(), job_id).await["status"],
+        "succeeded"
+    );
+    let mut redis = app.state.redis.clone();
+    let key = format!("{}:job:{job_id}", app.state.settings.redis.prefix);
+    redis::cmd("DEL")
+        .arg(&key)
+        .exec_async(&mut redis)
+        .await
+        .unwrap();
+    let from_mysql: Value = app
+        .job(reader.bearer(), job_id, 0)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(from_mysql["status"], "succeeded");
+    assert_eq!(from_mysql["result"]["spent"], 15);
+}
+
+#[tokio::test]
+async fn another_readers_job_is_not_found_but_an_admin_sees_it() {
+    let app = spawn_app().await;
+    let (_, chapters) = app.book(1, 0).await;
+    let owner = app.reader_with_coins("owner", 100).await;
+    let other = app.reader_with_coins("other", 100).await;
+    let job: Value = app
+        .buy(owner.bearer(), &chapters[0])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let job_id = job["job_id"].as_str().unwrap();
+    expect_error(
+        app.job(other.bearer(), job_id, 0).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    expect_error(
+        app.job(As::Anonymous, job_id, 0).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+    )
+    .await;
+    expect_error(
+        app.job(owner.bearer(), "01NOSUCHJOB", 0).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    app.create_admin("boss").await;
+    let admin = app.sign_in("boss").await;
+    assert_eq!(
+        app.job(admin.bearer(), job_id, 0).await.status(),
+        StatusCode::OK
+    );
+    expect_error(
+        app.job(owner.bearer(), job_id, 10_001).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_same_idempotency_key_returns_the_same_job_and_another_users_key_is_unrelated() {
+    let app = spawn_app().await;
+    let (_, chapters) = app.book(2, 0).await;
+    let first = app.reader_with_coins("first", 100).await;
+    let second = app.reader_with_coins("second", 100).await;
+    let post = |token: String, key: &'static str, index: String| {
+        let app = &app;
+        async move {
+            let response = app
+                .plain
+                .post(format!("{}/api/purchases", app.address))
+                .bearer_auth(token)
+                .header("Idempotency-Key", key)
+                .json(&json!({ "index_id": index }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::ACCEPTED);
+            response.json::<Value>().await.unwrap()["job_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let a = post(first.token.clone(), "buy-1", chapters[0].clone()).await;
+    let b = post(first.token.clone(), "buy-1", chapters[0].clone()).await;
+    let c = post(second.token.clone(), "buy-1", chapters[0].clone()).await;
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+    let _worker = WorkerProcess::spawn(&app.state.settings);
+    app.outcome(first.bearer(), &a).await;
+    app.outcome(second.bearer(), &c).await;
+    assert_eq!(
+        post(first.token.clone(), "buy-1", chapters[0].clone()).await,
+        a,
+        "still the same job after it ran"
+    );
+    assert_eq!(app.my_purchases(first.bearer()).await["total"], 1);
+    assert_eq!(balance(&app, first.bearer()).await, 85);
+}
+
+#[tokio::test]
+async fn bad_purchase_input_gets_400_and_enqueues_nothing() {
+    let app = spawn_app().await;
+    let reader = app.reader_with_coins("reader1", 100).await;
+    let many: Vec<String> = (1..=101).map(|n| n.to_string()).collect();
+    let bodies = [
+        ("/api/purchases", json!({})),
+        ("/api/purchases", json!({ "index_id": -5 })),
+        ("/api/purchases", json!({ "index_id": "12x" })),
+        ("/api/purchases", json!({ "index_id": [1] })),
+        ("/api/purchases", json!({ "index_id": 1.5 })),
+        (
+            "/api/purchases",
+            json!({ "index_id": "99999999999999999999999" }),
+        ),
+        ("/api/purchases", json!({ "index_id": 1, "extra": true })),
+        ("/api/purchases/batch", json!({ "index_ids": [] })),
+        ("/api/purchases/batch", json!({ "index_ids": many })),
+        ("/api/purchases/batch", json!({ "index_ids": ["5", 5] })),
+        ("/api/purchases/batch", json!({ "index_ids": ["0"] })),
+        ("/api/purchases/batch", json!({ "index_ids": "5" })),
+        ("/api/purchases/batch", json!({ "index_ids": [null] })),
+    ];
+    for (path, body) in bodies {
+        let response = app
+            .request(
+                reqwest::Method::POST,
+                path,
+                reader.bearer(),
+                Some(body.clone()),
+            )
+            .await;
+        expect_error(response, StatusCode::BAD_REQUEST, "invalid_request").await;
+    }
+    let not_json = app
+        .plain
+        .post(format!("{}/api/purchases", app.address))
+        .bearer_auth(&reader.token)
+        .header("content-type", "application/json")
+        .body("{\"index_id\":")
+        .send()
+        .await
+        .unwrap();
+    expect_error(not_json, StatusCode::BAD_REQUEST, "invalid_request").await;
+    let bad_key = app
+        .plain
+        .post(format!("{}/api/purchases", app.address))
+        .bearer_auth(&reader.token)
+        .header("Idempotency-Key", "x".repeat(65))
+        .json(&json!({ "index_id": 1 }))
+        .send()
+        .await
+        .unwrap();
+    expect_error(bad_key, StatusCode::BAD_REQUEST, "invalid_request").await;
+    let mut redis = app.state.redis.clone();
+    let prefix = &app.state.settings.redis.prefix;
+    for queue in ["purchase", "batch_purchase"] {
+        let queued: u64 = redis::cmd("ZCARD")
+            .arg(format!("{prefix}:q:{queue}:scheduled"))
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        assert_eq!(queued, 0, "no job was enqueued on {queue}");
+    }
+    expect_error(
+        app.buy(As::Anonymous, "1").await,
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn enqueueing_faster_than_the_per_user_limit_gets_429_with_retry_after() {
+    let app = spawn_app_with(|s| {
+        s.limits.enqueue_burst = 3;
+        s.limits.enqueue_per_second = 1;
+    })
+    .await;
+    let (_, chapters) = app.book(1, 0).await;
+    let reader = app.reader_with_coins("reader1", 100).await;
+    for _ in 0..3 {
+        assert_eq!(
+            app.buy(reader.bearer(), &chapters[0]).await.status(),
+            StatusCode::ACCEPTED
+        );
+    }
+    let limited = app.buy(reader.bearer(), &chapters[0]).await;
+    assert!(limited.headers().contains_key("retry-after"));
+    expect_error(limited, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(
+        app.buy(reader.bearer(), &chapters[0]).await.status(),
+        StatusCode::ACCEPTED
+    );
+}
+
+#[tokio::test]
+async fn admin_credit_validates_its_input_and_only_admins_may_credit() {
+    let app = spawn_app().await;
+    let reader = app.reader_with_coins("reader1", 10).await;
+    app.create_admin("boss").await;
+    let admin = app.sign_in("boss").await;
+    for amount in [0, -5, 1_000_000_001] {
+        expect_error(
+            app.credit(admin.bearer(), &reader.user_id, amount).await,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        )
+        .await;
+    }
+    expect_error(
+        app.credit(admin.bearer(), "4242", 5).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    expect_error(
+        app.credit(reader.bearer(), &reader.user_id, 5).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    let ok: Value = app
+        .credit(admin.bearer(), &reader.user_id, 1_000_000_000)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ok["balance"], 1_000_000_010i64);
+    assert_eq!(balance(&app, reader.bearer()).await, 1_000_000_010);
+    testkit::assert_books_balance(&app.state.db).await;
+}
