@@ -177,23 +177,11 @@ impl StatusStore {
     }
 
     /// Written before the push, so an immediate poll never gets 404.
-    pub async fn queued(
-        &self,
-        view: &JobView,
-        owner: i64,
-        payload: &str,
-    ) -> redis::RedisResult<()> {
+    pub async fn queued(&self, view: &JobView, owner: i64) -> redis::RedisResult<()> {
         let key = self.key(&view.job_id);
         redis::pipe()
             .atomic()
-            .hset_multiple(
-                &key,
-                &[
-                    ("status", "queued"),
-                    ("view", &to_json(view)),
-                    ("payload", payload),
-                ],
-            )
+            .hset_multiple(&key, &[("status", "queued"), ("view", &to_json(view))])
             .hset(&key, "owner", owner)
             .expire(&key, QUEUED_TTL_SECS as i64)
             .exec_async(&mut self.redis.clone())

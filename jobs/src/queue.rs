@@ -89,9 +89,8 @@ pub async fn enqueue<T>(
 where
     T: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static,
 {
-    let payload = serde_json::to_string(&job)?;
     status
-        .queued(&JobView::new(job_id, kind, Status::Queued), owner, &payload)
+        .queued(&JobView::new(job_id, kind, Status::Queued), owner)
         .await?;
     push(storage, job_id, job).await?;
     metrics::counter!(m::JOBS_ENQUEUED, "kind" => kind.as_str()).increment(1);

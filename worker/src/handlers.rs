@@ -4,7 +4,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
-use apalis::prelude::{Attempt, BoxDynError, Data};
+use apalis::prelude::{AbortError, Attempt, BoxDynError, Data};
 use jobs::db::Db;
 use jobs::ids::IdGenerator;
 use jobs::job::{JobView, Kind, Status, StatusStore};
@@ -12,6 +12,8 @@ use jobs::metrics as m;
 use jobs::purchase::{self, BatchPurchaseJob, Done, PurchaseJob};
 use jobs::queue::{self, Queues};
 use jobs::refund::{self, RefundJob, RefundSweepJob};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 use tracing::Instrument;
 
 /// What every handler of this process shares.
@@ -36,10 +38,11 @@ struct Meta<'a> {
 }
 
 pub async fn purchase(
-    job: PurchaseJob,
+    job: Value,
     attempt: Attempt,
     state: Data<WorkerState>,
 ) -> Result<(), BoxDynError> {
+    let job: PurchaseJob = decode(job)?;
     let meta = Meta {
         kind: Kind::Purchase,
         job_id: &job.job_id,
@@ -56,10 +59,11 @@ pub async fn purchase(
 }
 
 pub async fn batch_purchase(
-    job: BatchPurchaseJob,
+    job: Value,
     attempt: Attempt,
     state: Data<WorkerState>,
 ) -> Result<(), BoxDynError> {
+    let job: BatchPurchaseJob = decode(job)?;
     let meta = Meta {
         kind: Kind::BatchPurchase,
         job_id: &job.job_id,
@@ -76,10 +80,11 @@ pub async fn batch_purchase(
 }
 
 pub async fn refund(
-    job: RefundJob,
+    job: Value,
     attempt: Attempt,
     state: Data<WorkerState>,
 ) -> Result<(), BoxDynError> {
+    let job: RefundJob = decode(job)?;
     let meta = Meta {
         kind: Kind::Refund,
         job_id: &job.job_id,
@@ -95,10 +100,11 @@ pub async fn refund(
 }
 
 pub async fn refund_sweep(
-    job: RefundSweepJob,
+    job: Value,
     attempt: Attempt,
     state: Data<WorkerState>,
 ) -> Result<(), BoxDynError> {
+    let job: RefundSweepJob = decode(job)?;
     let meta = Meta {
         kind: Kind::RefundSweep,
         job_id: &job.job_id,
@@ -140,6 +146,16 @@ async fn sweep(state: &WorkerState, job: &RefundSweepJob) -> anyhow::Result<Done
         .await?;
     }
     Ok(refund::record_sweep(&state.db.main, job, chunks.len(), records).await?)
+}
+
+/// Consumers take raw JSON so a malformed payload cannot fail the queue's decoding (which
+/// would stop the consumer and leave the job at the head of the queue): it is aborted to the
+/// dead set instead, where the reaper records it as failed.
+fn decode<T: DeserializeOwned>(payload: Value) -> Result<T, BoxDynError> {
+    serde_json::from_value(payload).map_err(|error| {
+        tracing::error!(%error, "malformed job payload; giving up on it");
+        AbortError::new(error).into()
+    })
 }
 
 pub fn now_ms() -> i64 {

@@ -10,8 +10,9 @@ use apalis_cron::CronScheduler;
 use jobs::config::Settings;
 use jobs::db::Db;
 use jobs::ids::IdGenerator;
+use jobs::job::Kind;
 use jobs::job::StatusStore;
-use jobs::queue::Queues;
+use jobs::queue::{self, Queues};
 use tokio::net::TcpListener;
 
 mod handlers;
@@ -83,11 +84,14 @@ pub async fn run(
         redis: redis.clone(),
         prefix: prefix.clone(),
     };
-    let queues = state.queues.clone();
-    // One apalis worker per queue; the name is unique per process and per restart.
+    let jobs = &settings.jobs;
+    // One apalis worker per queue; the name is unique per process and per restart. Consumers
+    // read raw JSON (see `handlers::decode`).
     macro_rules! consumer {
-        ($monitor:expr, $storage:expr, $handler:path, $label:literal) => {{
-            let (storage, state, name) = ($storage, state.clone(), name.clone());
+        ($monitor:expr, $kind:expr, $handler:path, $label:literal) => {{
+            let config = queue::config(&prefix, $kind, jobs, jobs.batch_size);
+            let storage = queue::storage::<serde_json::Value>(&redis, config);
+            let (state, name) = (state.clone(), name.clone());
             $monitor.register(move |restarts| {
                 WorkerBuilder::new(format!("{name}-{}-{restarts}", $label))
                     .backend(storage.clone().poll_with_interval(poll))
@@ -99,20 +103,15 @@ pub async fn run(
         }};
     }
     let monitor = Monitor::new();
-    let monitor = consumer!(monitor, queues.purchase, handlers::purchase, "purchase");
+    let monitor = consumer!(monitor, Kind::Purchase, handlers::purchase, "purchase");
     let monitor = consumer!(
         monitor,
-        queues.batch_purchase,
+        Kind::BatchPurchase,
         handlers::batch_purchase,
         "batch"
     );
-    let monitor = consumer!(monitor, queues.refund, handlers::refund, "refund");
-    let monitor = consumer!(
-        monitor,
-        queues.refund_sweep,
-        handlers::refund_sweep,
-        "sweep"
-    );
+    let monitor = consumer!(monitor, Kind::Refund, handlers::refund, "refund");
+    let monitor = consumer!(monitor, Kind::RefundSweep, handlers::refund_sweep, "sweep");
     let cron_name = name.clone();
     monitor
         .register(move |restarts| {

@@ -1,0 +1,97 @@
+//! Jobs that can never succeed still end: the reaper records them as failed / internal.
+
+use std::time::Duration;
+
+use jobs::job::{JobView, Kind, Status, StatusStore};
+use jobs::queue;
+use testkit::{WorkerProcess, prepare, settings, wait_for_outcomes};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_job_in_the_dead_set_is_recorded_as_failed_internal_and_its_poll_ends() {
+    let settings = settings();
+    let (db, _ids) = prepare(&settings).await;
+    let mut redis = jobs::redis_conn::connect(&settings.redis).await.unwrap();
+    let status = StatusStore::new(redis.clone(), &settings.redis.prefix, 60);
+    let job_id = ulid::Ulid::new().to_string();
+    status
+        .queued(&JobView::new(&job_id, Kind::Purchase, Status::Queued), 42)
+        .await
+        .unwrap();
+    // As apalis leaves a job after its last retry.
+    let config = queue::config(&settings.redis.prefix, Kind::Purchase, &settings.jobs, 1);
+    redis::cmd("SADD")
+        .arg(config.dead_jobs_set())
+        .arg(&job_id)
+        .exec_async(&mut redis)
+        .await
+        .unwrap();
+    let _worker = WorkerProcess::spawn(&settings);
+    wait_for_outcomes(&db, std::slice::from_ref(&job_id), Duration::from_secs(20)).await;
+    let (owner, view) = jobs::outcome::recorded_with_owner(&db.main, &job_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(owner, 42);
+    assert_eq!(view.status, Status::Failed);
+    assert_eq!(view.error.unwrap().code.as_str(), "internal");
+    let published = status.get(&job_id).await.unwrap().unwrap();
+    assert_eq!(published.view.status, Status::Failed);
+    let left: bool = redis::cmd("SISMEMBER")
+        .arg(config.dead_jobs_set())
+        .arg(&job_id)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert!(!left, "the dead entry is removed once recorded");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_malformed_payload_is_not_retried_forever_and_ends_failed() {
+    let settings = settings();
+    let (db, _ids) = prepare(&settings).await;
+    let redis = jobs::redis_conn::connect(&settings.redis).await.unwrap();
+    let status = StatusStore::new(redis.clone(), &settings.redis.prefix, 60);
+    let config = queue::config(&settings.redis.prefix, Kind::Purchase, &settings.jobs, 1);
+    let raw = queue::storage::<serde_json::Value>(&redis, config);
+    let job_id = ulid::Ulid::new().to_string();
+    status
+        .queued(&JobView::new(&job_id, Kind::Purchase, Status::Queued), 7)
+        .await
+        .unwrap();
+    queue::push(
+        &raw,
+        &job_id,
+        serde_json::json!({ "index_id": "not a purchase" }),
+    )
+    .await
+    .unwrap();
+    // A well-formed job queued behind it still runs: the bad one does not block the queue.
+    let queues = queue::Queues::new(&redis, &settings.redis.prefix, &settings.jobs, 1);
+    let good_id = ulid::Ulid::new().to_string();
+    let good = jobs::purchase::PurchaseJob {
+        job_id: good_id.clone(),
+        user_id: 7,
+        index_id: 99,
+        enqueued_at_ms: 0,
+    };
+    queue::enqueue(&queues.purchase, &status, Kind::Purchase, 7, &good_id, good)
+        .await
+        .unwrap();
+    let _worker = WorkerProcess::spawn(&settings);
+    wait_for_outcomes(
+        &db,
+        &[job_id.clone(), good_id.clone()],
+        Duration::from_secs(30),
+    )
+    .await;
+    let view = jobs::outcome::recorded(&db.main, &job_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(view.error.unwrap().code.as_str(), "internal");
+    let good = jobs::outcome::recorded(&db.main, &good_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(good.error.unwrap().code.as_str(), "chapter_not_found");
+}
