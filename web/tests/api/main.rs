@@ -1,4 +1,5 @@
 mod admin;
+mod authors;
 mod books;
 mod client;
 mod csrf;
