@@ -8,5 +8,6 @@ mod health;
 mod helpers;
 mod logins;
 mod money;
+mod observability;
 mod purchases;
 mod sessions;
