@@ -1,5 +1,7 @@
 //! Test support: a database and Redis prefix per test, worker processes, money fixtures.
 
+pub mod proxy;
+
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};

@@ -9,5 +9,6 @@ mod helpers;
 mod logins;
 mod money;
 mod observability;
+mod outages;
 mod purchases;
 mod sessions;
