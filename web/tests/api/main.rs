@@ -6,6 +6,7 @@ mod csrf;
 mod freeze;
 mod health;
 mod helpers;
+mod hostile;
 mod logins;
 mod money;
 mod observability;
