@@ -6,6 +6,11 @@ source scripts/services.sh
 
 ensure_services
 # The dashboard test evaluates every panel query with a real Prometheus.
+# The API fuzz test runs schemathesis against the OpenAPI document.
+if ! command -v st >/dev/null 2>&1; then
+  log "installing schemathesis"
+  python3 -m pip install -q schemathesis
+fi
 if [ ! -x /usr/bin/prometheus ]; then
   log "installing Prometheus"
   apt_install prometheus

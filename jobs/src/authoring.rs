@@ -175,15 +175,17 @@ pub async fn delete_chapter(db: &Db, book_id: i64, index_id: i64) -> Result<(), 
     Ok(())
 }
 
-#[derive(Debug, serde::Serialize, sqlx::FromRow)]
+#[derive(Debug, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct AuthorBook {
     #[serde(with = "crate::json::id")]
+    #[schema(value_type = String)]
     pub id: i64,
     pub book_name: String,
     pub status: i8,
     pub word_count: i64,
     pub chapter_count: i64,
     #[serde(with = "crate::json::opt_timestamp")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub last_index_update_time: Option<chrono::DateTime<chrono::Utc>>,
 }
 

@@ -18,37 +18,44 @@ impl Viewer {
     }
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct BookSummary {
     #[serde(with = "crate::json::id")]
+    #[schema(value_type = String)]
     pub id: i64,
     pub book_name: String,
     #[serde(with = "crate::json::id")]
+    #[schema(value_type = String)]
     pub author_id: i64,
     pub pen_name: String,
     pub word_count: i64,
     #[serde(with = "crate::json::opt_id")]
+    #[schema(value_type = Option<String>)]
     pub last_index_id: Option<i64>,
     pub last_index_name: Option<String>,
     #[serde(with = "crate::json::opt_timestamp")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub last_index_update_time: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct BookDetail {
     #[serde(with = "crate::json::id")]
+    #[schema(value_type = String)]
     pub id: i64,
     pub book_name: String,
     #[serde(with = "crate::json::id")]
+    #[schema(value_type = String)]
     pub author_id: i64,
     pub pen_name: String,
     pub word_count: i64,
     pub chapters: Vec<ChapterSummary>,
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct ChapterSummary {
     #[serde(with = "crate::json::id")]
+    #[schema(value_type = String)]
     pub id: i64,
     pub index_num: i32,
     pub index_name: String,

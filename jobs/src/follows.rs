@@ -5,16 +5,19 @@ use sqlx::MySqlPool;
 
 use crate::json::now_millis;
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct FollowedAuthor {
     #[serde(with = "crate::json::id")]
+    #[schema(value_type = String)]
     pub author_id: i64,
     pub pen_name: String,
     pub user_photo: Option<String>,
     #[serde(with = "crate::json::opt_id")]
+    #[schema(value_type = Option<String>)]
     pub book_id: Option<i64>,
     pub book_name: Option<String>,
     #[serde(with = "crate::json::opt_id")]
+    #[schema(value_type = Option<String>)]
     pub last_index_id: Option<i64>,
     pub last_index_name: Option<String>,
 }

@@ -4,27 +4,31 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::MySqlPool;
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Purchase {
     #[serde(with = "crate::json::id")]
+    #[schema(value_type = String)]
     pub book_id: i64,
     pub book_name: String,
     #[serde(with = "crate::json::id")]
+    #[schema(value_type = String)]
     pub index_id: i64,
     pub index_name: String,
     pub amount: i64,
     pub refunded: bool,
     #[serde(with = "crate::json::timestamp")]
+    #[schema(value_type = String, format = DateTime)]
     pub create_time: DateTime<Utc>,
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct LedgerEntry {
     pub delta: i64,
     pub balance_after: i64,
     pub reason: String,
     pub ref_id: String,
     #[serde(with = "crate::json::timestamp")]
+    #[schema(value_type = String, format = DateTime)]
     pub create_time: DateTime<Utc>,
 }
 

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -75,6 +75,18 @@ impl ApiError {
     }
 }
 
+/// The body of every error answer.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// A stable snake_case code, e.g. `invalid_request`.
+    error: &'static str,
+    /// Human text; for `invalid_request` it names the field.
+    message: String,
+    /// With `purchase_required`: the chapter's price in coins.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    price: Option<i64>,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match &self {
@@ -82,10 +94,15 @@ impl IntoResponse for ApiError {
             Self::Internal(cause) => tracing::error!(error = ?cause, "internal error"),
             _ => {}
         }
-        let mut body = json!({ "error": self.code(), "message": self.to_string() });
-        if let Self::PurchaseRequired { price } = self {
-            body["price"] = price.into();
-        }
+        let price = match self {
+            Self::PurchaseRequired { price } => Some(price),
+            _ => None,
+        };
+        let body = ErrorBody {
+            error: self.code(),
+            message: self.to_string(),
+            price,
+        };
         let mut response = (self.status_code(), Json(body)).into_response();
         if let Self::RateLimited { retry_after_secs } = self {
             response.headers_mut().insert(

@@ -55,7 +55,7 @@ impl Paging {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     pub total: i64,
     pub page: u32,

@@ -25,15 +25,15 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Debug, Deserialize)]
-struct SessionQuery {
+pub(super) struct SessionQuery {
     q: Option<String>,
     fuzzy: Option<String>,
     #[serde(flatten)]
     paging: Paging,
 }
 
-#[derive(Debug, Serialize)]
-struct SessionPage {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct SessionPage {
     total: usize,
     page: u32,
     size: u32,
@@ -42,10 +42,11 @@ struct SessionPage {
     items: Vec<SessionItem>,
 }
 
-#[derive(Debug, Serialize)]
-struct SessionItem {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct SessionItem {
     account: String,
     #[serde(with = "jobs::json::id")]
+    #[schema(value_type = String)]
     user_id: i64,
     last_active: String,
     created: String,
@@ -85,7 +86,15 @@ fn search(q: Option<&str>, fuzzy: Option<&str>) -> ApiResult<(Option<String>, bo
 
 /// Newest activity first. Fuzzy search reads the whole set, so it is honoured only while the
 /// set is small (`sessions.fuzzy_search_limit`); otherwise the search is exact.
-async fn sessions(
+#[utoipa::path(
+    get,
+    path = "/api/admin/sessions",
+    tag = "admin",
+    params(("page" = Option<u32>, Query, description = "page, from 1"), ("size" = Option<u32>, Query, description = "page size, 1 to 100"), ("q" = Option<String>, Query, description = "account"), ("fuzzy" = Option<bool>, Query, description = "substring search while the session count is small")),
+    responses((status = 200, body = SessionPage), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    security(("bearer" = []), ("cookie" = []))
+)]
+pub(super) async fn sessions(
     State(state): State<AppState>,
     _admin: AdminSession,
     ApiQuery(query): ApiQuery<SessionQuery>,
@@ -136,7 +145,15 @@ async fn sessions(
 }
 
 /// Ends the account's session at once; idempotent (204 when there was none).
-async fn kick(
+#[utoipa::path(
+    delete,
+    path = "/api/admin/sessions/{account}",
+    tag = "admin",
+    params(("account" = String, Path)),
+    responses((status = 204, description = "kicked out"), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    security(("bearer" = []), ("cookie" = []))
+)]
+pub(super) async fn kick(
     State(state): State<AppState>,
     _admin: AdminSession,
     ApiPath(account): ApiPath<String>,
@@ -149,7 +166,15 @@ async fn kick(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn freeze(
+#[utoipa::path(
+    post,
+    path = "/api/admin/sessions/{account}/freeze",
+    tag = "admin",
+    params(("account" = String, Path)),
+    responses((status = 204, description = "frozen"), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    security(("bearer" = []), ("cookie" = []))
+)]
+pub(super) async fn freeze(
     state: State<AppState>,
     _admin: AdminSession,
     account: ApiPath<String>,
@@ -157,7 +182,15 @@ async fn freeze(
     set_frozen(state, account, true).await
 }
 
-async fn unfreeze(
+#[utoipa::path(
+    post,
+    path = "/api/admin/sessions/{account}/unfreeze",
+    tag = "admin",
+    params(("account" = String, Path)),
+    responses((status = 204, description = "unfrozen"), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    security(("bearer" = []), ("cookie" = []))
+)]
+pub(super) async fn unfreeze(
     state: State<AppState>,
     _admin: AdminSession,
     account: ApiPath<String>,
@@ -181,15 +214,16 @@ async fn set_frozen(
 }
 
 #[derive(Debug, Deserialize)]
-struct UserQuery {
+pub(super) struct UserQuery {
     q: Option<String>,
     #[serde(flatten)]
     paging: Paging,
 }
 
-#[derive(Debug, Serialize)]
-struct UserItem {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct UserItem {
     #[serde(with = "jobs::json::id")]
+    #[schema(value_type = String)]
     id: i64,
     username: String,
     nick_name: String,
@@ -198,7 +232,15 @@ struct UserItem {
     frozen: bool,
 }
 
-async fn users(
+#[utoipa::path(
+    get,
+    path = "/api/admin/users",
+    tag = "admin",
+    params(("page" = Option<u32>, Query, description = "page, from 1"), ("size" = Option<u32>, Query, description = "page size, 1 to 100"), ("q" = Option<String>, Query, description = "username or nick name, substring")),
+    responses((status = 200, body = Page<UserItem>), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    security(("bearer" = []), ("cookie" = []))
+)]
+pub(super) async fn users(
     State(state): State<AppState>,
     _admin: AdminSession,
     ApiQuery(query): ApiQuery<UserQuery>,

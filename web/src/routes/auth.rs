@@ -24,20 +24,28 @@ pub fn router() -> Router<AppState> {
         .route("/api/auth/logout", post(logout))
 }
 
-#[derive(Debug, Deserialize)]
-struct RegisterBody {
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub(super) struct RegisterBody {
     username: String,
     password: String,
     nick_name: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
-struct Registered {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct Registered {
     #[serde(with = "jobs::json::id")]
+    #[schema(value_type = String)]
     user_id: i64,
 }
 
-async fn register(
+#[utoipa::path(
+    post,
+    path = "/api/auth/register",
+    tag = "accounts",
+    request_body = RegisterBody,
+    responses((status = 201, body = Registered), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 409, description = "conflict", body = crate::error::ErrorBody), (status = 413, description = "body too large", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody))
+)]
+pub(super) async fn register(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RegisterBody>,
 ) -> ApiResult<(StatusCode, Json<Registered>)> {
@@ -58,30 +66,38 @@ async fn register(
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct LoginBody {
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub(super) struct LoginBody {
     username: String,
     password: String,
     #[serde(default)]
     remember_me: bool,
 }
 
-#[derive(Debug, Serialize)]
-struct LoggedIn {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct LoggedIn {
     token: String,
     user: UserSummary,
 }
 
-#[derive(Debug, Serialize)]
-struct UserSummary {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct UserSummary {
     #[serde(with = "jobs::json::id")]
+    #[schema(value_type = String)]
     id: i64,
     username: String,
     nick_name: String,
     roles: Vec<String>,
 }
 
-async fn login(
+#[utoipa::path(
+    post,
+    path = "/api/auth/login",
+    tag = "accounts",
+    request_body = LoginBody,
+    responses((status = 200, body = LoggedIn), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 413, description = "body too large", body = crate::error::ErrorBody), (status = 429, description = "rate limited", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody))
+)]
+pub(super) async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(body): ApiJson<LoginBody>,
@@ -178,7 +194,14 @@ pub(crate) fn session_headers(
     Ok(headers)
 }
 
-async fn logout(State(state): State<AppState>, session: Session) -> ApiResult<Response> {
+#[utoipa::path(
+    post,
+    path = "/api/auth/logout",
+    tag = "accounts",
+    responses((status = 204, description = "signed out"), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    security(("bearer" = []), ("cookie" = []))
+)]
+pub(super) async fn logout(State(state): State<AppState>, session: Session) -> ApiResult<Response> {
     let mut store = Store::new(&state);
     store.end(&session.key, &session.account).await?;
     store.publish_count().await?;

@@ -17,19 +17,28 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/api/author/register", post(register))
 }
 
-#[derive(Debug, Deserialize)]
-struct RegisterBody {
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub(super) struct RegisterBody {
     pen_name: String,
 }
 
-#[derive(Debug, Serialize)]
-struct Registered {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct Registered {
     #[serde(with = "jobs::json::id")]
+    #[schema(value_type = String)]
     author_id: i64,
 }
 
 /// Makes the reader an author; the live session gains the role at once, same token.
-async fn register(
+#[utoipa::path(
+    post,
+    path = "/api/author/register",
+    tag = "authors",
+    request_body = RegisterBody,
+    responses((status = 201, body = Registered), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 409, description = "conflict", body = crate::error::ErrorBody), (status = 413, description = "body too large", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    security(("bearer" = []), ("cookie" = []))
+)]
+pub(super) async fn register(
     State(state): State<AppState>,
     session: Session,
     ApiJson(body): ApiJson<RegisterBody>,

@@ -29,7 +29,15 @@ pub const MAX_BOOK_NAME: usize = 50;
 pub const MAX_CHAPTER_NAME: usize = 100;
 pub const MAX_CONTENT_CHARS: usize = 200_000;
 
-async fn list(
+#[utoipa::path(
+    get,
+    path = "/api/author/books",
+    tag = "authors",
+    params(("page" = Option<u32>, Query, description = "page, from 1"), ("size" = Option<u32>, Query, description = "page size, 1 to 100")),
+    responses((status = 200, body = Page<jobs::authoring::AuthorBook>), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    security(("bearer" = []), ("cookie" = []))
+)]
+pub(super) async fn list(
     State(state): State<AppState>,
     author: AuthorSession,
     ApiQuery(paging): ApiQuery<Paging>,
@@ -45,15 +53,16 @@ async fn list(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewBook {
+pub(super) struct NewBook {
     book_name: String,
 }
 
-#[derive(Debug, Serialize)]
-struct Created {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct Created {
     #[serde(with = "jobs::json::id")]
+    #[schema(value_type = String)]
     book_id: i64,
 }
 
@@ -66,7 +75,15 @@ fn text<'a>(field: &str, value: &'a str, max: usize) -> ApiResult<&'a str> {
     Ok(value)
 }
 
-async fn create(
+#[utoipa::path(
+    post,
+    path = "/api/author/books",
+    tag = "authors",
+    request_body = NewBook,
+    responses((status = 201, body = Created), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 413, description = "body too large", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    security(("bearer" = []), ("cookie" = []))
+)]
+pub(super) async fn create(
     State(state): State<AppState>,
     author: AuthorSession,
     ApiJson(body): ApiJson<NewBook>,
@@ -88,7 +105,15 @@ async fn may_edit(state: &AppState, session: &Session, book_id: i64) -> ApiResul
     Err(ApiError::Forbidden)
 }
 
-async fn publish(
+#[utoipa::path(
+    post,
+    path = "/api/author/books/{book_id}/publish",
+    tag = "authors",
+    params(("book_id" = i64, Path)),
+    responses((status = 204, description = "published"), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    security(("bearer" = []), ("cookie" = []))
+)]
+pub(super) async fn publish(
     State(state): State<AppState>,
     EditorSession(session): EditorSession,
     ApiPath(book_id): ApiPath<i64>,
@@ -98,22 +123,32 @@ async fn publish(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ChapterBody {
+pub(super) struct ChapterBody {
     index_name: String,
     content: String,
     is_vip: bool,
 }
 
-#[derive(Debug, Serialize)]
-struct ChapterCreated {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct ChapterCreated {
     #[serde(with = "jobs::json::id")]
+    #[schema(value_type = String)]
     index_id: i64,
     price: i64,
 }
 
-async fn add_chapter(
+#[utoipa::path(
+    post,
+    path = "/api/author/books/{book_id}/chapters",
+    tag = "authors",
+    params(("book_id" = i64, Path)),
+    request_body = ChapterBody,
+    responses((status = 201, body = ChapterCreated), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 413, description = "body too large", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    security(("bearer" = []), ("cookie" = []))
+)]
+pub(super) async fn add_chapter(
     State(state): State<AppState>,
     EditorSession(session): EditorSession,
     ApiPath(book_id): ApiPath<i64>,
@@ -140,7 +175,15 @@ async fn add_chapter(
     ))
 }
 
-async fn delete_chapter(
+#[utoipa::path(
+    delete,
+    path = "/api/author/books/{book_id}/chapters/{index_id}",
+    tag = "authors",
+    params(("book_id" = i64, Path), ("index_id" = i64, Path)),
+    responses((status = 204, description = "deleted; its purchases are refunded by the next sweep"), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    security(("bearer" = []), ("cookie" = []))
+)]
+pub(super) async fn delete_chapter(
     State(state): State<AppState>,
     EditorSession(session): EditorSession,
     ApiPath((book_id, index_id)): ApiPath<(i64, i64)>,

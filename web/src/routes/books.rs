@@ -23,13 +23,20 @@ pub fn router() -> Router<AppState> {
 pub const MAX_QUERY_CHARS: usize = 100;
 
 #[derive(Debug, Deserialize)]
-struct ListQuery {
+pub(super) struct ListQuery {
     q: Option<String>,
     #[serde(flatten)]
     paging: Paging,
 }
 
-async fn list(
+#[utoipa::path(
+    get,
+    path = "/api/books",
+    tag = "catalog",
+    params(("page" = Option<u32>, Query, description = "page, from 1"), ("size" = Option<u32>, Query, description = "page size, 1 to 100"), ("q" = Option<String>, Query, description = "book or pen name, substring")),
+    responses((status = 200, body = Page<jobs::catalog::BookSummary>), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody))
+)]
+pub(super) async fn list(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Page<BookSummary>>> {
@@ -56,7 +63,14 @@ fn viewer(MaybeSession(session): MaybeSession) -> Viewer {
     })
 }
 
-async fn show(
+#[utoipa::path(
+    get,
+    path = "/api/books/{book_id}",
+    tag = "catalog",
+    params(("book_id" = i64, Path)),
+    responses((status = 200, body = jobs::catalog::BookDetail), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody))
+)]
+pub(super) async fn show(
     State(state): State<AppState>,
     session: MaybeSession,
     ApiPath(book_id): ApiPath<i64>,
@@ -68,11 +82,13 @@ async fn show(
         .ok_or(ApiError::NotFound)
 }
 
-#[derive(Debug, Serialize)]
-struct Chapter {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct Chapter {
     #[serde(with = "jobs::json::id")]
+    #[schema(value_type = String)]
     id: i64,
     #[serde(with = "jobs::json::id")]
+    #[schema(value_type = String)]
     book_id: i64,
     index_num: i32,
     index_name: String,
@@ -81,7 +97,14 @@ struct Chapter {
     content: String,
 }
 
-async fn read(
+#[utoipa::path(
+    get,
+    path = "/api/books/{book_id}/chapters/{index_id}",
+    tag = "catalog",
+    params(("book_id" = i64, Path), ("index_id" = i64, Path)),
+    responses((status = 200, body = Chapter), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 402, description = "purchase required", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody))
+)]
+pub(super) async fn read(
     State(state): State<AppState>,
     session: MaybeSession,
     ApiPath((book_id, index_id)): ApiPath<(i64, i64)>,

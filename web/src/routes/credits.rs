@@ -26,19 +26,28 @@ pub fn router() -> Router<AppState> {
 pub const MAX_CREDIT: i64 = 1_000_000_000;
 pub const MAX_NOTE_CHARS: usize = 255;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CreditRequest {
+pub(super) struct CreditRequest {
     amount: i64,
     note: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
-struct Balance {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct Balance {
     balance: i64,
 }
 
-async fn credit(
+#[utoipa::path(
+    post,
+    path = "/api/admin/users/{user_id}/credit",
+    tag = "admin",
+    params(("user_id" = i64, Path)),
+    request_body = CreditRequest,
+    responses((status = 200, body = Balance), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 413, description = "body too large", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    security(("bearer" = []), ("cookie" = []))
+)]
+pub(super) async fn credit(
     State(state): State<AppState>,
     AdminSession(admin): AdminSession,
     ApiPath(user_id): ApiPath<i64>,
@@ -69,7 +78,14 @@ async fn credit(
     Ok(Json(Balance { balance }))
 }
 
-async fn sweep(
+#[utoipa::path(
+    post,
+    path = "/api/admin/refunds/sweep",
+    tag = "admin",
+    responses((status = 202, body = super::purchases::JobAccepted), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 429, description = "rate limited", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    security(("bearer" = []), ("cookie" = []))
+)]
+pub(super) async fn sweep(
     State(state): State<AppState>,
     AdminSession(admin): AdminSession,
 ) -> ApiResult<AcceptedResponse> {

@@ -20,7 +20,15 @@ pub fn router() -> Router<AppState> {
         .route("/api/me/follows", get(feed))
 }
 
-async fn follow(
+#[utoipa::path(
+    post,
+    path = "/api/authors/{author_id}/follow",
+    tag = "follows",
+    params(("author_id" = i64, Path)),
+    responses((status = 204, description = "following"), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    security(("bearer" = []), ("cookie" = []))
+)]
+pub(super) async fn follow(
     State(state): State<AppState>,
     session: Session,
     ApiPath(author_id): ApiPath<i64>,
@@ -31,7 +39,15 @@ async fn follow(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn unfollow(
+#[utoipa::path(
+    delete,
+    path = "/api/authors/{author_id}/follow",
+    tag = "follows",
+    params(("author_id" = i64, Path)),
+    responses((status = 204, description = "not following"), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    security(("bearer" = []), ("cookie" = []))
+)]
+pub(super) async fn unfollow(
     State(state): State<AppState>,
     session: Session,
     ApiPath(author_id): ApiPath<i64>,
@@ -42,7 +58,15 @@ async fn unfollow(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn feed(
+#[utoipa::path(
+    get,
+    path = "/api/me/follows",
+    tag = "follows",
+    params(("page" = Option<u32>, Query, description = "page, from 1"), ("size" = Option<u32>, Query, description = "page size, 1 to 100")),
+    responses((status = 200, body = Page<jobs::follows::FollowedAuthor>), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    security(("bearer" = []), ("cookie" = []))
+)]
+pub(super) async fn feed(
     State(state): State<AppState>,
     session: Session,
     ApiQuery(paging): ApiQuery<Paging>,

@@ -17,14 +17,26 @@ pub fn router() -> Router<AppState> {
         .route("/readyz", get(readyz))
 }
 
-async fn healthz() -> Json<serde_json::Value> {
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "ops",
+    responses((status = 200, description = "alive", body = Object))
+)]
+pub(super) async fn healthz() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
 }
 
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// 200 when MySQL and Redis answer; otherwise 503 naming each dependency that is down.
-async fn readyz(State(state): State<AppState>) -> Response {
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "ops",
+    responses((status = 200, description = "MySQL and Redis reachable", body = Object), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody))
+)]
+pub(super) async fn readyz(State(state): State<AppState>) -> Response {
     let mysql = tokio::time::timeout(PROBE_TIMEOUT, state.db.ping());
     let mut redis = state.redis.clone();
     let ping = redis::cmd("PING");

@@ -16,7 +16,15 @@ pub fn router() -> Router<AppState> {
         .route("/api/me/ledger", get(ledger))
 }
 
-async fn purchases(
+#[utoipa::path(
+    get,
+    path = "/api/me/purchases",
+    tag = "purchases",
+    params(("page" = Option<u32>, Query, description = "page, from 1"), ("size" = Option<u32>, Query, description = "page size, 1 to 100")),
+    responses((status = 200, body = Page<jobs::history::Purchase>), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    security(("bearer" = []), ("cookie" = []))
+)]
+pub(super) async fn purchases(
     State(state): State<AppState>,
     session: Session,
     ApiQuery(paging): ApiQuery<Paging>,
@@ -32,7 +40,15 @@ async fn purchases(
     }))
 }
 
-async fn ledger(
+#[utoipa::path(
+    get,
+    path = "/api/me/ledger",
+    tag = "purchases",
+    params(("page" = Option<u32>, Query, description = "page, from 1"), ("size" = Option<u32>, Query, description = "page size, 1 to 100")),
+    responses((status = 200, body = Page<jobs::history::LedgerEntry>), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    security(("bearer" = []), ("cookie" = []))
+)]
+pub(super) async fn ledger(
     State(state): State<AppState>,
     session: Session,
     ApiQuery(paging): ApiQuery<Paging>,

@@ -21,7 +21,7 @@ pub fn router() -> Router<AppState> {
 pub const MAX_WAIT_MS: u64 = 10_000;
 
 #[derive(Debug, Deserialize)]
-struct Wait {
+pub(super) struct Wait {
     wait_ms: Option<u64>,
 }
 
@@ -37,7 +37,15 @@ async fn visible(state: &AppState, session: &Session, job_id: &str) -> ApiResult
 }
 
 /// `?wait_ms=N` (at most 10 000) long-polls until the job is terminal or the time is up.
-async fn show(
+#[utoipa::path(
+    get,
+    path = "/api/jobs/{job_id}",
+    tag = "purchases",
+    params(("job_id" = String, Path), ("wait_ms" = Option<u64>, Query, description = "long-poll up to this many ms (at most 10000)")),
+    responses((status = 200, body = jobs::job::JobView), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    security(("bearer" = []), ("cookie" = []))
+)]
+pub(super) async fn show(
     State(state): State<AppState>,
     session: Session,
     ApiPath(job_id): ApiPath<String>,

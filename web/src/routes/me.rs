@@ -20,19 +20,28 @@ pub fn router() -> Router<AppState> {
         .route("/api/me/password", post(change_password))
 }
 
-#[derive(Debug, Serialize)]
-struct Me {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct Me {
     #[serde(with = "jobs::json::id")]
+    #[schema(value_type = String)]
     id: i64,
     username: String,
     nick_name: String,
     roles: Vec<String>,
     balance: i64,
     #[serde(with = "jobs::json::opt_id")]
+    #[schema(value_type = Option<String>)]
     author_id: Option<i64>,
 }
 
-async fn show(State(state): State<AppState>, session: Session) -> ApiResult<Json<Me>> {
+#[utoipa::path(
+    get,
+    path = "/api/me",
+    tag = "accounts",
+    responses((status = 200, body = Me), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    security(("bearer" = []), ("cookie" = []))
+)]
+pub(super) async fn show(State(state): State<AppState>, session: Session) -> ApiResult<Json<Me>> {
     let user = users::user(&state.db.main, session.user_id)
         .await?
         .ok_or(ApiError::Unauthenticated)?;
@@ -46,19 +55,27 @@ async fn show(State(state): State<AppState>, session: Session) -> ApiResult<Json
     }))
 }
 
-#[derive(Debug, Deserialize)]
-struct PasswordBody {
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub(super) struct PasswordBody {
     old_password: String,
     new_password: String,
 }
 
-#[derive(Debug, Serialize)]
-struct NewToken {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct NewToken {
     token: String,
 }
 
 /// Sets a new password and replaces the session: every older token of the account stops working.
-async fn change_password(
+#[utoipa::path(
+    post,
+    path = "/api/me/password",
+    tag = "accounts",
+    request_body = PasswordBody,
+    responses((status = 200, body = NewToken), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 413, description = "body too large", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    security(("bearer" = []), ("cookie" = []))
+)]
+pub(super) async fn change_password(
     State(state): State<AppState>,
     session: Session,
     ApiJson(body): ApiJson<PasswordBody>,

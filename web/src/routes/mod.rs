@@ -17,8 +17,49 @@ mod jobs;
 mod me;
 mod purchases;
 
+/// The OpenAPI 3 document of the JSON API, generated from the handlers and their types.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "novel", description = "The web-novel platform's JSON API (see API.md)."),
+    paths(
+        health::healthz, health::readyz,
+        auth::register, auth::login, auth::logout, me::show, me::change_password,
+        history::purchases, history::ledger,
+        author::register, author_books::list, author_books::create, author_books::publish,
+        author_books::add_chapter, author_books::delete_chapter,
+        follows::follow, follows::unfollow, follows::feed,
+        admin::sessions, admin::kick, admin::freeze, admin::unfreeze, admin::users,
+        credits::credit, credits::sweep,
+        books::list, books::show, books::read,
+        purchases::buy, purchases::buy_batch, jobs::show,
+    ),
+    modifiers(&Security)
+)]
+pub struct ApiDoc;
+
+/// Bearer tokens, or the `novel_token` cookie (writes then need `X-CSRF-Token`).
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let bearer = HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build();
+        components.add_security_scheme("bearer", SecurityScheme::Http(bearer));
+        let cookie = ApiKey::Cookie(ApiKeyValue::new("novel_token"));
+        components.add_security_scheme("cookie", SecurityScheme::ApiKey(cookie));
+    }
+}
+
+async fn openapi() -> axum::Json<utoipa::openapi::OpenApi> {
+    axum::Json(<ApiDoc as utoipa::OpenApi>::openapi())
+}
+
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/api/openapi.json", axum::routing::get(openapi))
         .merge(health::router())
         .merge(auth::router())
         .merge(me::router())

@@ -22,21 +22,23 @@ pub fn router() -> Router<AppState> {
         .route("/api/purchases/batch", post(buy_batch))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct BuyRequest {
+pub(super) struct BuyRequest {
     #[serde(with = "jobs::json::id")]
+    #[schema(value_type = String)]
     index_id: i64,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct BatchRequest {
+pub(super) struct BatchRequest {
     #[serde(with = "jobs::json::ids")]
+    #[schema(value_type = Vec<String>)]
     index_ids: Vec<i64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct JobAccepted {
     job_id: String,
     status: Status,
@@ -64,7 +66,16 @@ fn now_ms() -> i64 {
     jobs::json::now_millis().timestamp_millis()
 }
 
-async fn buy(
+#[utoipa::path(
+    post,
+    path = "/api/purchases",
+    tag = "purchases",
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 64 characters")),
+    request_body = BuyRequest,
+    responses((status = 202, body = JobAccepted), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 413, description = "body too large", body = crate::error::ErrorBody), (status = 429, description = "rate limited", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    security(("bearer" = []), ("cookie" = []))
+)]
+pub(super) async fn buy(
     State(state): State<AppState>,
     session: Session,
     headers: HeaderMap,
@@ -89,7 +100,16 @@ async fn buy(
     Ok(accepted(job))
 }
 
-async fn buy_batch(
+#[utoipa::path(
+    post,
+    path = "/api/purchases/batch",
+    tag = "purchases",
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 64 characters")),
+    request_body = BatchRequest,
+    responses((status = 202, body = JobAccepted), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 413, description = "body too large", body = crate::error::ErrorBody), (status = 429, description = "rate limited", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    security(("bearer" = []), ("cookie" = []))
+)]
+pub(super) async fn buy_batch(
     State(state): State<AppState>,
     session: Session,
     headers: HeaderMap,

@@ -4,6 +4,7 @@ mod books;
 mod client;
 mod csrf;
 mod freeze;
+mod fuzz;
 mod health;
 mod helpers;
 mod hostile;
