@@ -123,3 +123,70 @@ async fn clean(
     pipe.exec_async(redis).await?;
     Ok(next)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn each_round_removes_one_bounded_batch_of_old_finished_jobs_and_keeps_new_ones() {
+        let mut settings = jobs::config::load_with("test").unwrap();
+        settings.redis.prefix = format!("thk{}", ulid::Ulid::new());
+        settings.jobs.cleanup_batch = 50;
+        settings.jobs.finished_retention_secs = 60;
+        let mut redis = jobs::redis_conn::connect(&settings.redis).await.unwrap();
+        let config = queue::config(&settings.redis.prefix, Kind::Purchase, &settings.jobs, 1);
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let mut pipe = redis::pipe();
+        for n in 0..400 {
+            let id = format!("job{n:04}");
+            let finished = if n < 300 { now - 3600 } else { now };
+            pipe.sadd(config.done_jobs_set(), &id)
+                .hset(config.job_data_hash(), &id, "{}")
+                .hset(
+                    format!("{}:{id}", config.job_meta_hash()),
+                    "done_at",
+                    finished,
+                );
+        }
+        pipe.exec_async(&mut redis).await.unwrap();
+        let mut cursor = 0;
+        let mut left: u64 = 400;
+        loop {
+            cursor = clean(&mut redis, &config, cursor, &settings).await.unwrap();
+            let now_left: u64 = redis::cmd("SCARD")
+                .arg(config.done_jobs_set())
+                .query_async(&mut redis)
+                .await
+                .unwrap();
+            assert!(
+                left - now_left <= 100,
+                "one round removed {} jobs",
+                left - now_left
+            );
+            left = now_left;
+            if cursor == 0 {
+                break;
+            }
+        }
+        assert_eq!(
+            left, 100,
+            "the 100 recent jobs stay until their retention passes"
+        );
+        let data: u64 = redis::cmd("HLEN")
+            .arg(config.job_data_hash())
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        assert_eq!(data, 100);
+        let mut pipe = redis::pipe();
+        pipe.del(config.done_jobs_set()).del(config.job_data_hash());
+        for n in 300..400 {
+            pipe.del(format!("{}:job{n:04}", config.job_meta_hash()));
+        }
+        pipe.exec_async(&mut redis).await.unwrap();
+    }
+}
