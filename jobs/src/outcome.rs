@@ -66,14 +66,21 @@ pub(crate) async fn record_failure(
             replayed: false,
         });
     }
-    let view = recorded(pool, order.job_id)
-        .await?
-        .ok_or(sqlx::Error::RowNotFound)?;
-    Ok(Done {
+    twin(pool, order.job_id).await
+}
+
+/// The earlier run's outcome, if this job already has one: it only needs publishing again.
+pub async fn replay(pool: &MySqlPool, job_id: &str) -> Result<Option<Done>, sqlx::Error> {
+    Ok(recorded(pool, job_id).await?.map(|view| Done {
         view,
         spent: 0,
         replayed: true,
-    })
+    }))
+}
+
+/// The outcome a twin delivery of this job just recorded (our insert hit its key).
+pub(crate) async fn twin(pool: &MySqlPool, job_id: &str) -> Result<Done, sqlx::Error> {
+    replay(pool, job_id).await?.ok_or(sqlx::Error::RowNotFound)
 }
 
 /// The outcome a job already has in MySQL, if any.

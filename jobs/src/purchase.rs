@@ -11,7 +11,7 @@ use crate::ids::IdGenerator;
 use crate::job::{FailureCode, JobView, Kind};
 use crate::json::now_millis;
 use crate::ledger::{self, Entry, Reason};
-use crate::outcome::{insert_outcome, record_failure, recorded};
+use crate::outcome::{insert_outcome, record_failure, replay, twin};
 
 /// Buy one VIP chapter.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -107,12 +107,8 @@ async fn try_once(
     order: &Order<'_>,
     attempt: i32,
 ) -> Result<Done, sqlx::Error> {
-    if let Some(view) = recorded(pool, order.job_id).await? {
-        return Ok(Done {
-            view,
-            spent: 0,
-            replayed: true,
-        });
+    if let Some(done) = replay(pool, order.job_id).await? {
+        return Ok(done);
     }
     let mut tx = pool.begin().await?;
     let decided = charge(&mut tx, ids, order).await?;
@@ -133,14 +129,7 @@ async fn try_once(
     }
     // A twin delivery of this job committed first: its outcome stands.
     tx.rollback().await?;
-    let view = recorded(pool, order.job_id)
-        .await?
-        .ok_or(sqlx::Error::RowNotFound)?;
-    Ok(Done {
-        view,
-        spent: 0,
-        replayed: true,
-    })
+    twin(pool, order.job_id).await
 }
 
 /// Buy records (the unique key decides "owned"), then the conditional debit and ledger row.

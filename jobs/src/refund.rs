@@ -10,7 +10,7 @@ use crate::db::with_retries;
 use crate::ids::IdGenerator;
 use crate::job::{JobView, Kind};
 use crate::ledger::{self, Entry, Reason};
-use crate::outcome::{insert_outcome, recorded};
+use crate::outcome::{insert_outcome, replay, twin};
 use crate::purchase::{Done, Order};
 
 /// Finds refundable buy records and enqueues `refund` jobs for them.
@@ -85,14 +85,7 @@ pub async fn record_sweep(
             replayed: false,
         });
     }
-    let view = recorded(pool, &job.job_id)
-        .await?
-        .ok_or(sqlx::Error::RowNotFound)?;
-    Ok(Done {
-        view,
-        spent: 0,
-        replayed: true,
-    })
+    twin(pool, &job.job_id).await
 }
 
 /// Marks each record refunded (only if it was not), credits the sum and writes one ledger row,
@@ -111,12 +104,8 @@ async fn try_once(
     ids: &IdGenerator,
     job: &RefundJob,
 ) -> Result<Done, sqlx::Error> {
-    if let Some(view) = recorded(pool, &job.job_id).await? {
-        return Ok(Done {
-            view,
-            spent: 0,
-            replayed: true,
-        });
+    if let Some(done) = replay(pool, &job.job_id).await? {
+        return Ok(done);
     }
     let mut records = job.record_ids.clone();
     records.sort_unstable();
@@ -179,12 +168,5 @@ async fn try_once(
         });
     }
     tx.rollback().await?;
-    let view = recorded(pool, &job.job_id)
-        .await?
-        .ok_or(sqlx::Error::RowNotFound)?;
-    Ok(Done {
-        view,
-        spent: 0,
-        replayed: true,
-    })
+    twin(pool, &job.job_id).await
 }

@@ -43,18 +43,25 @@ pub trait Job: DeserializeOwned + Send + Sync + 'static {
     ) -> impl Future<Output = anyhow::Result<Done>> + Send + 'a;
 }
 
+/// The three fields every payload carries; `$owner` names the one that says who may poll it.
+macro_rules! payload_fields {
+    ($owner:ident) => {
+        fn job_id(&self) -> &str {
+            &self.job_id
+        }
+        fn owner(&self) -> i64 {
+            self.$owner
+        }
+        fn enqueued_at_ms(&self) -> i64 {
+            self.enqueued_at_ms
+        }
+    };
+}
+
 impl Job for PurchaseJob {
     const KIND: Kind = Kind::Purchase;
     const COINS: &'static str = "spent";
-    fn job_id(&self) -> &str {
-        &self.job_id
-    }
-    fn owner(&self) -> i64 {
-        self.user_id
-    }
-    fn enqueued_at_ms(&self) -> i64 {
-        self.enqueued_at_ms
-    }
+    payload_fields!(user_id);
     async fn run(&self, state: &WorkerState, attempt: i32) -> anyhow::Result<Done> {
         purchase::run(
             &state.db.main,
@@ -70,15 +77,7 @@ impl Job for PurchaseJob {
 impl Job for BatchPurchaseJob {
     const KIND: Kind = Kind::BatchPurchase;
     const COINS: &'static str = "spent";
-    fn job_id(&self) -> &str {
-        &self.job_id
-    }
-    fn owner(&self) -> i64 {
-        self.user_id
-    }
-    fn enqueued_at_ms(&self) -> i64 {
-        self.enqueued_at_ms
-    }
+    payload_fields!(user_id);
     async fn run(&self, state: &WorkerState, attempt: i32) -> anyhow::Result<Done> {
         purchase::run(
             &state.db.main,
@@ -94,15 +93,7 @@ impl Job for BatchPurchaseJob {
 impl Job for RefundJob {
     const KIND: Kind = Kind::Refund;
     const COINS: &'static str = "refunded";
-    fn job_id(&self) -> &str {
-        &self.job_id
-    }
-    fn owner(&self) -> i64 {
-        self.user_id
-    }
-    fn enqueued_at_ms(&self) -> i64 {
-        self.enqueued_at_ms
-    }
+    payload_fields!(user_id);
     async fn run(&self, state: &WorkerState, _attempt: i32) -> anyhow::Result<Done> {
         refund::run(&state.db.main, &state.ids, self, state.deadlock_retries).await
     }
@@ -111,15 +102,7 @@ impl Job for RefundJob {
 impl Job for RefundSweepJob {
     const KIND: Kind = Kind::RefundSweep;
     const COINS: &'static str = "refunded";
-    fn job_id(&self) -> &str {
-        &self.job_id
-    }
-    fn owner(&self) -> i64 {
-        self.requested_by
-    }
-    fn enqueued_at_ms(&self) -> i64 {
-        self.enqueued_at_ms
-    }
+    payload_fields!(requested_by);
     async fn run(&self, state: &WorkerState, _attempt: i32) -> anyhow::Result<Done> {
         sweep(state, self).await
     }
@@ -128,12 +111,8 @@ impl Job for RefundSweepJob {
 /// Enqueues a `refund` job per user chunk, then records the sweep. A crash in between re-runs
 /// the sweep, which may enqueue a record twice: the refund itself is idempotent per record.
 async fn sweep(state: &WorkerState, job: &RefundSweepJob) -> anyhow::Result<Done> {
-    if let Some(view) = jobs::outcome::recorded(&state.db.main, &job.job_id).await? {
-        return Ok(Done {
-            view,
-            spent: 0,
-            replayed: true,
-        });
+    if let Some(done) = jobs::outcome::replay(&state.db.main, &job.job_id).await? {
+        return Ok(done);
     }
     let chunks = refund::refundable(&state.db.main).await?;
     let records = chunks.iter().map(|(_, r)| r.len()).sum();
