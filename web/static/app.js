@@ -284,10 +284,10 @@ async function loadSessions(q, page) {
     el('td', {}, when(s.created)),
     el('td', {}, s.remember_me ? 'yes' : 'no'),
     el('td', { class: s.frozen ? 'frozen' : '' }, s.frozen ? 'frozen' : 'active'),
-    el('td', { class: 'inline' },
+    el('td', {}, el('div', { class: 'inline' },
       el('button', { type: 'button', class: 'small', 'data-action': s.frozen ? 'unfreeze' : 'freeze', 'data-account': s.account },
         s.frozen ? 'Unfreeze' : 'Freeze'),
-      el('button', { type: 'button', class: 'small danger', 'data-action': 'kick', 'data-account': s.account }, 'Kick out')))),
+      el('button', { type: 'button', class: 'small danger', 'data-action': 'kick', 'data-account': s.account }, 'Kick out'))))),
     'No sessions.');
   const pages = Math.max(1, Math.ceil(data.total / data.size));
   document.getElementById('sessions-pager').replaceChildren(

@@ -118,9 +118,8 @@ impl From<sqlx::Error> for PageError {
 }
 
 impl From<PathRejection> for PageError {
-    fn from(rejection: PathRejection) -> Self {
+    fn from(_: PathRejection) -> Self {
         // A malformed id names no page.
-        let _ = rejection;
         Self(ApiError::NotFound)
     }
 }
@@ -158,8 +157,13 @@ impl IntoResponse for PageError {
             .get_template("error.html")
             .and_then(|t| t.render(ctx))
             .unwrap_or_else(|_| title.to_owned());
-        // The JSON error response logs causes; reuse it for that, then answer with HTML.
-        drop(error.into_response());
+        match &error {
+            ApiError::Unavailable(cause) => {
+                tracing::warn!(error = ?cause, "dependency unavailable")
+            }
+            ApiError::Internal(cause) => tracing::error!(error = ?cause, "internal error"),
+            _ => {}
+        }
         (status, Html(body)).into_response()
     }
 }

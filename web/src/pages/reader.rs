@@ -102,7 +102,11 @@ pub async fn login(MaybeSession(session): MaybeSession) -> PageResult {
 }
 
 pub async fn register(MaybeSession(session): MaybeSession) -> PageResult {
-    render("login.html", session.as_ref(), context! { mode => "register" })
+    render(
+        "login.html",
+        session.as_ref(),
+        context! { mode => "register" },
+    )
 }
 
 /// Balance, recent purchases and ledger; the follows feed is loaded by the page script.

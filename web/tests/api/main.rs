@@ -7,5 +7,6 @@ mod health;
 mod helpers;
 mod logins;
 mod money;
+mod pages;
 mod purchases;
 mod sessions;
