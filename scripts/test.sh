@@ -5,6 +5,11 @@ cd "$(dirname "$0")/.."
 source scripts/services.sh
 
 ensure_services
+# The dashboard test evaluates every panel query with a real Prometheus.
+if [ ! -x /usr/bin/prometheus ]; then
+  log "installing Prometheus"
+  apt_install prometheus
+fi
 
 drop_test_databases() {
   mysql --protocol=tcp -h127.0.0.1 -uroot -N -e \

@@ -39,7 +39,9 @@ pub async fn list_users(
     offset: u64,
 ) -> Result<(i64, Vec<UserRow>), sqlx::Error> {
     let pattern = q.map(crate::catalog::like_pattern);
-    let filter = "WHERE (? IS NULL OR u.username LIKE ? OR u.nick_name LIKE ?)";
+    // `username` is ASCII: convert it, or a non-ASCII pattern is an illegal mix of collations.
+    let filter =
+        "WHERE (? IS NULL OR CONVERT(u.username USING utf8mb4) LIKE ? OR u.nick_name LIKE ?)";
     let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "SELECT COUNT(*) FROM user u {filter}"
     )))

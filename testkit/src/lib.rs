@@ -1,5 +1,8 @@
 //! Test support: a database and Redis prefix per test, worker processes, money fixtures.
 
+pub mod proxy;
+
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -148,6 +151,8 @@ pub async fn wait_for_outcomes(db: &Db, job_ids: &[String], timeout: Duration) {
 /// A worker process of this test's deployment; killed when dropped.
 pub struct WorkerProcess {
     child: Child,
+    /// `http://127.0.0.1:port` of its `/metrics` and `/healthz`.
+    pub metrics_url: String,
 }
 
 fn worker_binary() -> PathBuf {
@@ -169,7 +174,7 @@ impl WorkerProcess {
 
     /// With extra `NOVEL__…` overrides, e.g. a faster cron schedule.
     pub fn spawn_with(settings: &Settings, env: &[(&str, &str)]) -> Self {
-        let child = Command::new(worker_binary())
+        let mut child = Command::new(worker_binary())
             .envs(env.iter().copied())
             .env("NOVEL_ENV", "test")
             .env(
@@ -185,10 +190,22 @@ impl WorkerProcess {
                 "RUST_LOG",
                 std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
             )
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .spawn()
             .expect("the worker binary is built (cargo builds it for the workspace's tests)");
-        Self { child }
+        // Its first line names its metrics address (then it prints nothing more on stdout).
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("piped");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("the worker starts");
+        let metrics_url = line
+            .trim()
+            .rsplit(' ')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        Self { child, metrics_url }
     }
 
     pub fn pid(&self) -> u32 {

@@ -49,7 +49,12 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let http = &settings.http;
     let listener = TcpListener::bind((http.host.as_str(), http.port)).await?;
     let metrics = TcpListener::bind((http.host.as_str(), http.metrics_port)).await?;
-    println!("novel web: http://{}", listener.local_addr()?);
+    // One line for whoever started us (scripts, tests): the API and the metrics address.
+    println!(
+        "novel web: http://{} metrics http://{}",
+        listener.local_addr()?,
+        metrics.local_addr()?
+    );
     web::run(settings, listener, metrics, jobs::shutdown::signal()).await
 }
 

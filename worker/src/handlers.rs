@@ -27,92 +27,102 @@ pub struct WorkerState {
     pub deadlock_retries: u32,
 }
 
-/// One job as the shared runner sees it.
-struct Meta<'a> {
-    kind: Kind,
-    job_id: &'a str,
-    owner: i64,
-    enqueued_at_ms: i64,
+/// A job kind as this worker runs it.
+pub trait Job: DeserializeOwned + Send + Sync + 'static {
+    const KIND: Kind;
     /// Label of `novel_coins_total` for the coins this kind moves.
-    coins: &'static str,
+    const COINS: &'static str;
+    fn job_id(&self) -> &str;
+    /// Who may poll it.
+    fn owner(&self) -> i64;
+    fn enqueued_at_ms(&self) -> i64;
+    fn run<'a>(
+        &'a self,
+        state: &'a WorkerState,
+        attempt: i32,
+    ) -> impl Future<Output = anyhow::Result<Done>> + Send + 'a;
 }
 
-pub async fn purchase(
-    job: Value,
-    attempt: Attempt,
-    state: Data<WorkerState>,
-) -> Result<(), BoxDynError> {
-    let job: PurchaseJob = decode(job)?;
-    let meta = Meta {
-        kind: Kind::Purchase,
-        job_id: &job.job_id,
-        owner: job.user_id,
-        enqueued_at_ms: job.enqueued_at_ms,
-        coins: "spent",
-    };
-    let order = job.order();
-    let retries = state.deadlock_retries;
-    process(&state, meta, attempt, |a| {
-        purchase::run(&state.db.main, &state.ids, &order, a, retries)
-    })
-    .await
+impl Job for PurchaseJob {
+    const KIND: Kind = Kind::Purchase;
+    const COINS: &'static str = "spent";
+    fn job_id(&self) -> &str {
+        &self.job_id
+    }
+    fn owner(&self) -> i64 {
+        self.user_id
+    }
+    fn enqueued_at_ms(&self) -> i64 {
+        self.enqueued_at_ms
+    }
+    async fn run(&self, state: &WorkerState, attempt: i32) -> anyhow::Result<Done> {
+        purchase::run(
+            &state.db.main,
+            &state.ids,
+            &self.order(),
+            attempt,
+            state.deadlock_retries,
+        )
+        .await
+    }
 }
 
-pub async fn batch_purchase(
-    job: Value,
-    attempt: Attempt,
-    state: Data<WorkerState>,
-) -> Result<(), BoxDynError> {
-    let job: BatchPurchaseJob = decode(job)?;
-    let meta = Meta {
-        kind: Kind::BatchPurchase,
-        job_id: &job.job_id,
-        owner: job.user_id,
-        enqueued_at_ms: job.enqueued_at_ms,
-        coins: "spent",
-    };
-    let order = job.order();
-    let retries = state.deadlock_retries;
-    process(&state, meta, attempt, |a| {
-        purchase::run(&state.db.main, &state.ids, &order, a, retries)
-    })
-    .await
+impl Job for BatchPurchaseJob {
+    const KIND: Kind = Kind::BatchPurchase;
+    const COINS: &'static str = "spent";
+    fn job_id(&self) -> &str {
+        &self.job_id
+    }
+    fn owner(&self) -> i64 {
+        self.user_id
+    }
+    fn enqueued_at_ms(&self) -> i64 {
+        self.enqueued_at_ms
+    }
+    async fn run(&self, state: &WorkerState, attempt: i32) -> anyhow::Result<Done> {
+        purchase::run(
+            &state.db.main,
+            &state.ids,
+            &self.order(),
+            attempt,
+            state.deadlock_retries,
+        )
+        .await
+    }
 }
 
-pub async fn refund(
-    job: Value,
-    attempt: Attempt,
-    state: Data<WorkerState>,
-) -> Result<(), BoxDynError> {
-    let job: RefundJob = decode(job)?;
-    let meta = Meta {
-        kind: Kind::Refund,
-        job_id: &job.job_id,
-        owner: job.user_id,
-        enqueued_at_ms: job.enqueued_at_ms,
-        coins: "refunded",
-    };
-    let retries = state.deadlock_retries;
-    process(&state, meta, attempt, |_| {
-        refund::run(&state.db.main, &state.ids, &job, retries)
-    })
-    .await
+impl Job for RefundJob {
+    const KIND: Kind = Kind::Refund;
+    const COINS: &'static str = "refunded";
+    fn job_id(&self) -> &str {
+        &self.job_id
+    }
+    fn owner(&self) -> i64 {
+        self.user_id
+    }
+    fn enqueued_at_ms(&self) -> i64 {
+        self.enqueued_at_ms
+    }
+    async fn run(&self, state: &WorkerState, _attempt: i32) -> anyhow::Result<Done> {
+        refund::run(&state.db.main, &state.ids, self, state.deadlock_retries).await
+    }
 }
 
-pub async fn refund_sweep(
-    job: Value,
-    attempt: Attempt,
-    state: Data<WorkerState>,
-) -> Result<(), BoxDynError> {
-    let job: RefundSweepJob = decode(job)?;
-    let meta = Meta {
-        kind: Kind::RefundSweep,
-        job_id: &job.job_id,
-        owner: job.requested_by,
-        enqueued_at_ms: job.enqueued_at_ms,
-        coins: "refunded",
-    };
-    process(&state, meta, attempt, |_| sweep(&state, &job)).await
+impl Job for RefundSweepJob {
+    const KIND: Kind = Kind::RefundSweep;
+    const COINS: &'static str = "refunded";
+    fn job_id(&self) -> &str {
+        &self.job_id
+    }
+    fn owner(&self) -> i64 {
+        self.requested_by
+    }
+    fn enqueued_at_ms(&self) -> i64 {
+        self.enqueued_at_ms
+    }
+    async fn run(&self, state: &WorkerState, _attempt: i32) -> anyhow::Result<Done> {
+        sweep(state, self).await
+    }
 }
 
 /// Enqueues a `refund` job per user chunk, then records the sweep. A crash in between re-runs
@@ -162,37 +172,30 @@ pub fn now_ms() -> i64 {
     jobs::json::now_millis().timestamp_millis()
 }
 
-/// A transient error (MySQL or Redis down) is returned, so apalis retries the job later;
-/// the retry finds the committed outcome, if any, and only publishes it again.
-async fn process<F, Fut>(
-    state: &WorkerState,
-    meta: Meta<'_>,
+/// The handler of every queue. A transient error (MySQL or Redis down) is returned, so apalis
+/// retries the job later; the retry finds the committed outcome, if any, and only publishes it.
+pub async fn handle<J: Job>(
+    job: Value,
     attempt: Attempt,
-    run: F,
-) -> Result<(), BoxDynError>
-where
-    F: FnOnce(i32) -> Fut,
-    Fut: Future<Output = anyhow::Result<Done>>,
-{
-    let kind = meta.kind.as_str();
-    let span = tracing::info_span!("job", job_id = meta.job_id, kind, worker = &*state.name);
+    state: Data<WorkerState>,
+) -> Result<(), BoxDynError> {
+    let job: J = decode(job)?;
+    let kind = J::KIND.as_str();
+    let span = tracing::info_span!("job", job_id = job.job_id(), kind, worker = &*state.name);
     async move {
         let attempt = attempt.current() as i32;
         if attempt == 1 {
-            let waited = (now_ms() - meta.enqueued_at_ms).max(0);
+            let waited = (now_ms() - job.enqueued_at_ms()).max(0);
             metrics::histogram!(m::JOB_WAIT, "kind" => kind).record(waited as f64 / 1000.0);
         }
         let started = Instant::now();
-        if let Err(error) = state
-            .status
-            .running(&JobView::new(meta.job_id, meta.kind, Status::Running))
-            .await
-        {
+        let running = JobView::new(job.job_id(), J::KIND, Status::Running);
+        if let Err(error) = state.status.running(&running).await {
             tracing::warn!(%error, "could not publish running status");
         }
-        let done = run(attempt).await.inspect_err(
-            |error| tracing::warn!(error = ?error, attempt, "job failed; will retry"),
-        )?;
+        let done = job.run(&state, attempt).await.inspect_err(|error| {
+            tracing::warn!(error = ?error, attempt, "job failed; will retry");
+        })?;
         if !done.replayed {
             let outcome = done
                 .view
@@ -203,10 +206,10 @@ where
             metrics::histogram!(m::JOB_DURATION, "kind" => kind)
                 .record(started.elapsed().as_secs_f64());
             if done.spent > 0 {
-                metrics::counter!(m::COINS, "direction" => meta.coins).increment(done.spent as u64);
+                metrics::counter!(m::COINS, "direction" => J::COINS).increment(done.spent as u64);
             }
         }
-        state.status.terminal(&done.view, meta.owner).await?;
+        state.status.terminal(&done.view, job.owner()).await?;
         tracing::info!(status = ?done.view.status, replayed = done.replayed, "job done");
         Ok(())
     }

@@ -10,7 +10,6 @@ use apalis_cron::CronScheduler;
 use jobs::config::Settings;
 use jobs::db::Db;
 use jobs::ids::IdGenerator;
-use jobs::job::Kind;
 use jobs::job::StatusStore;
 use jobs::queue::{self, Queues};
 use tokio::net::TcpListener;
@@ -20,7 +19,9 @@ mod housekeeping;
 mod reaper;
 mod schedule;
 
-use handlers::WorkerState;
+use handlers::{Job, WorkerState};
+use jobs::purchase::{BatchPurchaseJob, PurchaseJob};
+use jobs::refund::{RefundJob, RefundSweepJob};
 use schedule::CronState;
 
 /// host-pid-random: a restarted process never collides with its predecessor's registration.
@@ -88,8 +89,8 @@ pub async fn run(
     // One apalis worker per queue; the name is unique per process and per restart. Consumers
     // read raw JSON (see `handlers::decode`).
     macro_rules! consumer {
-        ($monitor:expr, $kind:expr, $handler:path, $label:literal) => {{
-            let config = queue::config(&prefix, $kind, jobs, jobs.batch_size);
+        ($monitor:expr, $job:ty, $label:literal) => {{
+            let config = queue::config(&prefix, <$job as Job>::KIND, jobs, jobs.batch_size);
             let storage = queue::storage::<serde_json::Value>(&redis, config);
             let (state, name) = (state.clone(), name.clone());
             $monitor.register(move |restarts| {
@@ -98,20 +99,15 @@ pub async fn run(
                     .data(state.clone())
                     .concurrency(concurrency)
                     .parallelize(tokio::spawn)
-                    .build($handler)
+                    .build(handlers::handle::<$job>)
             })
         }};
     }
     let monitor = Monitor::new();
-    let monitor = consumer!(monitor, Kind::Purchase, handlers::purchase, "purchase");
-    let monitor = consumer!(
-        monitor,
-        Kind::BatchPurchase,
-        handlers::batch_purchase,
-        "batch"
-    );
-    let monitor = consumer!(monitor, Kind::Refund, handlers::refund, "refund");
-    let monitor = consumer!(monitor, Kind::RefundSweep, handlers::refund_sweep, "sweep");
+    let monitor = consumer!(monitor, PurchaseJob, "purchase");
+    let monitor = consumer!(monitor, BatchPurchaseJob, "batch");
+    let monitor = consumer!(monitor, RefundJob, "refund");
+    let monitor = consumer!(monitor, RefundSweepJob, "sweep");
     let cron_name = name.clone();
     monitor
         .register(move |restarts| {

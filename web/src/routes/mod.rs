@@ -7,8 +7,10 @@ use crate::state::AppState;
 mod admin;
 mod auth;
 mod author;
+mod author_books;
 mod books;
 mod credits;
+mod follows;
 mod health;
 mod history;
 mod jobs;
@@ -21,6 +23,8 @@ pub fn router() -> Router<AppState> {
         .merge(auth::router())
         .merge(me::router())
         .merge(author::router())
+        .merge(author_books::router())
+        .merge(follows::router())
         .merge(admin::router())
         .merge(books::router())
         .merge(purchases::router())

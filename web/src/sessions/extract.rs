@@ -65,3 +65,18 @@ impl<S: Send + Sync> FromRequestParts<S> for AdminSession {
         Ok(Self(session))
     }
 }
+
+/// An account that may change books: an author (of its own books) or an admin (of any).
+pub struct EditorSession(pub Session);
+
+impl<S: Send + Sync> FromRequestParts<S> for EditorSession {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let session = Session::from_request_parts(parts, state).await?;
+        if !session.has_role(AUTHOR) && !session.has_role(ADMIN) {
+            return Err(ApiError::Forbidden);
+        }
+        Ok(Self(session))
+    }
+}

@@ -11,7 +11,7 @@ pub mod list;
 mod middleware;
 pub mod store;
 
-pub use extract::{AdminSession, AuthorSession, MaybeSession};
+pub use extract::{AdminSession, AuthorSession, EditorSession, MaybeSession};
 pub use middleware::resolve;
 
 pub const COOKIE: &str = "novel_token";

@@ -18,6 +18,8 @@ pub struct TestApp {
     /// No cookie jar: every request says explicitly how it authenticates (`As`).
     pub plain: reqwest::Client,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The web tier as its own process (`spawn_web_process`), killed on drop.
+    process: Option<std::process::Child>,
 }
 
 pub use testkit::settings as test_settings;
@@ -62,13 +64,54 @@ pub async fn start(settings: Settings) -> TestApp {
         client,
         plain,
         stop: Some(stop),
+        process: None,
     }
+}
+
+/// The `web` binary as operators run it, over a fresh database: for tests that read the
+/// process's own metrics. `state` still works for fixtures.
+pub async fn spawn_web_process() -> TestApp {
+    use secrecy::ExposeSecret;
+    use std::io::{BufRead, BufReader};
+    let settings = test_settings();
+    jobs::db::migrate(&settings.database, &settings.sharding)
+        .await
+        .expect("migrations apply");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_web"))
+        .arg("serve")
+        .env("NOVEL_ENV", "test")
+        .env(
+            "NOVEL__DATABASE__URL",
+            settings.database.url.expose_secret(),
+        )
+        .env("NOVEL__REDIS__PREFIX", &settings.redis.prefix)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let urls: Vec<&str> = line
+        .split_whitespace()
+        .filter(|w| w.starts_with("http://"))
+        .collect();
+    let mut app = start(settings).await;
+    app.address = urls[0].to_owned();
+    app.metrics_address = urls[1].to_owned();
+    app.process = Some(child);
+    app
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
+        }
+        if let Some(mut process) = self.process.take() {
+            let _ = process.kill();
+            let _ = process.wait();
         }
     }
 }

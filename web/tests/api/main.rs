@@ -1,12 +1,16 @@
 mod admin;
+mod authors;
 mod books;
 mod client;
 mod csrf;
 mod freeze;
 mod health;
 mod helpers;
+mod hostile;
 mod logins;
 mod money;
+mod observability;
+mod outages;
 mod pages;
 mod purchases;
 mod sessions;

@@ -1,0 +1,161 @@
+//! An author's books and chapters: create, publish, add and delete chapters. Only the book's
+//! own author (or an admin) may change a book.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use jobs::accounts::ADMIN;
+use jobs::authoring::{self, AuthorBook, AuthoringError, NewChapter};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Page, Paging, offset};
+use crate::sessions::{AuthorSession, EditorSession, Session};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/author/books", get(list).post(create))
+        .route("/api/author/books/{book_id}/publish", post(publish))
+        .route("/api/author/books/{book_id}/chapters", post(add_chapter))
+        .route(
+            "/api/author/books/{book_id}/chapters/{index_id}",
+            delete(delete_chapter),
+        )
+}
+
+pub const MAX_BOOK_NAME: usize = 50;
+pub const MAX_CHAPTER_NAME: usize = 100;
+pub const MAX_CONTENT_CHARS: usize = 200_000;
+
+async fn list(
+    State(state): State<AppState>,
+    author: AuthorSession,
+    ApiQuery(paging): ApiQuery<Paging>,
+) -> ApiResult<Json<Page<AuthorBook>>> {
+    let (page, size) = paging.checked()?;
+    let (total, items) =
+        authoring::author_books(&state.db.main, author.author_id, size, offset(page, size)).await?;
+    Ok(Json(Page {
+        total,
+        page,
+        size,
+        items,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewBook {
+    book_name: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Created {
+    #[serde(with = "jobs::json::id")]
+    book_id: i64,
+}
+
+/// Checks a required text field: trimmed, 1 to `max` characters.
+fn text<'a>(field: &str, value: &'a str, max: usize) -> ApiResult<&'a str> {
+    let value = value.trim();
+    if value.is_empty() || value.chars().count() > max {
+        return Err(ApiError::invalid(format!("{field}: 1 to {max} characters")));
+    }
+    Ok(value)
+}
+
+async fn create(
+    State(state): State<AppState>,
+    author: AuthorSession,
+    ApiJson(body): ApiJson<NewBook>,
+) -> ApiResult<(StatusCode, Json<Created>)> {
+    let book_name = text("book_name", &body.book_name, MAX_BOOK_NAME)?;
+    let book_id = state.ids.next_id().await?;
+    authoring::create_book(&state.db.main, book_id, author.author_id, book_name).await?;
+    Ok((StatusCode::CREATED, Json(Created { book_id })))
+}
+
+/// 404 when there is no such book, 403 when it is someone else's (admins may change any).
+async fn may_edit(state: &AppState, session: &Session, book_id: i64) -> ApiResult<()> {
+    let author_id = authoring::book_author(&state.db.main, book_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if session.has_role(ADMIN) || session.author_id == Some(author_id) {
+        return Ok(());
+    }
+    Err(ApiError::Forbidden)
+}
+
+async fn publish(
+    State(state): State<AppState>,
+    EditorSession(session): EditorSession,
+    ApiPath(book_id): ApiPath<i64>,
+) -> ApiResult<StatusCode> {
+    may_edit(&state, &session, book_id).await?;
+    authoring::publish_book(&state.db.main, book_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChapterBody {
+    index_name: String,
+    content: String,
+    is_vip: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct ChapterCreated {
+    #[serde(with = "jobs::json::id")]
+    index_id: i64,
+    price: i64,
+}
+
+async fn add_chapter(
+    State(state): State<AppState>,
+    EditorSession(session): EditorSession,
+    ApiPath(book_id): ApiPath<i64>,
+    ApiJson(body): ApiJson<ChapterBody>,
+) -> ApiResult<(StatusCode, Json<ChapterCreated>)> {
+    let index_name = text("index_name", &body.index_name, MAX_CHAPTER_NAME)?;
+    if body.content.trim().is_empty() || body.content.chars().count() > MAX_CONTENT_CHARS {
+        return Err(ApiError::invalid("content: 1 to 200000 characters"));
+    }
+    may_edit(&state, &session, book_id).await?;
+    let chapter = NewChapter {
+        book_id,
+        index_name,
+        content: &body.content,
+        is_vip: body.is_vip,
+    };
+    let (index_id, price) =
+        authoring::add_chapter(&state.db, &state.ids, &state.settings.pricing, chapter)
+            .await
+            .map_err(authoring_error)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ChapterCreated { index_id, price }),
+    ))
+}
+
+async fn delete_chapter(
+    State(state): State<AppState>,
+    EditorSession(session): EditorSession,
+    ApiPath((book_id, index_id)): ApiPath<(i64, i64)>,
+) -> ApiResult<StatusCode> {
+    may_edit(&state, &session, book_id).await?;
+    authoring::delete_chapter(&state.db, book_id, index_id)
+        .await
+        .map_err(authoring_error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn authoring_error(error: AuthoringError) -> ApiError {
+    match error {
+        AuthoringError::NotFound => ApiError::NotFound,
+        AuthoringError::Id(error) => error.into(),
+        AuthoringError::Db(error) => error.into(),
+    }
+}

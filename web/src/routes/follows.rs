@@ -1,0 +1,59 @@
+//! Following authors and the feed of their latest published books.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use jobs::follows::{self, FollowedAuthor};
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiPath, ApiQuery, Page, Paging, offset};
+use crate::sessions::Session;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/authors/{author_id}/follow",
+            post(follow).delete(unfollow),
+        )
+        .route("/api/me/follows", get(feed))
+}
+
+async fn follow(
+    State(state): State<AppState>,
+    session: Session,
+    ApiPath(author_id): ApiPath<i64>,
+) -> ApiResult<StatusCode> {
+    if !follows::follow(&state.db.main, session.user_id, author_id).await? {
+        return Err(ApiError::NotFound);
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn unfollow(
+    State(state): State<AppState>,
+    session: Session,
+    ApiPath(author_id): ApiPath<i64>,
+) -> ApiResult<StatusCode> {
+    if !follows::unfollow(&state.db.main, session.user_id, author_id).await? {
+        return Err(ApiError::NotFound);
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn feed(
+    State(state): State<AppState>,
+    session: Session,
+    ApiQuery(paging): ApiQuery<Paging>,
+) -> ApiResult<Json<Page<FollowedAuthor>>> {
+    let (page, size) = paging.checked()?;
+    let (total, items) =
+        follows::feed(&state.db.main, session.user_id, size, offset(page, size)).await?;
+    Ok(Json(Page {
+        total,
+        page,
+        size,
+        items,
+    }))
+}
