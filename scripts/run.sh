@@ -12,6 +12,9 @@ bin=target/release
 
 "$bin/web" migrate
 "$bin/web" demo
+# A demo admin so /admin can be tried at once (an existing admin keeps its password).
+admin_password=${NOVEL_ADMIN_PASSWORD:-demo-admin-password}
+NOVEL_ADMIN_PASSWORD=$admin_password "$bin/web" create-admin admin
 
 pids=()
 stop() {
@@ -33,4 +36,5 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 log "novel is running at http://127.0.0.1:$port/  (API: /api/books; Ctrl-C stops it)"
+log "sign in as reader / demo-password, ink_river / demo-password (an author), admin / $admin_password (/admin)"
 wait

@@ -33,4 +33,12 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --no-fail-fast
 fi
+
+log "browser tests (headless Chromium against the real web tier and a worker)"
+if [ ! -x /usr/bin/chromium ]; then
+  log "installing Chromium (Debian's package; no browser is downloaded by npm)"
+  apt_install chromium
+fi
+cargo build --bins -q
+(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error && node --test --test-concurrency=1)
 drop_test_databases

@@ -20,6 +20,8 @@ mod enqueue;
 pub mod error;
 pub mod extract;
 mod observe;
+pub mod pages;
+pub mod reading;
 mod routes;
 pub mod sessions;
 pub mod state;
@@ -51,6 +53,8 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
 pub fn app(state: AppState) -> Router {
     let settings = &state.settings.http;
     routes::router()
+        .merge(pages::router())
+        .fallback(pages::fallback)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             sessions::resolve,

@@ -3,13 +3,12 @@
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use jobs::accounts::ADMIN;
-use jobs::catalog::{self, BookDetail, BookSummary, Viewer};
-use jobs::content;
-use serde::{Deserialize, Serialize};
+use jobs::catalog::{self, BookDetail, BookSummary};
+use serde::Deserialize;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery, Page, Paging, offset};
+use crate::reading::{self, Chapter};
 use crate::sessions::MaybeSession;
 use crate::state::AppState;
 
@@ -54,15 +53,6 @@ pub(super) async fn list(
     }))
 }
 
-/// Who is reading: signed-in readers see their `owned` marks, authors and admins their drafts.
-fn viewer(MaybeSession(session): MaybeSession) -> Viewer {
-    session.map_or_else(Viewer::default, |s| Viewer {
-        user_id: Some(s.user_id),
-        author_id: s.author_id,
-        is_admin: s.has_role(ADMIN),
-    })
-}
-
 #[utoipa::path(
     get,
     path = "/api/books/{book_id}",
@@ -72,29 +62,14 @@ fn viewer(MaybeSession(session): MaybeSession) -> Viewer {
 )]
 pub(super) async fn show(
     State(state): State<AppState>,
-    session: MaybeSession,
+    MaybeSession(session): MaybeSession,
     ApiPath(book_id): ApiPath<i64>,
 ) -> ApiResult<Json<BookDetail>> {
-    let viewer = viewer(session);
+    let viewer = reading::viewer(session.as_ref());
     catalog::book_detail(&state.db.main, book_id, &viewer)
         .await?
         .map(Json)
         .ok_or(ApiError::NotFound)
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub(super) struct Chapter {
-    #[serde(with = "jobs::json::id")]
-    #[schema(value_type = String)]
-    id: i64,
-    #[serde(with = "jobs::json::id")]
-    #[schema(value_type = String)]
-    book_id: i64,
-    index_num: i32,
-    index_name: String,
-    is_vip: bool,
-    price: i64,
-    content: String,
 }
 
 #[utoipa::path(
@@ -102,39 +77,15 @@ pub(super) struct Chapter {
     path = "/api/books/{book_id}/chapters/{index_id}",
     tag = "catalog",
     params(("book_id" = i64, Path), ("index_id" = i64, Path)),
-    responses((status = 200, body = Chapter), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 402, description = "purchase required", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody))
+    responses((status = 200, body = crate::reading::Chapter), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 402, description = "purchase required", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody))
 )]
 pub(super) async fn read(
     State(state): State<AppState>,
-    session: MaybeSession,
+    MaybeSession(session): MaybeSession,
     ApiPath((book_id, index_id)): ApiPath<(i64, i64)>,
 ) -> ApiResult<Json<Chapter>> {
-    let viewer = viewer(session);
-    let row = catalog::chapter(&state.db.main, book_id, index_id)
-        .await?
-        .filter(|row| row.visible_to(&viewer))
-        .ok_or(ApiError::NotFound)?;
-    if row.is_vip {
-        let Some(user_id) = viewer.user_id else {
-            return Err(ApiError::Unauthenticated);
-        };
-        let may_read = viewer.is_admin
-            || viewer.author_id == Some(row.author_id)
-            || catalog::owns(&state.db.main, user_id, index_id).await?;
-        if !may_read {
-            return Err(ApiError::PurchaseRequired { price: row.price });
-        }
-    }
-    let content = content::read(&state.db, book_id, index_id)
-        .await?
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("chapter {index_id} has no content")))?;
-    Ok(Json(Chapter {
-        id: row.id,
-        book_id: row.book_id,
-        index_num: row.index_num,
-        index_name: row.index_name,
-        is_vip: row.is_vip,
-        price: row.price,
-        content,
-    }))
+    let viewer = reading::viewer(session.as_ref());
+    reading::chapter(&state, &viewer, book_id, index_id)
+        .await
+        .map(Json)
 }

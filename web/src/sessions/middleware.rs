@@ -1,9 +1,10 @@
-//! Resolves the presented token once per request: frozen sessions and CSRF failures stop here.
+//! Resolves the presented token once per request: frozen sessions and CSRF failures stop here
+//! (as JSON errors under `/api`, as HTML error pages elsewhere).
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
 use super::store::{Resolved, Store};
 use super::{COOKIE, CSRF_HEADER, Via};
@@ -32,10 +33,10 @@ pub async fn resolve(State(state): State<AppState>, mut request: Request, next: 
         .resolve(&token, via, csrf.as_deref())
         .await;
     match resolved {
-        Err(error) => ApiError::from(error).into_response(),
+        Err(error) => reject(&request, error.into()),
         Ok(Resolved::Unknown) => next.run(request).await,
-        Ok(Resolved::Frozen) => ApiError::SessionFrozen.into_response(),
-        Ok(Resolved::CsrfMismatch) => ApiError::CsrfMismatch.into_response(),
+        Ok(Resolved::Frozen) => reject(&request, ApiError::SessionFrozen),
+        Ok(Resolved::CsrfMismatch) => reject(&request, ApiError::CsrfMismatch),
         Ok(Resolved::Live(session)) => {
             let csrf = HeaderValue::from_str(&session.csrf);
             request.extensions_mut().insert(session);
@@ -49,6 +50,10 @@ pub async fn resolve(State(state): State<AppState>, mut request: Request, next: 
             response
         }
     }
+}
+
+fn reject(request: &Request, error: ApiError) -> Response {
+    crate::pages::reject(request.uri().path(), error)
 }
 
 /// The token and how it came: a Bearer header alone decides when present, else the cookie.

@@ -12,5 +12,6 @@ mod logins;
 mod money;
 mod observability;
 mod outages;
+mod pages;
 mod purchases;
 mod sessions;

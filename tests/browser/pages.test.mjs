@@ -1,0 +1,176 @@
+// The pages in a real browser: headless Debian Chromium against the real web tier and a worker.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+import { ADMIN, ROOT, startStack } from './stack.mjs';
+
+const SHOTS = path.join(ROOT, 'target', 'screenshots');
+const READER = { username: `reader_${Date.now().toString(36)}`, password: 'reader-password-1' };
+const EVIL = '<script>window.__pwned = 1</script> Evil Title';
+
+let stack;
+let browser;
+let reader; // the reader's page, signed in through the register form
+let admin; // the admin's page, in a browser context of its own
+
+/// Goes to `path` and waits until the page script has loaded what it loads.
+async function open(page, where) {
+  await page.goto(stack.base + where);
+  await page.waitForSelector('body[data-ready=true]');
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+/// The first VIP chapter of the demo book `title`, as `/book/{id}/{index}` paths in order.
+async function vipChapters(page, title) {
+  await open(page, '/');
+  await page.getByRole('link', { name: title, exact: true }).click();
+  await page.waitForSelector('ol.chapters');
+  return page.$$eval('li.chapter-row.locked a', (links) => links.map((a) => a.getAttribute('href')));
+}
+
+before(async () => {
+  await mkdir(SHOTS, { recursive: true });
+  stack = await startStack();
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    chromiumSandbox: false,
+    args: ['--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+  reader = await (await browser.newContext()).newPage();
+  admin = await (await browser.newContext()).newPage();
+  for (const page of [reader, admin]) {
+    page.on('pageerror', (error) => assert.fail(`script error on ${page.url()}: ${error}`));
+  }
+});
+
+after(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+describe('reader, author and admin pages', () => {
+  it('the home page lists the published demo books', async () => {
+    await open(reader, '/');
+    await reader.getByRole('link', { name: 'The Jade Pavilion', exact: true }).waitFor();
+    await shot(reader, 'home');
+  });
+
+  it('a visitor signs up through the register page and is signed in', async () => {
+    await open(reader, '/register');
+    await reader.fill('form[data-action=register] [name=username]', READER.username);
+    await reader.fill('form[data-action=register] [name=password]', READER.password);
+    await reader.click('form[data-action=register] [type=submit]');
+    await reader.waitForURL(`${stack.base}/`);
+    await reader.getByRole('link', { name: READER.username }).waitFor();
+  });
+
+  it('buying without coins says so in words', async () => {
+    const [first] = await vipChapters(reader, 'The Jade Pavilion');
+    await open(reader, first);
+    await reader.click('button[data-action=buy]');
+    await reader.getByText('Not enough coins').waitFor();
+  });
+
+  it('an admin credits the reader from the admin page', async () => {
+    await open(admin, '/login?next=/admin');
+    await admin.fill('[name=username]', ADMIN.username);
+    await admin.fill('[name=password]', ADMIN.password);
+    await admin.click('form[data-action=login] [type=submit]');
+    await admin.waitForURL(`${stack.base}/admin`);
+    await admin.waitForSelector('body[data-ready=true]');
+    await admin.fill('form[data-action=find-users] [name=q]', READER.username);
+    await admin.click('form[data-action=find-users] [type=submit]');
+    const row = admin.locator(`#users tr[data-username="${READER.username}"]`);
+    await row.locator('[name=amount]').fill('100');
+    await row.locator('[name=note]').fill('welcome coins');
+    await row.getByRole('button', { name: 'Credit' }).click();
+    await row.locator('.balance-cell', { hasText: '100' }).waitFor();
+    await admin.locator(`#sessions tr[data-account="${READER.username}"]`).waitFor();
+    await shot(admin, 'admin');
+  });
+
+  it('the reader buys a VIP chapter and its text appears', async () => {
+    const [first] = await vipChapters(reader, 'The Jade Pavilion');
+    await open(reader, first);
+    await reader.click('button[data-action=buy]');
+    await reader.locator('#content').waitFor();
+    assert.match(await reader.textContent('#content'), /lamps of the city/);
+    await reader.getByText('Chapter bought').waitFor();
+    await shot(reader, 'chapter');
+  });
+
+  it('the reader buys the next chapters as a batch', async () => {
+    const locked = await vipChapters(reader, 'The Jade Pavilion');
+    assert.equal(locked.length, 2, 'chapters 5 and 6 are still for sale');
+    await open(reader, locked[0]);
+    await reader.fill('form[data-action=buy-batch] [name=count]', '2');
+    await reader.click('form[data-action=buy-batch] [type=submit]');
+    await reader.locator('#content').waitFor();
+    await reader.getByText('Bought 2 chapters').waitFor();
+    assert.deepEqual(await vipChapters(reader, 'The Jade Pavilion'), []);
+    assert.equal(await reader.locator('.tag.owned').count(), 3);
+  });
+
+  it('the reader follows an author and sees the author on my account page', async () => {
+    await vipChapters(reader, 'Nine Moons Over Lanzhou');
+    await reader.waitForSelector('body[data-ready=true]');
+    await reader.getByRole('button', { name: 'Follow author' }).click();
+    await reader.getByRole('button', { name: /Following/ }).waitFor();
+    await open(reader, '/me');
+    await reader.locator('#follows', { hasText: 'Ink River' }).waitFor();
+    await reader.locator('.balance', { hasText: '85' }).waitFor();
+  });
+
+  it('a book titled with a script tag is shown as text, and no script runs', async () => {
+    await open(reader, '/author');
+    await reader.fill('[name=pen_name]', 'Careful Writer');
+    await reader.click('form[data-action=become-author] [type=submit]');
+    await reader.waitForSelector('#my-books');
+    await reader.waitForSelector('body[data-ready=true]');
+    await createBookThroughTheAuthorPage(reader);
+    await open(reader, '/');
+    await reader.getByText(EVIL, { exact: true }).waitFor();
+    assert.equal(await reader.evaluate(() => window.__pwned), undefined);
+    assert.equal(await reader.locator('.book-title script').count(), 0);
+  });
+
+  it('after an admin freezes the reader, the next click shows the frozen message', async () => {
+    await open(reader, '/');
+    await open(admin, '/admin');
+    const row = admin.locator(`#sessions tr[data-account="${READER.username}"]`);
+    await row.getByRole('button', { name: 'Freeze' }).click();
+    await row.getByRole('button', { name: 'Unfreeze' }).waitFor();
+    await reader.click('button[data-action=logout]');
+    await reader.locator('#flash', { hasText: 'frozen by an administrator' }).waitFor();
+    const response = await reader.goto(`${stack.base}/me`);
+    assert.equal(response.status(), 403);
+    await reader.getByRole('heading', { name: 'Session frozen' }).waitFor();
+  });
+
+  it('unknown pages get the HTML 404 page', async () => {
+    const response = await admin.goto(`${stack.base}/no/such/page`);
+    assert.equal(response.status(), 404);
+    await admin.getByRole('heading', { name: 'Page not found' }).waitFor();
+  });
+});
+
+/// New book, a chapter, publish: all through the author page.
+async function createBookThroughTheAuthorPage(page) {
+  await page.fill('form[data-action=new-book] [name=book_name]', EVIL);
+  await page.click('form[data-action=new-book] [type=submit]');
+  await page.locator('#my-books td', { hasText: EVIL }).waitFor();
+  await page.fill('form[data-action=add-chapter] [name=index_name]', 'Chapter 1');
+  await page.fill('form[data-action=add-chapter] [name=content]', 'The first words.');
+  await page.click('form[data-action=add-chapter] [type=submit]');
+  await page.getByText('Chapter added').waitFor();
+  await page.click('#my-books button[data-action=publish]');
+  await page.locator('#my-books td', { hasText: 'published' }).waitFor();
+}

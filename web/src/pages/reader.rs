@@ -1,0 +1,127 @@
+//! Reader pages: the catalog, a book, a chapter (with buying), sign-in forms, my account.
+
+use axum::extract::State;
+use axum::response::Response;
+use jobs::catalog::{self, ChapterSummary};
+use jobs::{history, users};
+use minijinja::context;
+use serde::Deserialize;
+
+use super::{PageError, render, sign_in_first};
+use crate::error::ApiError;
+use crate::extract::{ApiPath, ApiQuery, Paging, offset};
+use crate::reading;
+use crate::sessions::MaybeSession;
+use crate::state::AppState;
+
+type PageResult = Result<Response, PageError>;
+
+#[derive(Debug, Deserialize)]
+pub struct HomeQuery {
+    q: Option<String>,
+    #[serde(flatten)]
+    paging: Paging,
+}
+
+/// Published books, newest chapter update first, with search and paging.
+pub async fn home(
+    State(state): State<AppState>,
+    MaybeSession(session): MaybeSession,
+    query: Result<ApiQuery<HomeQuery>, ApiError>,
+) -> PageResult {
+    let ApiQuery(query) = query?;
+    let (page, size) = query.paging.checked()?;
+    let q = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    let q = q.map(|q| q.chars().take(100).collect::<String>());
+    let (total, books) =
+        catalog::list_books(&state.db.main, q.as_deref(), size, offset(page, size)).await?;
+    let pages = (total.max(1) as u64).div_ceil(u64::from(size));
+    let ctx = context! { books, q, page, pages, total };
+    render("home.html", session.as_ref(), ctx)
+}
+
+/// A book and its chapters, with lock, price and owned marks.
+pub async fn book(
+    State(state): State<AppState>,
+    MaybeSession(session): MaybeSession,
+    book_id: Result<ApiPath<i64>, ApiError>,
+) -> PageResult {
+    let ApiPath(book_id) = book_id.map_err(|_| ApiError::NotFound)?;
+    let viewer = reading::viewer(session.as_ref());
+    let book = catalog::book_detail(&state.db.main, book_id, &viewer)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let own = viewer.author_id == Some(book.author_id);
+    render("book.html", session.as_ref(), context! { book, own })
+}
+
+/// A chapter's text, or for a VIP chapter the reader does not own, the buy buttons.
+pub async fn chapter(
+    State(state): State<AppState>,
+    MaybeSession(session): MaybeSession,
+    ids: Result<ApiPath<(i64, i64)>, ApiError>,
+) -> PageResult {
+    let ApiPath((book_id, index_id)) = ids.map_err(|_| ApiError::NotFound)?;
+    let viewer = reading::viewer(session.as_ref());
+    let book = catalog::book_detail(&state.db.main, book_id, &viewer)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let at = book
+        .chapters
+        .iter()
+        .position(|c| c.id == index_id)
+        .ok_or(ApiError::NotFound)?;
+    let (chapter, locked) = match reading::chapter(&state, &viewer, book_id, index_id).await {
+        Ok(chapter) => (Some(chapter), false),
+        Err(ApiError::PurchaseRequired { .. } | ApiError::Unauthenticated) => (None, true),
+        Err(other) => return Err(other.into()),
+    };
+    let summary = &book.chapters[at];
+    let prev = at.checked_sub(1).map(|i| book.chapters[i].id.to_string());
+    let next = book.chapters.get(at + 1).map(|c| c.id.to_string());
+    let for_sale = unowned_vip_from(&book.chapters[at..]);
+    let ctx = context! {
+        book_id => book.id.to_string(), book_name => &book.book_name,
+        index_id => summary.id.to_string(), index_name => &summary.index_name,
+        price => summary.price, chapter, locked, prev, next, for_sale,
+    };
+    render("chapter.html", session.as_ref(), ctx)
+}
+
+/// Ids (as strings: JavaScript numbers lose precision) of the VIP chapters not yet owned.
+fn unowned_vip_from(chapters: &[ChapterSummary]) -> Vec<String> {
+    chapters
+        .iter()
+        .filter(|c| c.is_vip && !c.owned)
+        .map(|c| c.id.to_string())
+        .collect()
+}
+
+pub async fn login(MaybeSession(session): MaybeSession) -> PageResult {
+    render("login.html", session.as_ref(), context! { mode => "login" })
+}
+
+pub async fn register(MaybeSession(session): MaybeSession) -> PageResult {
+    render(
+        "login.html",
+        session.as_ref(),
+        context! { mode => "register" },
+    )
+}
+
+/// Balance, recent purchases and ledger; the follows feed is loaded by the page script.
+pub async fn me(State(state): State<AppState>, MaybeSession(session): MaybeSession) -> PageResult {
+    let Some(session) = session else {
+        return Ok(sign_in_first("/me"));
+    };
+    let user = users::user(&state.db.main, session.user_id)
+        .await?
+        .ok_or(ApiError::Unauthenticated)?;
+    let (_, purchases) = history::purchases(&state.db.main, user.id, 20, 0).await?;
+    let (_, ledger) = history::ledger(&state.db.main, user.id, 20, 0).await?;
+    let ctx = context! {
+        username => user.username, nick_name => user.nick_name, balance => user.balance,
+        purchases, ledger,
+    };
+    render("me.html", Some(&session), ctx)
+}

@@ -1,0 +1,71 @@
+//! Who may read what: shared by the catalog API and the reading pages so the rules cannot drift.
+
+use jobs::accounts::ADMIN;
+use jobs::catalog::{self, Viewer};
+use jobs::content;
+use serde::Serialize;
+
+use crate::error::{ApiError, ApiResult};
+use crate::sessions::Session;
+use crate::state::AppState;
+
+/// Who is reading: signed-in readers see their `owned` marks, authors and admins their drafts.
+pub fn viewer(session: Option<&Session>) -> Viewer {
+    session.map_or_else(Viewer::default, |s| Viewer {
+        user_id: Some(s.user_id),
+        author_id: s.author_id,
+        is_admin: s.has_role(ADMIN),
+    })
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Chapter {
+    #[serde(with = "jobs::json::id")]
+    #[schema(value_type = String)]
+    pub id: i64,
+    #[serde(with = "jobs::json::id")]
+    #[schema(value_type = String)]
+    pub book_id: i64,
+    pub index_num: i32,
+    pub index_name: String,
+    pub is_vip: bool,
+    pub price: i64,
+    pub content: String,
+}
+
+/// The chapter with its content; a VIP chapter needs a signed-in viewer who owns it (or wrote it,
+/// or is an admin): 401 `unauthenticated` / 402 `purchase_required` otherwise.
+pub async fn chapter(
+    state: &AppState,
+    viewer: &Viewer,
+    book_id: i64,
+    index_id: i64,
+) -> ApiResult<Chapter> {
+    let row = catalog::chapter(&state.db.main, book_id, index_id)
+        .await?
+        .filter(|row| row.visible_to(viewer))
+        .ok_or(ApiError::NotFound)?;
+    if row.is_vip {
+        let Some(user_id) = viewer.user_id else {
+            return Err(ApiError::Unauthenticated);
+        };
+        let may_read = viewer.is_admin
+            || viewer.author_id == Some(row.author_id)
+            || catalog::owns(&state.db.main, user_id, index_id).await?;
+        if !may_read {
+            return Err(ApiError::PurchaseRequired { price: row.price });
+        }
+    }
+    let content = content::read(&state.db, book_id, index_id)
+        .await?
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("chapter {index_id} has no content")))?;
+    Ok(Chapter {
+        id: row.id,
+        book_id: row.book_id,
+        index_num: row.index_num,
+        index_name: row.index_name,
+        is_vip: row.is_vip,
+        price: row.price,
+        content,
+    })
+}

@@ -1,0 +1,112 @@
+//! HTML pages: values from the database are escaped, errors are HTML pages off `/api`.
+
+use reqwest::{Response, StatusCode, header};
+
+use crate::helpers::{As, TestApp, expect_error, spawn_app};
+
+async fn html(response: Response, status: StatusCode) -> String {
+    assert_eq!(response.status(), status);
+    let content_type = response.headers()[header::CONTENT_TYPE].to_str().unwrap();
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    response.text().await.unwrap()
+}
+
+/// A published book by a new author; returns its id.
+async fn publish_book(app: &TestApp, book_name: &str) -> i64 {
+    let (db, ids) = (&app.state.db, &app.state.ids);
+    let user_id = app.create_user("writer", "reader,author").await;
+    let author_id = ids.next_id().await.unwrap();
+    jobs::accounts::create_author(&db.main, author_id, user_id, "Pen <b>Name</b>")
+        .await
+        .unwrap();
+    let book_id = ids.next_id().await.unwrap();
+    jobs::authoring::create_book(&db.main, book_id, author_id, book_name)
+        .await
+        .unwrap();
+    jobs::authoring::publish_book(&db.main, book_id)
+        .await
+        .unwrap();
+    book_id
+}
+
+#[tokio::test]
+async fn a_book_named_with_a_script_tag_is_shown_escaped() {
+    let app = spawn_app().await;
+    let book_id = publish_book(&app, "<script>alert(1)</script>").await;
+
+    for path in ["/".to_owned(), format!("/book/{book_id}")] {
+        let body = html(app.get(&path).await, StatusCode::OK).await;
+        assert!(
+            body.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;")
+                || body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{path}: {body}"
+        );
+        assert!(!body.contains("<script>alert(1)"), "{path}");
+        assert!(body.contains("Pen &lt;b&gt;Name&lt;"), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn unknown_pages_get_an_html_404_and_unknown_api_paths_json() {
+    let app = spawn_app().await;
+    let body = html(app.get("/no/such/page").await, StatusCode::NOT_FOUND).await;
+    assert!(body.contains("Page not found"));
+    let body = html(app.get("/book/not-a-number").await, StatusCode::NOT_FOUND).await;
+    assert!(body.contains("Page not found"));
+    expect_error(
+        app.get("/api/no/such").await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_frozen_session_gets_the_html_403_page_and_the_api_its_json() {
+    let app = spawn_app().await;
+    app.create_admin("boss").await;
+    app.create_user("suspect", "reader").await;
+    let admin = app.sign_in("boss").await;
+    let suspect = app.sign_in("suspect").await;
+    app.admin_freeze(admin.bearer(), "suspect").await;
+
+    let cookie = As::Cookie(&suspect.token, None);
+    for path in ["/", "/me"] {
+        let body = html(app.get_as(cookie, path).await, StatusCode::FORBIDDEN).await;
+        assert!(body.contains("Session frozen"), "{path}");
+    }
+    let response = app.get_as(cookie, "/api/me").await;
+    expect_error(response, StatusCode::FORBIDDEN, "session_frozen").await;
+}
+
+#[tokio::test]
+async fn signed_out_visitors_are_sent_to_sign_in_and_readers_kept_out_of_admin() {
+    let app = spawn_app().await;
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for path in ["/me", "/author", "/admin"] {
+        let response = no_redirects
+            .get(format!("{}{path}", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(
+            response.headers()[header::LOCATION],
+            format!("/login?next={path}").as_str()
+        );
+    }
+    app.create_user("plain", "reader").await;
+    let reader = app.sign_in("plain").await;
+    let page = app.get_as(reader.cookie(), "/admin").await;
+    assert!(
+        html(page, StatusCode::FORBIDDEN)
+            .await
+            .contains("Forbidden")
+    );
+    let page = app.get_as(reader.cookie(), "/me").await;
+    let body = html(page, StatusCode::OK).await;
+    assert!(body.contains(r#"<meta name="csrf-token" content=""#));
+}
