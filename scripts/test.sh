@@ -28,4 +28,8 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --no-fail-fast
 fi
+
+log "bench smoke run (direct + end to end, then the invariant check)"
+cargo build -q --bins
+"${CARGO_TARGET_DIR:-target}/debug/bench" all --duration 2 --concurrency 2 --chapters 500 >/dev/null
 drop_test_databases
