@@ -34,11 +34,14 @@ else
   cargo test --workspace --no-fail-fast
 fi
 
+cargo build -q --bins
+log "bench smoke run (direct + end to end, then the invariant check)"
+"${CARGO_TARGET_DIR:-target}/debug/bench" all --duration 2 --concurrency 2 --chapters 500 >/dev/null
+
 log "browser tests (headless Chromium against the real web tier and a worker)"
 if [ ! -x /usr/bin/chromium ]; then
   log "installing Chromium (Debian's package; no browser is downloaded by npm)"
   apt_install chromium
 fi
-cargo build --bins -q
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error && node --test --test-concurrency=1)
 drop_test_databases

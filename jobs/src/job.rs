@@ -154,6 +154,12 @@ if redis.call('HGET', KEYS[1], 'status') == 'queued' then
 end
 return 1";
 
+/// The pub/sub channel a job's id is published on once its terminal result is in Redis
+/// (the web tier wakes that job's long-polls with it).
+pub fn done_channel(prefix: &str) -> String {
+    format!("{prefix}:jobs:done")
+}
+
 /// Seconds a queued job's status is kept while it waits (a deep backlog must not lose it).
 pub const QUEUED_TTL_SECS: u64 = 24 * 3600;
 
@@ -211,6 +217,7 @@ impl StatusStore {
             .hset_multiple(&key, &[("status", status), ("view", &to_json(view))])
             .hset(&key, "owner", owner)
             .expire(&key, self.result_ttl_secs as i64)
+            .publish(done_channel(&self.prefix), &view.job_id)
             .exec_async(&mut self.redis.clone())
             .await
     }

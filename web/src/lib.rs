@@ -25,6 +25,7 @@ pub mod reading;
 mod routes;
 pub mod sessions;
 pub mod state;
+mod wakeup;
 
 use state::AppState;
 
@@ -43,6 +44,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     Ok(AppState {
         queues: Queues::new(&redis, prefix, &settings.jobs, 1),
         status: StatusStore::new(redis.clone(), prefix, settings.jobs.result_ttl_secs),
+        wakeups: wakeup::Wakeups::start(&settings.redis),
         settings: Arc::new(settings),
         db,
         redis,

@@ -9,6 +9,8 @@ use jobs::job::StatusStore;
 use jobs::queue::Queues;
 use redis::aio::ConnectionManager;
 
+use crate::wakeup::Wakeups;
+
 #[derive(Clone)]
 pub struct AppState {
     pub settings: Arc<Settings>,
@@ -17,4 +19,5 @@ pub struct AppState {
     pub ids: IdGenerator,
     pub queues: Queues,
     pub status: StatusStore,
+    pub wakeups: Wakeups,
 }

@@ -53,6 +53,9 @@ pub async fn run(
         settings.ids.lease_ttl(),
     )
     .await?;
+    // Until the id lease is usable (up to one lease TTL after an unclean handover) every job
+    // would stall on its first id: take jobs only once minting works.
+    ids.next_id().await?;
     let name: Arc<str> = worker_name().into();
     let state = WorkerState {
         name: name.clone(),

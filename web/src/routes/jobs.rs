@@ -60,15 +60,31 @@ pub(super) async fn show(
         return Err(ApiError::NotFound);
     }
     let deadline = Instant::now() + Duration::from_millis(wait_ms);
+    // Registered before the first read, so a result published in between still wakes us.
+    let watch = (wait_ms > 0).then(|| state.wakeups.watch(&job_id));
     let mut pause = Duration::from_millis(5);
     loop {
+        let woken = watch.as_ref().map(|w| w.notify.notified());
+        let mut woken = std::pin::pin!(woken);
+        if let Some(woken) = woken.as_mut().as_pin_mut() {
+            woken.enable();
+        }
         let view = visible(&state, &session, &job_id)
             .await?
             .ok_or(ApiError::NotFound)?;
         if view.is_terminal() || Instant::now() >= deadline {
             return Ok(Json(view));
         }
-        tokio::time::sleep(pause.min(deadline.saturating_duration_since(Instant::now()))).await;
+        let nap = tokio::time::sleep(pause.min(deadline.saturating_duration_since(Instant::now())));
+        match woken.as_mut().as_pin_mut() {
+            Some(woken) => {
+                tokio::select! {
+                    _ = woken => {}
+                    _ = nap => {}
+                }
+            }
+            None => nap.await,
+        }
         pause = (pause * 2).min(Duration::from_millis(50));
     }
 }

@@ -1,0 +1,80 @@
+//! Faults while the end-to-end load runs: workers killed with SIGKILL and replaced, MariaDB
+//! restarted once. Afterwards nothing may be lost and nothing charged twice.
+
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::stack::Stack;
+
+pub struct Faults {
+    pub kill_every: Duration,
+    /// When to restart MariaDB (from the start of the load); `None`: never.
+    pub db_restart_at: Option<Duration>,
+    pub until: Instant,
+}
+
+/// Runs until `faults.until`; returns how many workers were killed and whether MariaDB came back.
+pub async fn inject(stack: Arc<Mutex<Stack>>, faults: Faults) -> anyhow::Result<usize> {
+    let started = Instant::now();
+    let mut killed = 0;
+    let mut restart_at = faults.db_restart_at.map(|at| started + at);
+    let mut next_kill = started + faults.kill_every;
+    while Instant::now() < faults.until {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if Instant::now() >= next_kill {
+            next_kill += faults.kill_every;
+            let stack = stack.clone();
+            let pid = tokio::task::spawn_blocking(move || {
+                let mut stack = stack.lock().expect("poisoned");
+                let pid = stack.kill9_random_worker();
+                stack.add_worker().map(|_| pid)
+            })
+            .await??;
+            killed += 1;
+            eprintln!("chaos: killed worker {pid:?} (kill -9), started a new one");
+        }
+        if restart_at.is_some_and(|at| Instant::now() >= at) {
+            restart_at = None;
+            restart_mariadb().await?;
+        }
+    }
+    Ok(killed)
+}
+
+fn mysqladmin(args: &[&str]) -> bool {
+    Command::new("mysqladmin")
+        .args(["--protocol=tcp", "-h127.0.0.1", "-uroot"])
+        .args(args)
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Stops MariaDB, waits a moment, starts it again and waits until it answers.
+pub async fn restart_mariadb() -> anyhow::Result<()> {
+    eprintln!("chaos: stopping MariaDB");
+    anyhow::ensure!(mysqladmin(&["shutdown"]), "mysqladmin shutdown failed");
+    let down = Instant::now();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let started = Command::new("start-stop-daemon")
+        .args([
+            "--start",
+            "--oknodo",
+            "--background",
+            "--exec",
+            "/usr/sbin/mariadbd",
+        ])
+        .args(["--", "--user=mysql"])
+        .status()?;
+    anyhow::ensure!(started.success(), "start-stop-daemon failed: {started}");
+    let give_up = Instant::now() + Duration::from_secs(60);
+    while !mysqladmin(&["ping"]) {
+        anyhow::ensure!(Instant::now() < give_up, "MariaDB did not come back");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    eprintln!(
+        "chaos: MariaDB back after {:.1} s",
+        down.elapsed().as_secs_f64()
+    );
+    Ok(())
+}

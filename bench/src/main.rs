@@ -1,0 +1,210 @@
+//! `bench`: the purchase transaction straight against MySQL (the ceiling) next to the same
+//! purchases end to end over HTTP, and a chaos run; every mode ends with the invariant check.
+
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+mod chaos;
+mod check;
+mod direct;
+mod e2e;
+mod setup;
+mod stack;
+mod stats;
+
+use e2e::Load;
+use setup::Fixture;
+use stack::Stack;
+use stats::Sample;
+
+#[derive(Parser)]
+#[command(about = "novel benchmarks and fault tests")]
+struct Cli {
+    #[command(subcommand)]
+    mode: Option<Mode>,
+    #[command(flatten)]
+    opts: Opts,
+}
+
+#[derive(Subcommand, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Direct and end to end at each concurrency, with the ratio (the default).
+    All,
+    /// The purchase transaction straight against MySQL.
+    Direct,
+    /// Virtual readers over HTTP against web + workers started here.
+    E2e,
+    /// End to end while workers are killed and MariaDB restarts; then nothing may be lost.
+    Chaos,
+}
+
+#[derive(Args, Clone)]
+struct Opts {
+    /// Concurrency levels (virtual readers, or transactions in flight for direct).
+    #[arg(long, global = true, value_delimiter = ',', default_value = "1,16,64")]
+    concurrency: Vec<usize>,
+    /// Seconds per measurement.
+    #[arg(long, global = true, default_value_t = 10.0)]
+    duration: f64,
+    /// Worker processes for end to end.
+    #[arg(long, global = true, default_value_t = 2)]
+    workers: usize,
+    /// Purchases per second offered in total (open loop) instead of closed-loop readers.
+    #[arg(long, global = true)]
+    rate: Option<f64>,
+    /// VIP chapters in the book the readers buy from.
+    #[arg(long, global = true, default_value_t = 20_000)]
+    chapters: usize,
+    /// Chaos: seconds between two worker kills.
+    #[arg(long, global = true, default_value_t = 3.0)]
+    kill_every: f64,
+    /// Chaos: do not restart MariaDB.
+    #[arg(long, global = true)]
+    no_db_restart: bool,
+    /// Keep the benchmark's database and Redis keys afterwards.
+    #[arg(long, global = true)]
+    keep: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<ExitCode> {
+    let cli = Cli::parse();
+    let mode = cli.mode.unwrap_or(Mode::All);
+    let opts = cli.opts;
+    anyhow::ensure!(
+        !opts.concurrency.is_empty() && !opts.concurrency.contains(&0),
+        "--concurrency: positive numbers"
+    );
+    let settings = setup::settings()?;
+    let readers = opts.concurrency.iter().copied().max().unwrap_or(1);
+    eprintln!(
+        "bench: database {}, {readers} readers, {} chapters",
+        setup::db_name(&settings),
+        opts.chapters
+    );
+    let fixture = setup::prepare(settings, readers, opts.chapters).await?;
+    let (jobs, patience) = match mode {
+        Mode::Chaos => (chaos_run(&fixture, &opts).await?, Duration::from_secs(180)),
+        _ => (
+            measure(&fixture, &opts, mode).await?,
+            Duration::from_secs(30),
+        ),
+    };
+    let problems = check::problems(&fixture.db.main, &jobs.jobs, patience).await?;
+    let errors = if mode == Mode::Chaos { 0 } else { jobs.errors };
+    if problems.is_empty() && errors == 0 {
+        println!("invariants: ok ({} accepted jobs checked)", jobs.jobs.len());
+        if !opts.keep {
+            setup::teardown(&fixture).await?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    for problem in &problems {
+        println!("INVARIANT VIOLATED: {problem}");
+    }
+    if errors > 0 {
+        println!("FAILED: {errors} requests failed");
+    }
+    println!("database {} kept for inspection", fixture.db_name);
+    Ok(ExitCode::FAILURE)
+}
+
+/// Each concurrency level in turn, direct then end to end; returns every accepted job.
+async fn measure(fixture: &Fixture, opts: &Opts, mode: Mode) -> anyhow::Result<Sample> {
+    let duration = Duration::from_secs_f64(opts.duration);
+    let mut all = Sample::default();
+    let mut summary = Vec::new();
+    for &concurrency in &opts.concurrency {
+        let mut direct_rate = None;
+        if mode != Mode::E2e {
+            let sample = direct::run(fixture, concurrency, duration).await?;
+            println!("{}", sample.line(&format!("direct   C={concurrency}")));
+            direct_rate = Some(sample.throughput());
+            all.merge(sample);
+        }
+        if mode != Mode::Direct {
+            let stack = Stack::start(&fixture.settings, opts.workers, &[])?;
+            ready(&stack.base_url).await?;
+            let load = Load {
+                concurrency,
+                duration,
+                rate: opts.rate,
+                tolerant: false,
+            };
+            let sample = e2e::run(fixture, &stack.base_url, load).await;
+            stack.stop();
+            let sample = sample?;
+            let label = format!("e2e K={} C={concurrency}", opts.workers);
+            println!("{}", sample.line(&label));
+            if let Some(direct) = direct_rate {
+                let ratio = sample.throughput() / direct.max(1e-9);
+                println!("ratio e2e/direct C={concurrency}: {ratio:.2}");
+                summary.push((concurrency, direct, sample.throughput(), ratio));
+            }
+            all.merge(sample);
+        }
+    }
+    if summary.len() > 1 {
+        println!("\n   C  direct/s     e2e/s  e2e/direct");
+        for (c, direct, e2e, ratio) in summary {
+            println!("{c:>4} {direct:>9.1} {e2e:>9.1} {ratio:>11.2}");
+        }
+    }
+    Ok(all)
+}
+
+async fn ready(base: &str) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    for _ in 0..100 {
+        let up = client.get(format!("{base}/readyz")).send().await;
+        if up.is_ok_and(|r| r.status().is_success()) {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    anyhow::bail!("the web tier at {base} never became ready")
+}
+
+/// End to end at the first concurrency level while faults are injected.
+async fn chaos_run(fixture: &Fixture, opts: &Opts) -> anyhow::Result<Sample> {
+    let duration = Duration::from_secs_f64(opts.duration);
+    let concurrency = opts.concurrency[0];
+    // Dead workers' jobs come back after about 8 s instead of 25 s.
+    let fast = [
+        ("NOVEL__JOBS__HEARTBEAT_SECS", "2"),
+        ("NOVEL__JOBS__MISSED_HEARTBEATS", "3"),
+    ];
+    let stack = Stack::start(&fixture.settings, opts.workers, &fast)?;
+    ready(&stack.base_url).await?;
+    let base = stack.base_url.clone();
+    let stack = Arc::new(Mutex::new(stack));
+    let faults = chaos::Faults {
+        kill_every: Duration::from_secs_f64(opts.kill_every),
+        db_restart_at: (!opts.no_db_restart).then_some(duration / 3),
+        until: std::time::Instant::now() + duration,
+    };
+    let injector = tokio::spawn(chaos::inject(stack.clone(), faults));
+    let load = Load {
+        concurrency,
+        duration,
+        rate: opts.rate,
+        tolerant: true,
+    };
+    let sample = e2e::run(fixture, &base, load).await?;
+    let killed = injector.await??;
+    println!("{}", sample.line(&format!("chaos C={concurrency}")));
+    println!(
+        "chaos: {killed} workers killed; {} request errors retried",
+        sample.errors
+    );
+    // The stack keeps running while the check waits for retried jobs.
+    let check = check::problems(&fixture.db.main, &sample.jobs, Duration::from_secs(180)).await;
+    if let Ok(stack) = Arc::try_unwrap(stack) {
+        stack.into_inner().expect("poisoned").stop();
+    }
+    check?;
+    Ok(sample)
+}

@@ -1,0 +1,84 @@
+//! What a run measured: completed purchases, latencies, errors, and the jobs to audit.
+
+use std::time::Duration;
+
+#[derive(Debug, Default)]
+pub struct Sample {
+    pub completed: usize,
+    pub elapsed: Duration,
+    /// POST → 202 (end to end only).
+    pub enqueue: Vec<Duration>,
+    /// Start of the purchase → its terminal result.
+    pub completion: Vec<Duration>,
+    /// Requests that failed (retried ones included, during chaos).
+    pub errors: usize,
+    /// Every accepted job with the terminal status the client saw (`None`: never saw one).
+    pub jobs: Vec<(String, Option<String>)>,
+}
+
+impl Sample {
+    pub fn merge(&mut self, other: Sample) {
+        self.completed += other.completed;
+        self.enqueue.extend(other.enqueue);
+        self.completion.extend(other.completion);
+        self.errors += other.errors;
+        self.jobs.extend(other.jobs);
+    }
+
+    pub fn throughput(&self) -> f64 {
+        self.completed as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    pub fn line(&self, label: &str) -> String {
+        let mut line = format!(
+            "{label:<22} {:>9.1} purchases/s  ({} in {:.1} s)",
+            self.throughput(),
+            self.completed,
+            self.elapsed.as_secs_f64()
+        );
+        if !self.enqueue.is_empty() {
+            line += &format!(
+                "  enqueue p50 {} p99 {}",
+                ms(percentile(&self.enqueue, 50.0)),
+                ms(percentile(&self.enqueue, 99.0))
+            );
+        }
+        line += &format!(
+            "  completion p50 {} p99 {}",
+            ms(percentile(&self.completion, 50.0)),
+            ms(percentile(&self.completion, 99.0))
+        );
+        if self.errors > 0 {
+            line += &format!("  errors {}", self.errors);
+        }
+        line
+    }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// Nearest-rank percentile; zero for no data.
+pub fn percentile(values: &[Duration], p: f64) -> Duration {
+    if values.is_empty() {
+        return Duration::ZERO;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable();
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_take_the_nearest_rank() {
+        let values: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        assert_eq!(percentile(&values, 50.0), Duration::from_millis(50));
+        assert_eq!(percentile(&values, 99.0), Duration::from_millis(99));
+        assert_eq!(percentile(&[], 99.0), Duration::ZERO);
+    }
+}
