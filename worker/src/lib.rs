@@ -16,6 +16,7 @@ use tokio::net::TcpListener;
 
 mod handlers;
 mod housekeeping;
+mod pickup;
 mod reaper;
 mod schedule;
 
@@ -98,7 +99,11 @@ pub async fn run(
             let (state, name) = (state.clone(), name.clone());
             $monitor.register(move |restarts| {
                 WorkerBuilder::new(format!("{name}-{}-{restarts}", $label))
-                    .backend(storage.clone().poll_with_interval(poll))
+                    .backend(
+                        storage
+                            .clone()
+                            .poll_with_strategy(pickup::Ticks::every(poll)),
+                    )
                     .data(state.clone())
                     .concurrency(concurrency)
                     .parallelize(tokio::spawn)
