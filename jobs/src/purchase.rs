@@ -11,7 +11,7 @@ use crate::ids::IdGenerator;
 use crate::job::{FailureCode, JobView, Kind};
 use crate::json::now_millis;
 use crate::ledger::{self, Entry, Reason};
-use crate::outcome::{insert_outcome, record_failure, replay, twin};
+use crate::outcome::{insert_outcome, record_failure, twin};
 
 /// Buy one VIP chapter.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -107,9 +107,8 @@ async fn try_once(
     order: &Order<'_>,
     attempt: i32,
 ) -> Result<Done, sqlx::Error> {
-    if let Some(done) = replay(pool, order.job_id).await? {
-        return Ok(done);
-    }
+    // No pre-read of an earlier outcome: a redelivered job runs again, and its outcome insert
+    // (the transaction's last statement, on the job id key) rolls the repeat back.
     let mut tx = pool.begin().await?;
     let decided = charge(&mut tx, ids, order).await?;
     let (view, spent) = match decided {
