@@ -1,0 +1,79 @@
+//! The invariant check every test and benchmark ends with finds each kind of broken books.
+
+use jobs::job::Kind;
+use jobs::purchase::Order;
+use testkit::{book, prepare, reader_with_coins, settings};
+
+async fn execute(db: &jobs::db::Db, sql: &'static str, binds: &[i64]) {
+    let mut query = sqlx::query(sql);
+    for value in binds {
+        query = query.bind(value);
+    }
+    query.execute(&db.main).await.unwrap();
+}
+
+#[tokio::test]
+async fn each_kind_of_violation_is_reported() {
+    let settings = settings();
+    let (db, ids) = prepare(&settings).await;
+    let reader = reader_with_coins(&db, &ids, "auditee", 1000).await;
+    let (_, chapters) = book(&db, &ids, &settings, 3, 0, 1000).await;
+    let order = Order {
+        job_id: "01JAUDITEDPURCHASE0000000",
+        user_id: reader,
+        kind: Kind::Purchase,
+        index_ids: vec![chapters[0]],
+    };
+    let done = jobs::purchase::run(&db.main, &ids, &order, 1, 0)
+        .await
+        .unwrap();
+    assert!(done.view.error.is_none(), "{:?}", done.view);
+    assert_eq!(
+        jobs::audit::violations(&db.main).await.unwrap(),
+        Vec::<String>::new()
+    );
+
+    // A second charge for the same job, with the balance moved so the user's sum still matches.
+    execute(
+        &db,
+        r"INSERT INTO account_flow (id, user_id, delta, balance_after, reason, ref_id, create_time)
+          SELECT ?, user_id, delta, balance_after, reason, ref_id, create_time
+          FROM account_flow WHERE ref_id = '01JAUDITEDPURCHASE0000000'",
+        &[ids.next_id().await.unwrap()],
+    )
+    .await;
+    execute(
+        &db,
+        "UPDATE user SET account_balance = account_balance - 5 WHERE id = ?",
+        &[reader],
+    )
+    .await;
+    // Buy records nobody paid for, and a balance that disagrees with its ledger.
+    execute(
+        &db,
+        r"INSERT INTO user_buy_record (id, user_id, book_id, book_name, book_index_id,
+              book_index_name, buy_amount, job_id, refund_status, create_time)
+          SELECT ?, ?, book_id, 'b', id, 'c', 5, 'GHOST', 0, NOW() FROM book_index WHERE id = ?",
+        &[ids.next_id().await.unwrap(), reader, chapters[1]],
+    )
+    .await;
+    let other = reader_with_coins(&db, &ids, "drifter", 50).await;
+    execute(
+        &db,
+        "UPDATE user SET account_balance = 49 WHERE id = ?",
+        &[other],
+    )
+    .await;
+
+    let found = jobs::audit::violations(&db.main).await.unwrap();
+    let expected = [
+        format!("user {other}: balance 49, ledger sum 50"),
+        "job 01JAUDITEDPURCHASE0000000: charged 2 times".to_owned(),
+        "job 01JAUDITEDPURCHASE0000000: charged 10, buy records worth 5".to_owned(),
+        "job GHOST: buy records without a charge".to_owned(),
+    ];
+    for line in &expected {
+        assert!(found.contains(line), "{line:?} missing from {found:#?}");
+    }
+    assert_eq!(found.len(), expected.len(), "{found:#?}");
+}
