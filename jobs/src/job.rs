@@ -148,11 +148,15 @@ pub struct StatusStore {
 }
 
 /// Keeps a queued or running status from ever overwriting a terminal one.
-const SET_RUNNING: &str = r"
+static SET_RUNNING: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"
 if redis.call('HGET', KEYS[1], 'status') == 'queued' then
   redis.call('HSET', KEYS[1], 'status', 'running', 'view', ARGV[1])
 end
-return 1";
+return 1",
+    )
+});
 
 /// The pub/sub channel a job's id is published on once its terminal result is in Redis
 /// (the web tier wakes that job's long-polls with it).
@@ -179,7 +183,8 @@ impl StatusStore {
         }
     }
 
-    fn key(&self, job_id: &str) -> String {
+    /// The job's status hash: fields `status`, `view` (the JSON clients see) and `owner`.
+    pub fn key(&self, job_id: &str) -> String {
         format!("{}:job:{job_id}", self.prefix)
     }
 
@@ -196,7 +201,7 @@ impl StatusStore {
     }
 
     pub async fn running(&self, view: &JobView) -> redis::RedisResult<()> {
-        redis::Script::new(SET_RUNNING)
+        SET_RUNNING
             .key(self.key(&view.job_id))
             .arg(to_json(view))
             .invoke_async::<i64>(&mut self.redis.clone())

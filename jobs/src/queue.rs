@@ -21,7 +21,9 @@ pub fn queue_name(prefix: &str, kind: Kind) -> String {
 }
 
 /// The apalis configuration of one queue. A dead worker's jobs come back after
-/// `heartbeat × missed_heartbeats` (+ one heartbeat), not apalis's 5-minute default.
+/// `heartbeat × missed_heartbeats` (+ one heartbeat), not apalis's 5-minute default. apalis's own
+/// events stay off: its push script never announces an immediate task (it schedules every push
+/// at the current second), so [`push`] announces pushes itself.
 pub fn config(prefix: &str, kind: Kind, settings: &JobSettings, batch_size: usize) -> Config {
     Config::default()
         .queue(queue_name(prefix, kind))
@@ -29,6 +31,12 @@ pub fn config(prefix: &str, kind: Kind, settings: &JobSettings, batch_size: usiz
         .heartbeat_interval(Duration::from_secs(settings.heartbeat_secs))
         .missed_heartbeats(settings.missed_heartbeats)
         .emit_events(false)
+}
+
+/// The channel [`push`] announces a queue's new job ids on: idle workers wake on it instead of
+/// waiting for their next poll.
+pub fn announce_channel(config: &Config) -> String {
+    format!("{}:pushed", config.active_jobs_list())
 }
 
 pub fn storage<T>(redis: &ConnectionManager, config: Config) -> RedisStorage<T> {
@@ -61,18 +69,28 @@ impl Queues {
     }
 }
 
-/// Pushes `job` under the caller's id. Pushing an id that is already queued changes nothing.
+/// Pushes `job` under the caller's id, then announces it. Pushing an id that is already queued
+/// changes nothing; a lost announcement only delays the pickup to the workers' next poll.
 pub async fn push<T>(storage: &RedisStorage<T>, job_id: &str, job: T) -> anyhow::Result<()>
 where
     T: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static,
 {
     let id = TaskId::from_str(job_id).map_err(|e| anyhow::anyhow!("job id {job_id}: {e:?}"))?;
     let task = TaskBuilder::new(job).task_id(id).build();
+    let mut storage = storage.clone();
     storage
-        .clone()
         .push_task(task)
         .await
         .map_err(|e| anyhow::anyhow!("push: {e}"))?;
+    let channel = announce_channel(storage.get_config());
+    let announced: redis::RedisResult<()> = redis::cmd("PUBLISH")
+        .arg(channel)
+        .arg(job_id)
+        .exec_async(storage.get_connection())
+        .await;
+    if let Err(error) = announced {
+        tracing::warn!(%error, "push not announced; workers find it on their next poll");
+    }
     Ok(())
 }
 
@@ -92,6 +110,19 @@ where
     status
         .queued(&JobView::new(job_id, kind, Status::Queued), owner)
         .await?;
+    push_new(storage, kind, job_id, job).await
+}
+
+/// The push of a new job whose `queued` status is already written; counted as enqueued.
+pub async fn push_new<T>(
+    storage: &RedisStorage<T>,
+    kind: Kind,
+    job_id: &str,
+    job: T,
+) -> anyhow::Result<()>
+where
+    T: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static,
+{
     push(storage, job_id, job).await?;
     metrics::counter!(m::JOBS_ENQUEUED, "kind" => kind.as_str()).increment(1);
     Ok(())

@@ -1,5 +1,6 @@
 //! The worker process: leases its id machine, runs jobs from Redis, serves `/metrics`.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use jobs::db::Db;
 use jobs::ids::IdGenerator;
 use jobs::job::StatusStore;
 use jobs::queue::{self, Queues};
+use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 
 mod handlers;
@@ -90,11 +92,14 @@ pub async fn run(
         prefix: prefix.clone(),
     };
     let jobs = &settings.jobs;
+    let mut announcements = HashMap::new();
     // One apalis worker per queue; the name is unique per process and per restart. Consumers
     // read raw JSON (see `handlers::decode`).
     macro_rules! consumer {
         ($monitor:expr, $job:ty, $label:literal) => {{
             let config = queue::config(&prefix, <$job as Job>::KIND, jobs, jobs.batch_size);
+            let announced = Arc::new(pickup::Announced::default());
+            announcements.insert(queue::announce_channel(&config), announced.clone());
             let storage = queue::storage::<serde_json::Value>(&redis, config);
             let (state, name) = (state.clone(), name.clone());
             $monitor.register(move |restarts| {
@@ -102,7 +107,7 @@ pub async fn run(
                     .backend(
                         storage
                             .clone()
-                            .poll_with_strategy(pickup::Ticks::every(poll)),
+                            .poll_with_strategy(pickup::Ticks::every(poll, announced.clone())),
                     )
                     .data(state.clone())
                     .concurrency(concurrency)
@@ -116,6 +121,7 @@ pub async fn run(
     let monitor = consumer!(monitor, BatchPurchaseJob, "batch");
     let monitor = consumer!(monitor, RefundJob, "refund");
     let monitor = consumer!(monitor, RefundSweepJob, "sweep");
+    pickup::listen(settings.redis.url.expose_secret().to_owned(), announcements);
     let cron_name = name.clone();
     monitor
         .register(move |restarts| {

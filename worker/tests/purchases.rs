@@ -366,3 +366,24 @@ async fn a_worker_killed_while_holding_jobs_loses_none_and_charges_none_twice() 
     assert_eq!(balance(&app.db, reader).await, 10_000 - 800);
     assert_books_balance(&app.db).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_idle_worker_takes_a_pushed_job_at_once_not_on_its_next_poll() {
+    let mut app = deploy(0).await;
+    // Polls and heartbeats a minute apart: only the push announcement can wake the worker.
+    app.workers.push(WorkerProcess::spawn_with(
+        &app.settings,
+        &[
+            ("NOVEL__JOBS__POLL_INTERVAL_MS", "60000"),
+            ("NOVEL__JOBS__HEARTBEAT_SECS", "60"),
+        ],
+    ));
+    let (_, chapters) = book(&app.db, &app.ids, &app.settings, 2, 0, 1000).await;
+    let reader = reader_with_coins(&app.db, &app.ids, "idle1", 100).await;
+    // The first job may also be found by the worker's first look at start-up.
+    let first = app.buy(reader, chapters[0]).await;
+    app.outcomes(std::slice::from_ref(&first)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let second = app.buy(reader, chapters[1]).await;
+    wait_for_outcomes(&app.db, &[second], Duration::from_secs(10)).await;
+}
