@@ -82,19 +82,32 @@ async fn record(
         .bind(entry.user_id)
         .fetch_one(&mut **tx)
         .await?;
-    sqlx::query(
-        r"INSERT INTO account_flow (id, user_id, delta, balance_after, reason, ref_id, note, create_time)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(entry.id)
-    .bind(entry.user_id)
-    .bind(delta)
-    .bind(balance)
-    .bind(entry.reason.as_str())
-    .bind(entry.ref_id)
-    .bind(entry.note)
-    .bind(now_millis())
-    .execute(&mut **tx)
-    .await?;
+    let row = (entry.id, entry.user_id, delta, balance, entry.ref_id);
+    insert_rows(tx, entry.reason, entry.note, &[row]).await?;
     Ok(balance)
+}
+
+/// Ledger rows of one reason and note: (id, user, delta, balance after, ref id) each.
+pub(crate) async fn insert_rows(
+    tx: &mut Transaction<'_, MySql>,
+    reason: Reason,
+    note: Option<&str>,
+    rows: &[(i64, i64, i64, i64, &str)],
+) -> Result<(), sqlx::Error> {
+    let now = now_millis();
+    let mut insert = sqlx::QueryBuilder::<MySql>::new(
+        "INSERT INTO account_flow (id, user_id, delta, balance_after, reason, ref_id, note, create_time) ",
+    );
+    insert.push_values(rows, |mut row, &(id, user, delta, balance, ref_id)| {
+        row.push_bind(id)
+            .push_bind(user)
+            .push_bind(delta)
+            .push_bind(balance)
+            .push_bind(reason.as_str())
+            .push_bind(ref_id.to_owned())
+            .push_bind(note.map(str::to_owned))
+            .push_bind(now);
+    });
+    insert.build().execute(&mut **tx).await?;
+    Ok(())
 }

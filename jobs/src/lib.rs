@@ -17,6 +17,7 @@ pub mod ledger;
 pub mod metrics;
 pub mod outcome;
 pub mod purchase;
+pub mod purchase_group;
 pub mod queue;
 pub mod redis_conn;
 pub mod refund;

@@ -23,33 +23,41 @@ pub(crate) async fn insert_outcome<'e>(
     view: &JobView,
     attempt: i32,
 ) -> Result<bool, sqlx::Error> {
-    let status = if view.error.is_none() {
-        "succeeded"
-    } else {
-        "failed"
-    };
-    let now = now_millis();
-    let inserted = sqlx::query(
-        r"INSERT INTO purchase_job (job_id, user_id, kind, status, result, error_code, attempts,
-                                    create_time, finish_time)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(order.job_id)
-    .bind(order.user_id)
-    .bind(order.kind.as_str())
-    .bind(status)
-    .bind(view.result.as_ref().map(|r| r.to_string()))
-    .bind(view.error.as_ref().map(|e| e.code.as_str()))
-    .bind(attempt)
-    .bind(now)
-    .bind(now)
-    .execute(executor)
-    .await;
-    match inserted {
-        Ok(_) => Ok(true),
+    match insert_outcomes(executor, &[(order, view, attempt)]).await {
+        Ok(()) => Ok(true),
         Err(error) if mysql_code(&error) == Some(DUPLICATE_KEY) => Ok(false),
         Err(error) => Err(error),
     }
+}
+
+/// The outcomes of several jobs in one statement (all or none: a taken job id fails it).
+pub(crate) async fn insert_outcomes<'e>(
+    executor: impl sqlx::Executor<'e, Database = MySql>,
+    outcomes: &[(&Order<'_>, &JobView, i32)],
+) -> Result<(), sqlx::Error> {
+    let now = now_millis();
+    let mut insert = sqlx::QueryBuilder::<MySql>::new(
+        r"INSERT INTO purchase_job (job_id, user_id, kind, status, result, error_code, attempts,
+                                    create_time, finish_time) ",
+    );
+    insert.push_values(outcomes, |mut row, &(order, view, attempt)| {
+        let status = if view.error.is_none() {
+            "succeeded"
+        } else {
+            "failed"
+        };
+        row.push_bind(order.job_id.to_owned())
+            .push_bind(order.user_id)
+            .push_bind(order.kind.as_str())
+            .push_bind(status)
+            .push_bind(view.result.as_ref().map(|r| r.to_string()))
+            .push_bind(view.error.as_ref().map(|e| e.code.as_str()))
+            .push_bind(attempt)
+            .push_bind(now)
+            .push_bind(now);
+    });
+    insert.build().execute(executor).await?;
+    Ok(())
 }
 
 pub(crate) async fn record_failure(

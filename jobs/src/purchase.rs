@@ -81,13 +81,13 @@ pub struct Done {
 }
 
 #[derive(Debug, sqlx::FromRow)]
-struct Chapter {
-    id: i64,
+pub(crate) struct Chapter {
+    pub(crate) id: i64,
     book_id: i64,
     book_name: String,
     index_name: String,
-    is_vip: bool,
-    price: i64,
+    pub(crate) is_vip: bool,
+    pub(crate) price: i64,
 }
 
 /// Runs the order, retrying deadlocks and lock wait timeouts up to `retries` times.
@@ -185,7 +185,7 @@ async fn charge(
     Ok(Ok((result, spent)))
 }
 
-async fn chapters(
+pub(crate) async fn chapters(
     tx: &mut Transaction<'_, MySql>,
     index_ids: &[i64],
 ) -> Result<Vec<Chapter>, sqlx::Error> {
@@ -200,6 +200,30 @@ async fn chapters(
     }
     query.push(") ORDER BY i.id");
     query.build_query_as().fetch_all(&mut **tx).await
+}
+
+pub(crate) const INSERT_BUY_RECORDS: &str = r"INSERT IGNORE INTO user_buy_record (id, user_id,
+    book_id, book_name, book_index_id, book_index_name, buy_amount, job_id, refund_status,
+    create_time) ";
+
+/// One row of [`INSERT_BUY_RECORDS`].
+pub(crate) fn bind_buy_record(
+    row: &mut sqlx::query_builder::Separated<'_, MySql, &'static str>,
+    id: i64,
+    order: &Order<'_>,
+    chapter: &Chapter,
+    now: chrono::DateTime<chrono::Utc>,
+) {
+    row.push_bind(id)
+        .push_bind(order.user_id)
+        .push_bind(chapter.book_id)
+        .push_bind(chapter.book_name.clone())
+        .push_bind(chapter.id)
+        .push_bind(chapter.index_name.clone())
+        .push_bind(chapter.price)
+        .push_bind(order.job_id.to_owned())
+        .push_bind(0)
+        .push_bind(now);
 }
 
 /// Inserts a buy record per VIP chapter in id order; returns the chapters this job bought
@@ -218,21 +242,9 @@ async fn insert_buy_records(
         rows.push((crate::ids::next_for_sql(ids).await?, *chapter));
     }
     let now = now_millis();
-    let mut insert = QueryBuilder::<MySql>::new(
-        r"INSERT IGNORE INTO user_buy_record (id, user_id, book_id, book_name, book_index_id,
-              book_index_name, buy_amount, job_id, refund_status, create_time) ",
-    );
+    let mut insert = QueryBuilder::<MySql>::new(INSERT_BUY_RECORDS);
     insert.push_values(rows, |mut row, (id, chapter)| {
-        row.push_bind(id)
-            .push_bind(order.user_id)
-            .push_bind(chapter.book_id)
-            .push_bind(chapter.book_name.clone())
-            .push_bind(chapter.id)
-            .push_bind(chapter.index_name.clone())
-            .push_bind(chapter.price)
-            .push_bind(order.job_id)
-            .push_bind(0)
-            .push_bind(now);
+        bind_buy_record(&mut row, id, order, chapter, now);
     });
     let inserted = insert.build().execute(&mut **tx).await?.rows_affected();
     if inserted == vip.len() as u64 {

@@ -9,12 +9,14 @@ use jobs::db::Db;
 use jobs::ids::IdGenerator;
 use jobs::job::{JobView, Kind, Status, StatusStore};
 use jobs::metrics as m;
-use jobs::purchase::{self, BatchPurchaseJob, Done, PurchaseJob};
+use jobs::purchase::{BatchPurchaseJob, Done, PurchaseJob};
 use jobs::queue::{self, Queues};
 use jobs::refund::{self, RefundJob, RefundSweepJob};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tracing::Instrument;
+
+use crate::grouping::Purchases;
 
 /// What every handler of this process shares.
 #[derive(Clone)]
@@ -24,6 +26,7 @@ pub struct WorkerState {
     pub ids: IdGenerator,
     pub status: StatusStore,
     pub queues: Queues,
+    pub purchases: Purchases,
     pub deadlock_retries: u32,
 }
 
@@ -63,14 +66,7 @@ impl Job for PurchaseJob {
     const COINS: &'static str = "spent";
     payload_fields!(user_id);
     async fn run(&self, state: &WorkerState, attempt: i32) -> anyhow::Result<Done> {
-        purchase::run(
-            &state.db.main,
-            &state.ids,
-            &self.order(),
-            attempt,
-            state.deadlock_retries,
-        )
-        .await
+        state.purchases.run(self.order(), attempt).await
     }
 }
 
@@ -79,14 +75,7 @@ impl Job for BatchPurchaseJob {
     const COINS: &'static str = "spent";
     payload_fields!(user_id);
     async fn run(&self, state: &WorkerState, attempt: i32) -> anyhow::Result<Done> {
-        purchase::run(
-            &state.db.main,
-            &state.ids,
-            &self.order(),
-            attempt,
-            state.deadlock_retries,
-        )
-        .await
+        state.purchases.run(self.order(), attempt).await
     }
 }
 

@@ -16,6 +16,7 @@ use jobs::queue::{self, Queues};
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 
+mod grouping;
 mod handlers;
 mod housekeeping;
 mod pickup;
@@ -66,6 +67,12 @@ pub async fn run(
         ids: ids.clone(),
         status: StatusStore::new(redis.clone(), &prefix, settings.jobs.result_ttl_secs),
         queues: Queues::new(&redis, &prefix, &settings.jobs, settings.jobs.batch_size),
+        purchases: grouping::Purchases::start(
+            db.clone(),
+            ids.clone(),
+            settings.jobs.batch_size,
+            settings.database.deadlock_retries,
+        ),
         deadlock_retries: settings.database.deadlock_retries,
     };
     let metrics_server =

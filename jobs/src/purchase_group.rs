@@ -1,0 +1,354 @@
+//! Several purchase jobs in one MySQL transaction, each with its own outcome: a busy worker
+//! commits what has queued up together, in a fixed number of statements instead of eight a job.
+//!
+//! Each round holds at most one job per user, so no job's result depends on another job of the
+//! same round. Statements, all multi-row: the chapters; the buy records (`INSERT IGNORE`: the
+//! unique key still decides "owned"); the users' rows, locked in id order; the buy records of
+//! the jobs that cannot pay are deleted again; one debit `UPDATE`; the ledger rows; the
+//! outcomes. A twin delivery of one job (its outcome key taken) rolls the round back, and that
+//! round's jobs then run one by one ([`purchase::run`]), which settles twins.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use serde_json::json;
+use sqlx::{MySql, MySqlPool, QueryBuilder, Transaction};
+
+use crate::db::{DUPLICATE_KEY, mysql_code, with_retries};
+use crate::ids::{IdGenerator, next_for_sql};
+use crate::job::{FailureCode, JobView, Kind};
+use crate::json::now_millis;
+use crate::ledger::{self, Reason};
+use crate::outcome::insert_outcomes;
+use crate::purchase::{self, Chapter, Done, Order, chapters};
+
+/// One job of a group and the delivery attempt it is on.
+pub struct Member<'a> {
+    pub order: Order<'a>,
+    pub attempt: i32,
+}
+
+/// Runs every member; the results are in the members' order. A transient error (after
+/// `retries` deadlock retries) fails the members of its round only.
+pub async fn run(
+    pool: &MySqlPool,
+    ids: &IdGenerator,
+    members: &[Member<'_>],
+    retries: u32,
+) -> Vec<anyhow::Result<Done>> {
+    let mut results: Vec<Option<anyhow::Result<Done>>> = members.iter().map(|_| None).collect();
+    for round in rounds(members) {
+        if round.len() > 1 {
+            let chosen: Vec<&Member> = round.iter().map(|&i| &members[i]).collect();
+            match with_retries(retries, || try_round(pool, ids, &chosen)).await {
+                Ok(Some(dones)) => {
+                    for (&i, done) in round.iter().zip(dones) {
+                        results[i] = Some(Ok(done));
+                    }
+                    continue;
+                }
+                // A twin delivery: one by one below.
+                Ok(None) => {}
+                Err(error) => {
+                    for &i in &round {
+                        results[i] = Some(Err(anyhow::anyhow!("group transaction: {error}")));
+                    }
+                    continue;
+                }
+            }
+        }
+        for &i in &round {
+            let m = &members[i];
+            results[i] = Some(purchase::run(pool, ids, &m.order, m.attempt, retries).await);
+        }
+    }
+    results
+        .into_iter()
+        .map(|r| r.expect("every member is in a round"))
+        .collect()
+}
+
+/// Member indexes split so no round holds two jobs of one user (later ones wait a round).
+fn rounds(members: &[Member<'_>]) -> Vec<Vec<usize>> {
+    let mut rounds: Vec<(HashSet<i64>, Vec<usize>)> = Vec::new();
+    for (i, member) in members.iter().enumerate() {
+        let user = member.order.user_id;
+        match rounds.iter_mut().find(|(users, _)| !users.contains(&user)) {
+            Some((users, round)) => {
+                users.insert(user);
+                round.push(i);
+            }
+            None => rounds.push((HashSet::from([user]), vec![i])),
+        }
+    }
+    rounds.into_iter().map(|(_, round)| round).collect()
+}
+
+/// What one job will do, decided inside the round.
+struct Plan<'m> {
+    member: &'m Member<'m>,
+    vip: Vec<&'m Chapter>,
+    failure: Option<FailureCode>,
+    bought: BTreeSet<i64>,
+    spent: i64,
+}
+
+/// `None` when a twin delivery already recorded one of the jobs (the round is rolled back).
+async fn try_round(
+    pool: &MySqlPool,
+    ids: &IdGenerator,
+    members: &[&Member<'_>],
+) -> Result<Option<Vec<Done>>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let wanted: Vec<i64> = members
+        .iter()
+        .flat_map(|m| m.order.index_ids.iter().copied())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let found: HashMap<i64, Chapter> = if wanted.is_empty() {
+        HashMap::new()
+    } else {
+        chapters(&mut tx, &wanted)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect()
+    };
+    let mut plans: Vec<Plan> = members.iter().map(|m| plan(m, &found)).collect();
+    insert_buy_records(&mut tx, ids, &mut plans).await?;
+    let balances = lock_users(&mut tx, &plans).await?;
+    let mut debits = Vec::new();
+    for plan in plans.iter_mut().filter(|p| p.failure.is_none()) {
+        let order = &plan.member.order;
+        plan.spent = plan
+            .vip
+            .iter()
+            .filter(|c| plan.bought.contains(&c.id))
+            .map(|c| c.price)
+            .sum();
+        if order.kind == Kind::Purchase && plan.bought.is_empty() {
+            plan.failure = Some(FailureCode::AlreadyBought);
+        } else if plan.spent > balances.get(&order.user_id).copied().unwrap_or(0) {
+            plan.failure = Some(FailureCode::InsufficientBalance);
+            delete_buy_records(&mut tx, plan).await?;
+        } else if plan.spent > 0 {
+            debits.push((order.user_id, plan.spent, order.job_id));
+        }
+    }
+    let after = debit(&mut tx, ids, &balances, &debits).await?;
+    let dones: Vec<Done> = plans.iter().map(|p| done(p, &balances, &after)).collect();
+    let outcomes: Vec<(&Order, &JobView, i32)> = plans
+        .iter()
+        .zip(&dones)
+        .map(|(p, d)| (&p.member.order, &d.view, p.member.attempt))
+        .collect();
+    match insert_outcomes(&mut *tx, &outcomes).await {
+        Ok(()) => {
+            tx.commit().await?;
+            Ok(Some(dones))
+        }
+        Err(error) if mysql_code(&error) == Some(DUPLICATE_KEY) => {
+            tx.rollback().await?;
+            Ok(None)
+        }
+        Err(error) => Err(error),
+    }
+}
+
+fn plan<'m>(member: &'m Member<'m>, found: &'m HashMap<i64, Chapter>) -> Plan<'m> {
+    let order = &member.order;
+    let chapters: Option<Vec<&Chapter>> = order.index_ids.iter().map(|id| found.get(id)).collect();
+    let (vip, failure) = match chapters {
+        None => (Vec::new(), Some(FailureCode::ChapterNotFound)),
+        Some(c) if order.kind == Kind::Purchase && !c[0].is_vip => {
+            (Vec::new(), Some(FailureCode::NotForSale))
+        }
+        Some(c) => (c.into_iter().filter(|c| c.is_vip).collect(), None),
+    };
+    Plan {
+        member,
+        vip,
+        failure,
+        bought: BTreeSet::new(),
+        spent: 0,
+    }
+}
+
+/// One multi-row `INSERT IGNORE`; where some rows were skipped, reads back which are ours.
+async fn insert_buy_records(
+    tx: &mut Transaction<'_, MySql>,
+    ids: &IdGenerator,
+    plans: &mut [Plan<'_>],
+) -> Result<(), sqlx::Error> {
+    let mut rows = Vec::new();
+    for plan in plans.iter().filter(|p| p.failure.is_none()) {
+        for chapter in &plan.vip {
+            rows.push((next_for_sql(ids).await?, &plan.member.order, *chapter));
+        }
+    }
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let total = rows.len() as u64;
+    let now = now_millis();
+    let mut insert = QueryBuilder::<MySql>::new(purchase::INSERT_BUY_RECORDS);
+    insert.push_values(rows, |mut row, (id, order, chapter)| {
+        purchase::bind_buy_record(&mut row, id, order, chapter, now);
+    });
+    let inserted = insert.build().execute(&mut **tx).await?.rows_affected();
+    let mine: HashSet<(String, i64)> = if inserted == total {
+        plans
+            .iter()
+            .filter(|p| p.failure.is_none())
+            .flat_map(|p| {
+                p.vip
+                    .iter()
+                    .map(|c| (p.member.order.job_id.to_owned(), c.id))
+            })
+            .collect()
+    } else {
+        ours(tx, plans).await?
+    };
+    for plan in plans.iter_mut() {
+        let job = plan.member.order.job_id.to_owned();
+        plan.bought = plan
+            .vip
+            .iter()
+            .map(|c| c.id)
+            .filter(|id| mine.contains(&(job.clone(), *id)))
+            .collect();
+    }
+    Ok(())
+}
+
+/// (job id, chapter id) of the buy records the round's jobs hold, by unique-key lookups.
+async fn ours(
+    tx: &mut Transaction<'_, MySql>,
+    plans: &[Plan<'_>],
+) -> Result<HashSet<(String, i64)>, sqlx::Error> {
+    let mut query =
+        QueryBuilder::<MySql>::new("SELECT job_id, book_index_id FROM user_buy_record WHERE ");
+    let mut any = query.separated(" OR ");
+    for plan in plans
+        .iter()
+        .filter(|p| p.failure.is_none() && !p.vip.is_empty())
+    {
+        any.push("(user_id = ")
+            .push_bind_unseparated(plan.member.order.user_id)
+            .push_unseparated(" AND book_index_id IN (");
+        for (n, chapter) in plan.vip.iter().enumerate() {
+            if n > 0 {
+                any.push_unseparated(", ");
+            }
+            any.push_bind_unseparated(chapter.id);
+        }
+        any.push_unseparated("))");
+    }
+    let rows: Vec<(String, i64)> = query.build_query_as().fetch_all(&mut **tx).await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// The users' balances, their rows locked in id order.
+async fn lock_users(
+    tx: &mut Transaction<'_, MySql>,
+    plans: &[Plan<'_>],
+) -> Result<HashMap<i64, i64>, sqlx::Error> {
+    let users: BTreeSet<i64> = plans.iter().map(|p| p.member.order.user_id).collect();
+    let mut query =
+        QueryBuilder::<MySql>::new("SELECT id, account_balance FROM user WHERE id IN (");
+    let mut list = query.separated(", ");
+    for user in &users {
+        list.push_bind(*user);
+    }
+    query.push(") ORDER BY id FOR UPDATE");
+    let rows: Vec<(i64, i64)> = query.build_query_as().fetch_all(&mut **tx).await?;
+    Ok(rows.into_iter().collect())
+}
+
+async fn delete_buy_records(
+    tx: &mut Transaction<'_, MySql>,
+    plan: &Plan<'_>,
+) -> Result<(), sqlx::Error> {
+    let order = &plan.member.order;
+    let mut query = QueryBuilder::<MySql>::new("DELETE FROM user_buy_record WHERE user_id = ");
+    query
+        .push_bind(order.user_id)
+        .push(" AND job_id = ")
+        .push_bind(order.job_id.to_owned())
+        .push(" AND book_index_id IN (");
+    let mut list = query.separated(", ");
+    for id in &plan.bought {
+        list.push_bind(*id);
+    }
+    query.push(")");
+    query.build().execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// One `UPDATE` for every debit (the rows are locked and each user is in it once, so the
+/// balances read are exact), then the ledger rows; returns the balances after.
+async fn debit(
+    tx: &mut Transaction<'_, MySql>,
+    ids: &IdGenerator,
+    balances: &HashMap<i64, i64>,
+    debits: &[(i64, i64, &str)],
+) -> Result<HashMap<i64, i64>, sqlx::Error> {
+    if debits.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut update =
+        QueryBuilder::<MySql>::new("UPDATE user SET account_balance = account_balance - CASE id");
+    for (user, spent, _) in debits {
+        update
+            .push(" WHEN ")
+            .push_bind(*user)
+            .push(" THEN ")
+            .push_bind(*spent);
+    }
+    update.push(" END WHERE id IN (");
+    let mut list = update.separated(", ");
+    for (user, _, _) in debits {
+        list.push_bind(*user);
+    }
+    update.push(")");
+    update.build().execute(&mut **tx).await?;
+    let mut after = HashMap::new();
+    let mut rows = Vec::with_capacity(debits.len());
+    for &(user, spent, job_id) in debits {
+        let balance = balances[&user] - spent;
+        after.insert(user, balance);
+        rows.push((next_for_sql(ids).await?, user, -spent, balance, job_id));
+    }
+    ledger::insert_rows(tx, Reason::Purchase, None, &rows).await?;
+    Ok(after)
+}
+
+fn done(plan: &Plan<'_>, balances: &HashMap<i64, i64>, after: &HashMap<i64, i64>) -> Done {
+    let order = &plan.member.order;
+    if let Some(code) = plan.failure {
+        return Done {
+            view: JobView::failed(order.job_id, order.kind, code),
+            spent: 0,
+            replayed: false,
+        };
+    }
+    let balance = after
+        .get(&order.user_id)
+        .or_else(|| balances.get(&order.user_id))
+        .copied()
+        .unwrap_or(0);
+    let skipped: Vec<String> = order
+        .index_ids
+        .iter()
+        .filter(|id| !plan.bought.contains(id))
+        .map(i64::to_string)
+        .collect();
+    let bought: Vec<String> = plan.bought.iter().map(i64::to_string).collect();
+    let result =
+        json!({ "bought": bought, "skipped": skipped, "spent": plan.spent, "balance": balance });
+    Done {
+        view: JobView::succeeded(order.job_id, order.kind, result),
+        spent: plan.spent,
+        replayed: false,
+    }
+}
