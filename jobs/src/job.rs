@@ -147,12 +147,15 @@ pub struct StatusStore {
     result_ttl_secs: u64,
 }
 
-/// Keeps a queued or running status from ever overwriting a terminal one.
+/// Marks each job (KEYS[i], view ARGV[i]) running, but only while it is still queued: a queued
+/// or running status never overwrites a terminal one.
 static SET_RUNNING: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
     redis::Script::new(
         r"
-if redis.call('HGET', KEYS[1], 'status') == 'queued' then
-  redis.call('HSET', KEYS[1], 'status', 'running', 'view', ARGV[1])
+for i, key in ipairs(KEYS) do
+  if redis.call('HGET', key, 'status') == 'queued' then
+    redis.call('HSET', key, 'status', 'running', 'view', ARGV[i])
+  end
 end
 return 1",
     )
@@ -200,31 +203,40 @@ impl StatusStore {
             .await
     }
 
-    pub async fn running(&self, view: &JobView) -> redis::RedisResult<()> {
-        SET_RUNNING
-            .key(self.key(&view.job_id))
-            .arg(to_json(view))
-            .invoke_async::<i64>(&mut self.redis.clone())
-            .await?;
+    /// Several jobs at once (a worker's group), in one call.
+    pub async fn running(&self, views: &[JobView]) -> redis::RedisResult<()> {
+        let mut marking = SET_RUNNING.prepare_invoke();
+        for view in views {
+            marking.key(self.key(&view.job_id)).arg(to_json(view));
+        }
+        marking.invoke_async::<i64>(&mut self.redis.clone()).await?;
         Ok(())
     }
 
-    /// Published after the MySQL commit; kept for `result_ttl_secs`.
-    pub async fn terminal(&self, view: &JobView, owner: i64) -> redis::RedisResult<()> {
-        let key = self.key(&view.job_id);
-        let status = if view.status == Status::Succeeded {
-            "succeeded"
-        } else {
-            "failed"
-        };
-        redis::pipe()
-            .atomic()
-            .hset_multiple(&key, &[("status", status), ("view", &to_json(view))])
-            .hset(&key, "owner", owner)
+    /// Published after the MySQL commit, each kept for `result_ttl_secs`; several jobs (a
+    /// worker's group, with their owners) in one round trip.
+    pub async fn terminal(&self, done: &[(&JobView, i64)]) -> redis::RedisResult<()> {
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        for &(view, owner) in done {
+            let key = self.key(&view.job_id);
+            let status = if view.status == Status::Succeeded {
+                "succeeded"
+            } else {
+                "failed"
+            };
+            pipe.hset_multiple(
+                &key,
+                &[
+                    ("status", status.to_owned()),
+                    ("view", to_json(view)),
+                    ("owner", owner.to_string()),
+                ],
+            )
             .expire(&key, self.result_ttl_secs as i64)
-            .publish(done_channel(&self.prefix), &view.job_id)
-            .exec_async(&mut self.redis.clone())
-            .await
+            .publish(done_channel(&self.prefix), &view.job_id);
+        }
+        pipe.exec_async(&mut self.redis.clone()).await
     }
 
     pub async fn get(&self, job_id: &str) -> redis::RedisResult<Option<StoredStatus>> {

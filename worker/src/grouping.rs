@@ -1,13 +1,14 @@
 //! This worker's purchase jobs committed together: each handler hands its order over and waits
 //! for its own outcome, and a committer takes every order waiting (up to `jobs.batch_size`) into
-//! one transaction (`jobs::purchase_group`). An order that finds a committer idle runs at once,
-//! alone; under load the orders that queue up meanwhile share the next transaction.
+//! one transaction (`jobs::purchase_group`), publishing the group's `running` statuses before
+//! and its outcomes after in one Redis round trip each. An order that finds a committer idle
+//! runs at once, alone; under load the orders that queue up meanwhile share the next group.
 
 use std::sync::Arc;
 
 use jobs::db::Db;
 use jobs::ids::IdGenerator;
-use jobs::job::Kind;
+use jobs::job::{JobView, Kind, Status, StatusStore};
 use jobs::purchase::{Done, Order};
 use jobs::purchase_group::{self, Member};
 use tokio::sync::{Mutex, mpsc, oneshot};
@@ -30,12 +31,15 @@ pub struct Purchases {
 }
 
 impl Purchases {
-    pub fn start(db: Db, ids: IdGenerator, group_size: usize, retries: u32) -> Self {
+    pub fn start(committer: Committer, group_size: usize) -> Self {
         let (orders, waiting) = mpsc::channel(group_size.max(1) * COMMITTERS * 4);
         let waiting = Arc::new(Mutex::new(waiting));
         for _ in 0..COMMITTERS {
-            let (waiting, db, ids) = (waiting.clone(), db.clone(), ids.clone());
-            tokio::spawn(commit(waiting, db, ids, group_size.max(1), retries));
+            tokio::spawn(commit(
+                waiting.clone(),
+                committer.clone(),
+                group_size.max(1),
+            ));
         }
         Self { orders }
     }
@@ -61,13 +65,16 @@ impl Purchases {
     }
 }
 
-async fn commit(
-    waiting: Arc<Mutex<mpsc::Receiver<Waiting>>>,
-    db: Db,
-    ids: IdGenerator,
-    group_size: usize,
-    retries: u32,
-) {
+/// What a committer works with.
+#[derive(Clone)]
+pub struct Committer {
+    pub db: Db,
+    pub ids: IdGenerator,
+    pub status: StatusStore,
+    pub retries: u32,
+}
+
+async fn commit(waiting: Arc<Mutex<mpsc::Receiver<Waiting>>>, with: Committer, group_size: usize) {
     loop {
         let mut group = Vec::with_capacity(group_size);
         {
@@ -95,8 +102,28 @@ async fn commit(
                 attempt: w.attempt,
             })
             .collect();
-        let outcomes = purchase_group::run(&db.main, &ids, &members, retries).await;
+        let running: Vec<JobView> = group
+            .iter()
+            .map(|w| JobView::new(&w.job_id, w.kind, Status::Running))
+            .collect();
+        if let Err(error) = with.status.running(&running).await {
+            tracing::warn!(%error, "could not publish running statuses");
+        }
+        let mut outcomes =
+            purchase_group::run(&with.db.main, &with.ids, &members, with.retries).await;
         drop(members);
+        let finished: Vec<(&JobView, i64)> = group
+            .iter()
+            .zip(&outcomes)
+            .filter_map(|(w, outcome)| Some((&outcome.as_ref().ok()?.view, w.user_id)))
+            .collect();
+        if let Err(error) = with.status.terminal(&finished).await {
+            // Each job is retried; the retry finds its committed outcome and publishes it.
+            let error = error.to_string();
+            for outcome in outcomes.iter_mut().filter(|o| o.is_ok()) {
+                *outcome = Err(anyhow::anyhow!("publishing the outcome: {error}"));
+            }
+        }
         for (w, outcome) in group.into_iter().zip(outcomes) {
             let _ = w.reply.send(outcome);
         }

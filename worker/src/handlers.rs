@@ -35,6 +35,9 @@ pub trait Job: DeserializeOwned + Send + Sync + 'static {
     const KIND: Kind;
     /// Label of `novel_coins_total` for the coins this kind moves.
     const COINS: &'static str;
+    /// Run by the purchase committer, which publishes `running` and the outcome for its whole
+    /// group in one round trip each (`crate::grouping`).
+    const GROUPED: bool = false;
     fn job_id(&self) -> &str;
     /// Who may poll it.
     fn owner(&self) -> i64;
@@ -64,6 +67,7 @@ macro_rules! payload_fields {
 impl Job for PurchaseJob {
     const KIND: Kind = Kind::Purchase;
     const COINS: &'static str = "spent";
+    const GROUPED: bool = true;
     payload_fields!(user_id);
     async fn run(&self, state: &WorkerState, attempt: i32) -> anyhow::Result<Done> {
         state.purchases.run(self.order(), attempt).await
@@ -73,6 +77,7 @@ impl Job for PurchaseJob {
 impl Job for BatchPurchaseJob {
     const KIND: Kind = Kind::BatchPurchase;
     const COINS: &'static str = "spent";
+    const GROUPED: bool = true;
     payload_fields!(user_id);
     async fn run(&self, state: &WorkerState, attempt: i32) -> anyhow::Result<Done> {
         state.purchases.run(self.order(), attempt).await
@@ -157,9 +162,11 @@ pub async fn handle<J: Job>(
             metrics::histogram!(m::JOB_WAIT, "kind" => kind).record(waited as f64 / 1000.0);
         }
         let started = Instant::now();
-        let running = JobView::new(job.job_id(), J::KIND, Status::Running);
-        if let Err(error) = state.status.running(&running).await {
-            tracing::warn!(%error, "could not publish running status");
+        if !J::GROUPED {
+            let running = JobView::new(job.job_id(), J::KIND, Status::Running);
+            if let Err(error) = state.status.running(&[running]).await {
+                tracing::warn!(%error, "could not publish running status");
+            }
         }
         let done = job.run(&state, attempt).await.inspect_err(|error| {
             tracing::warn!(error = ?error, attempt, "job failed; will retry");
@@ -177,7 +184,9 @@ pub async fn handle<J: Job>(
                 metrics::counter!(m::COINS, "direction" => J::COINS).increment(done.spent as u64);
             }
         }
-        state.status.terminal(&done.view, job.owner()).await?;
+        if !J::GROUPED {
+            state.status.terminal(&[(&done.view, job.owner())]).await?;
+        }
         tracing::info!(status = ?done.view.status, replayed = done.replayed, "job done");
         Ok(())
     }

@@ -61,17 +61,21 @@ pub async fn run(
     // would stall on its first id: take jobs only once minting works.
     ids.next_id().await?;
     let name: Arc<str> = worker_name().into();
+    let status = StatusStore::new(redis.clone(), &prefix, settings.jobs.result_ttl_secs);
     let state = WorkerState {
         name: name.clone(),
         db: db.clone(),
         ids: ids.clone(),
-        status: StatusStore::new(redis.clone(), &prefix, settings.jobs.result_ttl_secs),
+        status: status.clone(),
         queues: Queues::new(&redis, &prefix, &settings.jobs, settings.jobs.batch_size),
         purchases: grouping::Purchases::start(
-            db.clone(),
-            ids.clone(),
+            grouping::Committer {
+                db: db.clone(),
+                ids: ids.clone(),
+                status: status.clone(),
+                retries: settings.database.deadlock_retries,
+            },
             settings.jobs.batch_size,
-            settings.database.deadlock_retries,
         ),
         deadlock_retries: settings.database.deadlock_retries,
     };

@@ -50,7 +50,7 @@ async fn reap(
     for job_id in dead {
         let owner = state.status.get(&job_id).await?.map_or(0, |s| s.owner);
         let view = outcome::record_internal_failure(&state.db.main, &job_id, owner, kind).await?;
-        state.status.terminal(&view, owner).await?;
+        state.status.terminal(&[(&view, owner)]).await?;
         tracing::error!(
             job_id,
             kind = kind.as_str(),
