@@ -62,7 +62,9 @@ pub(super) async fn show(
     let deadline = Instant::now() + Duration::from_millis(wait_ms);
     // Registered before the first read, so a result published in between still wakes us.
     let watch = (wait_ms > 0).then(|| state.wakeups.watch(&job_id));
-    let mut pause = Duration::from_millis(5);
+    // The wake-up normally ends the wait; the re-reads are the fallback for a lost message, so
+    // they start at 25 ms (each costs a Redis read per waiting poll).
+    let mut pause = Duration::from_millis(25);
     loop {
         let woken = watch.as_ref().map(|w| w.notify.notified());
         let mut woken = std::pin::pin!(woken);
