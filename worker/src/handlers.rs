@@ -64,25 +64,23 @@ macro_rules! payload_fields {
     };
 }
 
-impl Job for PurchaseJob {
-    const KIND: Kind = Kind::Purchase;
-    const COINS: &'static str = "spent";
-    const GROUPED: bool = true;
-    payload_fields!(user_id);
-    async fn run(&self, state: &WorkerState, attempt: i32) -> anyhow::Result<Done> {
-        state.purchases.run(self.order(), attempt).await
-    }
+/// A purchase kind: run by the purchase committer, which groups it with others.
+macro_rules! grouped_purchase {
+    ($job:ty, $kind:expr) => {
+        impl Job for $job {
+            const KIND: Kind = $kind;
+            const COINS: &'static str = "spent";
+            const GROUPED: bool = true;
+            payload_fields!(user_id);
+            async fn run(&self, state: &WorkerState, attempt: i32) -> anyhow::Result<Done> {
+                state.purchases.run(self.order(), attempt).await
+            }
+        }
+    };
 }
 
-impl Job for BatchPurchaseJob {
-    const KIND: Kind = Kind::BatchPurchase;
-    const COINS: &'static str = "spent";
-    const GROUPED: bool = true;
-    payload_fields!(user_id);
-    async fn run(&self, state: &WorkerState, attempt: i32) -> anyhow::Result<Done> {
-        state.purchases.run(self.order(), attempt).await
-    }
-}
+grouped_purchase!(PurchaseJob, Kind::Purchase);
+grouped_purchase!(BatchPurchaseJob, Kind::BatchPurchase);
 
 impl Job for RefundJob {
     const KIND: Kind = Kind::Refund;
