@@ -20,10 +20,13 @@ pub const LOGINS: &str = "novel_logins_total";
 pub const DB_RETRIES: &str = "novel_db_retries_total";
 pub const ID_LEASE_LOST: &str = "novel_id_lease_lost_total";
 pub const CLOCK_BACKWARDS: &str = "novel_clock_backwards_total";
+/// Purchase jobs per grouped transaction (workers only): how much a busy worker batches.
+pub const PURCHASE_GROUP: &str = "novel_purchase_group_size";
 
 const SECONDS_BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 ];
+const GROUP_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0];
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -34,6 +37,8 @@ pub fn install() -> PrometheusHandle {
         .get_or_init(|| {
             let handle = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS_BUCKETS)
+                .expect("buckets are non-empty")
+                .set_buckets_for_metric(Matcher::Full(PURCHASE_GROUP.into()), GROUP_BUCKETS)
                 .expect("buckets are non-empty")
                 .install_recorder()
                 .expect("no other metrics recorder is installed");

@@ -102,6 +102,7 @@ async fn commit(waiting: Arc<Mutex<mpsc::Receiver<Waiting>>>, with: Committer, g
                 attempt: w.attempt,
             })
             .collect();
+        metrics::histogram!(jobs::metrics::PURCHASE_GROUP).record(group.len() as f64);
         let running: Vec<JobView> = group
             .iter()
             .map(|w| JobView::new(&w.job_id, w.kind, Status::Running))

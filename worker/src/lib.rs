@@ -47,6 +47,8 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let handle = jobs::metrics::install();
+    // Only workers group purchases: registered here, not with every process's metrics.
+    let _ = metrics::histogram!(jobs::metrics::PURCHASE_GROUP);
     let db = Db::connect(&settings.database, &settings.sharding)?;
     let redis = jobs::redis_conn::connect(&settings.redis).await?;
     let prefix = settings.redis.prefix.clone();

@@ -11,7 +11,7 @@ use testkit::WorkerProcess;
 use crate::helpers::{TestApp, spawn_app, spawn_web_process};
 use crate::money::code;
 
-const METRICS: [&str; 13] = [
+const METRICS: [&str; 14] = [
     "novel_http_requests_total",
     "novel_http_request_duration_seconds",
     "novel_jobs_enqueued_total",
@@ -25,6 +25,7 @@ const METRICS: [&str; 13] = [
     "novel_db_retries_total",
     "novel_id_lease_lost_total",
     "novel_clock_backwards_total",
+    "novel_purchase_group_size",
 ];
 
 async fn scrape(app: &TestApp, url: &str) -> String {
@@ -84,9 +85,9 @@ async fn every_metric_is_exported_with_sensible_values_after_real_traffic() {
         scrape(&app, &workers[1].metrics_url).await,
     ];
     // Every process exports every metric, except the HTTP ones (only the web tier serves the
-    // API) and queue depth (sampled by the workers).
+    // API), queue depth (sampled by the workers) and group sizes (only workers group purchases).
     for name in METRICS {
-        let on_web = name != "novel_queue_depth";
+        let on_web = !matches!(name, "novel_queue_depth" | "novel_purchase_group_size");
         let on_workers = !name.starts_with("novel_http_");
         assert_eq!(web.contains(name), on_web, "{name} on the web tier");
         for worker in &scraped {
@@ -124,6 +125,12 @@ async fn every_metric_is_exported_with_sensible_values_after_real_traffic() {
         workers_sum("novel_job_duration_seconds_count{kind=\"purchase\"}"),
         7.0
     );
+    assert_eq!(
+        workers_sum("novel_purchase_group_size_sum"),
+        7.0,
+        "each purchase in exactly one group"
+    );
+    assert!(workers_sum("novel_purchase_group_size_bucket{le=\"1\"}") >= 1.0);
     assert_eq!(delta("novel_coins_total{direction=\"credited\"}"), 75.0);
     assert!(delta("novel_logins_total{outcome=\"failure\"}") >= 1.0);
     assert!(
@@ -252,6 +259,7 @@ async fn a_real_prometheus_evaluates_every_dashboard_query_with_data() {
         "Coins per minute",
         "Active sessions",
         "Workers",
+        "Purchases per group",
     ] {
         assert!(
             titles.iter().any(|t| t.contains(wanted)),
