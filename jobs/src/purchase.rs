@@ -173,6 +173,16 @@ async fn charge(
             None => return Ok(Err(FailureCode::InsufficientBalance)),
         }
     };
+    Ok(Ok((result(order, &bought, spent, balance), spent)))
+}
+
+/// A successful purchase's result: what it bought and skipped (ids as strings), spent, balance.
+pub(crate) fn result(
+    order: &Order<'_>,
+    bought: &BTreeSet<i64>,
+    spent: i64,
+    balance: i64,
+) -> serde_json::Value {
     let skipped: Vec<String> = order
         .index_ids
         .iter()
@@ -180,9 +190,7 @@ async fn charge(
         .map(i64::to_string)
         .collect();
     let bought: Vec<String> = bought.iter().map(i64::to_string).collect();
-    let result =
-        json!({ "bought": bought, "skipped": skipped, "spent": spent, "balance": balance });
-    Ok(Ok((result, spent)))
+    json!({ "bought": bought, "skipped": skipped, "spent": spent, "balance": balance })
 }
 
 pub(crate) async fn chapters(

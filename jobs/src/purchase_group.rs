@@ -10,7 +10,6 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use serde_json::json;
 use sqlx::{MySql, MySqlPool, QueryBuilder, Transaction};
 
 use crate::db::{DUPLICATE_KEY, mysql_code, with_retries};
@@ -337,15 +336,7 @@ fn done(plan: &Plan<'_>, balances: &HashMap<i64, i64>, after: &HashMap<i64, i64>
         .or_else(|| balances.get(&order.user_id))
         .copied()
         .unwrap_or(0);
-    let skipped: Vec<String> = order
-        .index_ids
-        .iter()
-        .filter(|id| !plan.bought.contains(id))
-        .map(i64::to_string)
-        .collect();
-    let bought: Vec<String> = plan.bought.iter().map(i64::to_string).collect();
-    let result =
-        json!({ "bought": bought, "skipped": skipped, "spent": plan.spent, "balance": balance });
+    let result = purchase::result(order, &plan.bought, plan.spent, balance);
     Done {
         view: JobView::succeeded(order.job_id, order.kind, result),
         spent: plan.spent,

@@ -90,14 +90,19 @@ async fn commit(waiting: Arc<Mutex<mpsc::Receiver<Waiting>>>, with: Committer, g
                 }
             }
         }
+        let index_ids: Vec<Vec<i64>> = group
+            .iter_mut()
+            .map(|w| std::mem::take(&mut w.index_ids))
+            .collect();
         let members: Vec<Member> = group
             .iter()
-            .map(|w| Member {
+            .zip(index_ids)
+            .map(|(w, index_ids)| Member {
                 order: Order {
                     job_id: &w.job_id,
                     user_id: w.user_id,
                     kind: w.kind,
-                    index_ids: w.index_ids.clone(),
+                    index_ids,
                 },
                 attempt: w.attempt,
             })
