@@ -2,7 +2,6 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -41,15 +40,15 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     )
     .await?;
     let prefix = &settings.redis.prefix;
-    Ok(AppState {
+    Ok(AppState::new(state::Shared {
         queues: Queues::new(&redis, prefix, &settings.jobs, 1),
         status: StatusStore::new(redis.clone(), prefix, settings.jobs.result_ttl_secs),
         wakeups: wakeup::Wakeups::start(&settings.redis),
-        settings: Arc::new(settings),
+        settings,
         db,
         redis,
         ids,
-    })
+    }))
 }
 
 pub fn app(state: AppState) -> Router {
