@@ -161,8 +161,8 @@ return 1",
     )
 });
 
-/// The pub/sub channel a job's id is published on once its terminal result is in Redis
-/// (the web tier wakes that job's long-polls with it).
+/// The pub/sub channel a job's terminal view (its JSON, which names the job) is published on
+/// once it is in Redis: the web tier answers that job's long-polls with it, without a re-read.
 pub fn done_channel(prefix: &str) -> String {
     format!("{prefix}:jobs:done")
 }
@@ -225,16 +225,17 @@ impl StatusStore {
             } else {
                 "failed"
             };
+            let json = to_json(view);
             pipe.hset_multiple(
                 &key,
                 &[
                     ("status", status.to_owned()),
-                    ("view", to_json(view)),
+                    ("view", json.clone()),
                     ("owner", owner.to_string()),
                 ],
             )
             .expire(&key, self.result_ttl_secs as i64)
-            .publish(done_channel(&self.prefix), &view.job_id);
+            .publish(done_channel(&self.prefix), json);
         }
         pipe.exec_async(&mut self.redis.clone()).await
     }

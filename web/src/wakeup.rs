@@ -1,31 +1,33 @@
-//! Wakes long-polls when a worker publishes a job's terminal result (Redis pub/sub), so a poll
-//! answers as soon as the result is there instead of on its next backoff tick. Only a hint:
-//! polls still re-read Redis on their backoff, so a lost message or a dropped connection
-//! costs latency, never an answer.
+//! Answers long-polls when a worker publishes a job's terminal view (Redis pub/sub), so a poll
+//! answers as soon as the result is there, with the view from the message, instead of re-reading
+//! Redis on its next backoff tick. Only a hint: polls still re-read Redis on their backoff, so a
+//! lost message or a dropped connection costs latency, never an answer.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
+use jobs::job::JobView;
 use secrecy::ExposeSecret;
-use tokio::sync::Notify;
+use tokio::sync::watch;
 
 use jobs::config::RedisSettings;
 
-/// Job id → its waiters' notifier and how many polls share it.
-type Waiting = HashMap<String, (Arc<Notify>, usize)>;
+/// Job id → its waiters' channel and how many polls share it.
+type Waiting = HashMap<String, (watch::Sender<Option<JobView>>, usize)>;
 
 #[derive(Clone, Default)]
 pub struct Wakeups {
     waiting: Arc<Mutex<Waiting>>,
 }
 
-/// One poll's interest in a job; unregisters on drop.
+/// One poll's interest in a job; unregisters on drop. `done` changes when the job's terminal
+/// view is published: to that view, or to `None` when the message did not carry one.
 pub struct Watch {
     wakeups: Wakeups,
     job_id: String,
-    pub notify: Arc<Notify>,
+    pub done: watch::Receiver<Option<JobView>>,
 }
 
 impl Wakeups {
@@ -52,17 +54,16 @@ impl Wakeups {
         pubsub.subscribe(channel).await?;
         let mut messages = pubsub.on_message();
         while let Some(message) = messages.next().await {
-            let Ok(job_id) = message.get_payload::<String>() else {
+            let Ok(payload) = message.get_payload::<String>() else {
                 continue;
             };
-            let notify = self
-                .waiting
-                .lock()
-                .expect("poisoned")
-                .get(&job_id)
-                .map(|(notify, _)| notify.clone());
-            if let Some(notify) = notify {
-                notify.notify_waiters();
+            // A bare job id (an older worker's message) only wakes the polls, which re-read.
+            let (job_id, view) = match serde_json::from_str::<JobView>(&payload) {
+                Ok(view) => (view.job_id.clone(), Some(view)),
+                Err(_) => (payload, None),
+            };
+            if let Some((done, _)) = self.waiting.lock().expect("poisoned").get(&job_id) {
+                done.send_replace(view);
             }
         }
         Ok(())
@@ -72,12 +73,12 @@ impl Wakeups {
         let mut waiting = self.waiting.lock().expect("poisoned");
         let entry = waiting
             .entry(job_id.to_owned())
-            .or_insert_with(|| (Arc::new(Notify::new()), 0));
+            .or_insert_with(|| (watch::channel(None).0, 0));
         entry.1 += 1;
         Watch {
             wakeups: self.clone(),
             job_id: job_id.to_owned(),
-            notify: entry.0.clone(),
+            done: entry.0.subscribe(),
         }
     }
 }

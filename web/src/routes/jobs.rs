@@ -60,33 +60,36 @@ pub(super) async fn show(
         return Err(ApiError::NotFound);
     }
     let deadline = Instant::now() + Duration::from_millis(wait_ms);
-    // Registered before the first read, so a result published in between still wakes us.
-    let watch = (wait_ms > 0).then(|| state.wakeups.watch(&job_id));
-    // The wake-up normally ends the wait; the re-reads are the fallback for a lost message, so
-    // they start at 25 ms (each costs a Redis read per waiting poll).
+    // Registered before the first read, so a result published in between still reaches us.
+    let mut watch = (wait_ms > 0).then(|| state.wakeups.watch(&job_id));
+    let mut view = visible(&state, &session, &job_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    // The published view normally ends the wait (the first read showed the job is the caller's);
+    // the re-reads are the fallback for a lost message, so they start at 25 ms (each costs a
+    // Redis read per waiting poll).
     let mut pause = Duration::from_millis(25);
-    loop {
-        let woken = watch.as_ref().map(|w| w.notify.notified());
-        let mut woken = std::pin::pin!(woken);
-        if let Some(woken) = woken.as_mut().as_pin_mut() {
-            woken.enable();
+    while !view.is_terminal() && Instant::now() < deadline {
+        let nap = tokio::time::sleep(pause.min(deadline.saturating_duration_since(Instant::now())));
+        pause = (pause * 2).min(Duration::from_millis(50));
+        if let Some(done) = watch.as_mut().map(|w| &mut w.done) {
+            tokio::select! {
+                changed = done.changed() => {
+                    if changed.is_ok()
+                        && let Some(published) = done.borrow_and_update().clone()
+                    {
+                        view = published;
+                        continue;
+                    }
+                }
+                _ = nap => {}
+            }
+        } else {
+            nap.await;
         }
-        let view = visible(&state, &session, &job_id)
+        view = visible(&state, &session, &job_id)
             .await?
             .ok_or(ApiError::NotFound)?;
-        if view.is_terminal() || Instant::now() >= deadline {
-            return Ok(Json(view));
-        }
-        let nap = tokio::time::sleep(pause.min(deadline.saturating_duration_since(Instant::now())));
-        match woken.as_mut().as_pin_mut() {
-            Some(woken) => {
-                tokio::select! {
-                    _ = woken => {}
-                    _ = nap => {}
-                }
-            }
-            None => nap.await,
-        }
-        pause = (pause * 2).min(Duration::from_millis(50));
     }
+    Ok(Json(view))
 }

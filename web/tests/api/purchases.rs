@@ -192,6 +192,58 @@ async fn a_poll_right_after_the_202_never_404s_and_an_expired_status_comes_from_
     assert_eq!(from_mysql["result"]["spent"], 15);
 }
 
+/// The worker's "done" message carries the terminal view, and a waiting long-poll answers with
+/// it: here the message is the only place the result exists (the job's Redis status still says
+/// `queued`, and no worker runs), so a poll that re-read Redis instead would answer `queued`.
+#[tokio::test]
+async fn a_waiting_poll_answers_with_the_view_the_worker_publishes() {
+    let app = spawn_app().await;
+    let (_, chapters) = app.book(1, 0).await;
+    let reader = app.reader_with_coins("reader", 100).await;
+    let response = app.buy(reader.bearer(), &chapters[0]).await;
+    let job_id = response.json::<Value>().await.unwrap()["job_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let published = jobs::job::JobView::succeeded(
+        &job_id,
+        jobs::job::Kind::Purchase,
+        json!({ "published": true }),
+    );
+    let mut redis = app.state.redis.clone();
+    let channel = jobs::job::done_channel(&app.state.settings.redis.prefix);
+    // Published until the poll answers: the poll may not be waiting yet when one is sent.
+    let announce = async {
+        loop {
+            redis::cmd("PUBLISH")
+                .arg(&channel)
+                .arg(jobs::job::to_json(&published))
+                .exec_async(&mut redis)
+                .await
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    let answer = tokio::select! {
+        answer = app.job(reader.bearer(), &job_id, 8000) => answer,
+        () = announce => unreachable!(),
+    };
+    assert_eq!(answer.status(), StatusCode::OK);
+    let view: Value = answer.json().await.unwrap();
+    assert_eq!(view["status"], "succeeded");
+    assert_eq!(view["result"], json!({ "published": true }));
+    let stored: Value = app
+        .job(reader.bearer(), &job_id, 0)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        stored["status"], "queued",
+        "the message changed no stored status"
+    );
+}
+
 #[tokio::test]
 async fn another_readers_job_is_not_found_but_an_admin_sees_it() {
     let app = spawn_app().await;
