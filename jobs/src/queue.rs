@@ -70,7 +70,8 @@ impl Queues {
 }
 
 /// Pushes `job` under the caller's id, then announces it. Pushing an id that is already queued
-/// changes nothing; a lost announcement only delays the pickup to the workers' next poll.
+/// changes nothing. The announcement is sent in the background (the caller does not wait a
+/// round trip for it): a lost one only delays the pickup to the workers' next poll.
 pub async fn push<T>(storage: &RedisStorage<T>, job_id: &str, job: T) -> anyhow::Result<()>
 where
     T: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static,
@@ -82,15 +83,16 @@ where
         .push_task(task)
         .await
         .map_err(|e| anyhow::anyhow!("push: {e}"))?;
-    let channel = announce_channel(storage.get_config());
-    let announced: redis::RedisResult<()> = redis::cmd("PUBLISH")
-        .arg(channel)
+    let announce = redis::cmd("PUBLISH")
+        .arg(announce_channel(storage.get_config()))
         .arg(job_id)
-        .exec_async(storage.get_connection())
-        .await;
-    if let Err(error) = announced {
-        tracing::warn!(%error, "push not announced; workers find it on their next poll");
-    }
+        .to_owned();
+    let mut redis = storage.get_connection().clone();
+    tokio::spawn(async move {
+        if let Err(error) = announce.exec_async(&mut redis).await {
+            tracing::warn!(%error, "push not announced; workers find it on their next poll");
+        }
+    });
     Ok(())
 }
 
