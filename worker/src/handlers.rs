@@ -148,7 +148,7 @@ pub fn now_ms() -> i64 {
 pub async fn handle<J: Job>(
     job: Value,
     attempt: Attempt,
-    state: Data<WorkerState>,
+    state: Data<Arc<WorkerState>>,
 ) -> Result<(), BoxDynError> {
     let job: J = decode(job)?;
     let kind = J::KIND.as_str();

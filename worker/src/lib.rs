@@ -105,6 +105,9 @@ pub async fn run(
         prefix: prefix.clone(),
     };
     let jobs = &settings.jobs;
+    // apalis clones a handler's data for every job: one pointer rather than every pool, queue
+    // configuration and connection.
+    let shared = Arc::new(state.clone());
     let mut announcements = HashMap::new();
     // One apalis worker per queue; the name is unique per process and per restart. Consumers
     // read raw JSON (see `handlers::decode`).
@@ -114,7 +117,7 @@ pub async fn run(
             let announced = Arc::new(pickup::Announced::default());
             announcements.insert(queue::announce_channel(&config), announced.clone());
             let storage = queue::storage::<serde_json::Value>(&redis, config);
-            let (state, name) = (state.clone(), name.clone());
+            let (shared, name) = (shared.clone(), name.clone());
             $monitor.register(move |restarts| {
                 WorkerBuilder::new(format!("{name}-{}-{restarts}", $label))
                     .backend(
@@ -122,7 +125,7 @@ pub async fn run(
                             .clone()
                             .poll_with_strategy(pickup::Ticks::every(poll, announced.clone())),
                     )
-                    .data(state.clone())
+                    .data(shared.clone())
                     .concurrency(concurrency)
                     .parallelize(tokio::spawn)
                     .build(handlers::handle::<$job>)
