@@ -163,74 +163,11 @@ return 1",
     )
 });
 
-/// A new job's `queued` status (owner and view; the layout `get` reads), written only if it is
-/// admitted: first the optional per-user token bucket (`rate` tokens a second, at most `burst`),
-/// then the optional `Idempotency-Key` claim. Returns `{0, ''}` when rate limited, `{1, earlier
-/// id}` when the key was claimed before, `{2, ''}` when the status is written.
-/// KEYS: status hash, [bucket], [claim]. ARGV: view JSON, owner, status TTL, now ms or '' (no
-/// limit), rate, burst, job id, claim TTL or '' (no claim).
-static ADMIT: LazyLock<redis::Script> = LazyLock::new(|| {
-    redis::Script::new(
-        r"
-if ARGV[4] ~= '' then
-  local now = tonumber(ARGV[4])
-  local rate = tonumber(ARGV[5])
-  local burst = tonumber(ARGV[6])
-  local state = redis.call('HMGET', KEYS[2], 'tokens', 'at')
-  local tokens = tonumber(state[1]) or burst
-  local at = tonumber(state[2]) or now
-  tokens = math.min(burst, tokens + (now - at) * rate / 1000)
-  local allowed = tokens >= 1
-  if allowed then
-    tokens = tokens - 1
-  end
-  redis.call('HSET', KEYS[2], 'tokens', tokens, 'at', now)
-  redis.call('PEXPIRE', KEYS[2], math.ceil(burst / rate * 1000) + 1000)
-  if not allowed then
-    return {0, ''}
-  end
-end
-if ARGV[8] ~= '' then
-  local earlier = redis.call('SET', KEYS[#KEYS], ARGV[7], 'NX', 'GET', 'EX', ARGV[8])
-  if earlier then
-    return {1, earlier}
-  end
-end
-redis.call('HSET', KEYS[1], 'status', 'queued', 'view', ARGV[1], 'owner', ARGV[2])
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-return {2, ''}",
-    )
-});
-
-/// The checks a user's new job passes before its status is written.
-pub struct Admission<'a> {
-    /// The user's token bucket key, refilled at `rate` a second up to `burst`.
-    pub bucket: &'a str,
-    pub rate: u32,
-    pub burst: u32,
-    /// The `Idempotency-Key` claim's key, held for `claim_ttl_secs`.
-    pub claim: Option<&'a str>,
-    pub claim_ttl_secs: u64,
-}
-
-/// What [`StatusStore::admit`] decided.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Admitted {
-    /// Written: the job may be pushed.
-    New,
-    RateLimited,
-    /// The key was claimed before, by this job.
-    Earlier(String),
-}
-
 /// The pub/sub channel a job's terminal view (its JSON, which names the job) is published on
 /// once it is in Redis: the web tier answers that job's long-polls with it, without a re-read.
 pub fn done_channel(prefix: &str) -> String {
     format!("{prefix}:jobs:done")
 }
-
-/// Seconds a queued job's status is kept while it waits (a deep backlog must not lose it).
-const QUEUED_TTL_SECS: u64 = 24 * 3600;
 
 /// One job's status hash as stored.
 #[derive(Debug, Clone)]
@@ -248,51 +185,14 @@ impl StatusStore {
         }
     }
 
+    /// The connection statuses are written on (for scripts that write a status with more).
+    pub(crate) fn connection(&self) -> ConnectionManager {
+        self.redis.clone()
+    }
+
     /// The job's status hash: fields `status`, `view` (the JSON clients see) and `owner`.
     pub fn key(&self, job_id: &str) -> String {
         format!("{}:job:{job_id}", self.prefix)
-    }
-
-    /// Written before the push, so an immediate poll never gets 404.
-    pub async fn queued(&self, view: &JobView, owner: i64) -> redis::RedisResult<()> {
-        self.admit(view, owner, None).await.map(drop)
-    }
-
-    /// [`Self::queued`] after the `admission` checks, in one call; nothing is written unless
-    /// the answer is [`Admitted::New`].
-    pub async fn admit(
-        &self,
-        view: &JobView,
-        owner: i64,
-        admission: Option<&Admission<'_>>,
-    ) -> redis::RedisResult<Admitted> {
-        let mut call = ADMIT.prepare_invoke();
-        call.key(self.key(&view.job_id))
-            .arg(to_json(view))
-            .arg(owner)
-            .arg(QUEUED_TTL_SECS);
-        match admission {
-            None => {
-                call.arg("").arg("").arg("").arg(&view.job_id).arg("");
-            }
-            Some(admission) => {
-                call.key(admission.bucket)
-                    .arg(crate::json::now_millis().timestamp_millis())
-                    .arg(admission.rate)
-                    .arg(admission.burst)
-                    .arg(&view.job_id);
-                match admission.claim {
-                    Some(claim) => call.key(claim).arg(admission.claim_ttl_secs),
-                    None => call.arg(""),
-                };
-            }
-        }
-        let (verdict, earlier): (i64, String) = call.invoke_async(&mut self.redis.clone()).await?;
-        Ok(match verdict {
-            0 => Admitted::RateLimited,
-            1 => Admitted::Earlier(earlier),
-            _ => Admitted::New,
-        })
     }
 
     /// Several jobs at once (a worker's group), in one call.

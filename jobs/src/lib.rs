@@ -23,5 +23,6 @@ pub mod redis_conn;
 pub mod refund;
 pub mod shard;
 pub mod shutdown;
+pub mod submit;
 pub mod telemetry;
 pub mod users;

@@ -11,7 +11,6 @@ use serde::de::DeserializeOwned;
 
 use crate::config::JobSettings;
 use crate::job::{JobView, Kind, Status, StatusStore};
-use crate::metrics as m;
 use crate::purchase::{BatchPurchaseJob, PurchaseJob};
 use crate::refund::{RefundJob, RefundSweepJob};
 
@@ -96,8 +95,8 @@ where
     Ok(())
 }
 
-/// The enqueue order of DESIGN.md: owner + `queued` status first, then the push, so a poll
-/// right after the 202 never answers 404 and `queued` never overwrites `running`.
+/// Queues a new job of `owner`'s (no admission checks): status, push and announcement in one
+/// call ([`crate::submit`]).
 pub async fn enqueue<T>(
     storage: &RedisStorage<T>,
     status: &StatusStore,
@@ -109,23 +108,7 @@ pub async fn enqueue<T>(
 where
     T: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static,
 {
-    status
-        .queued(&JobView::new(job_id, kind, Status::Queued), owner)
-        .await?;
-    push_new(storage, kind, job_id, job).await
-}
-
-/// The push of a new job whose `queued` status is already written; counted as enqueued.
-pub async fn push_new<T>(
-    storage: &RedisStorage<T>,
-    kind: Kind,
-    job_id: &str,
-    job: T,
-) -> anyhow::Result<()>
-where
-    T: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static,
-{
-    push(storage, job_id, job).await?;
-    metrics::counter!(m::JOBS_ENQUEUED, "kind" => kind.as_str()).increment(1);
+    let view = JobView::new(job_id, kind, Status::Queued);
+    crate::submit::submit(storage, status, owner, &view, None, &job).await?;
     Ok(())
 }

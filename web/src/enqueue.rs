@@ -2,8 +2,9 @@
 
 use apalis_redis::RedisStorage;
 use axum::http::HeaderMap;
-use jobs::job::{Admission, Admitted, JobView, Kind, Status};
+use jobs::job::{JobView, Kind, Status};
 use jobs::queue;
+use jobs::submit::{Admission, Admitted};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -44,7 +45,7 @@ pub async fn submit<T>(
     kind: Kind,
     user_id: i64,
     key: Option<String>,
-    make: impl FnOnce(String) -> T,
+    make: impl Fn(String) -> T,
 ) -> ApiResult<Accepted>
 where
     T: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static,
@@ -53,7 +54,7 @@ where
     let limits = &state.settings.limits;
     let job_id = ulid::Ulid::new().to_string();
     let claim = key.map(|k| format!("{prefix}:idem:{user_id}:{k}"));
-    // The rate limit, the key's claim and the `queued` status in one call, before the push.
+    // The rate limit, the key's claim, the `queued` status and the push: one atomic call.
     let admission = Admission {
         bucket: &format!("{prefix}:rl:enqueue:{user_id}"),
         rate: limits.enqueue_per_second,
@@ -62,30 +63,27 @@ where
         claim_ttl_secs: IDEMPOTENCY_TTL_SECS,
     };
     let view = JobView::new(&job_id, kind, Status::Queued);
-    match state.status.admit(&view, user_id, Some(&admission)).await? {
-        Admitted::RateLimited => {
-            return Err(ApiError::RateLimited {
-                retry_after_secs: 1,
-            });
-        }
-        Admitted::Earlier(earlier) => {
-            return replay(state, storage, kind, user_id, earlier, make).await;
-        }
-        Admitted::New => {}
+    let job = make(job_id.clone());
+    match jobs::submit::submit(
+        storage,
+        &state.status,
+        user_id,
+        &view,
+        Some(&admission),
+        &job,
+    )
+    .await
+    .map_err(ApiError::Unavailable)?
+    {
+        Admitted::RateLimited => Err(ApiError::RateLimited {
+            retry_after_secs: 1,
+        }),
+        Admitted::Earlier(earlier) => replay(state, storage, kind, user_id, earlier, make).await,
+        Admitted::New => Ok(Accepted {
+            job_id,
+            status: Status::Queued,
+        }),
     }
-    if let Err(error) = queue::push_new(storage, kind, &job_id, make(job_id.clone())).await {
-        if let Some(claim) = &claim {
-            let _: Result<(), _> = redis::cmd("DEL")
-                .arg(claim)
-                .query_async(&mut state.redis.clone())
-                .await;
-        }
-        return Err(ApiError::Unavailable(error));
-    }
-    Ok(Accepted {
-        job_id,
-        status: Status::Queued,
-    })
 }
 
 /// The job an earlier request with the same key made. If it never reached Redis (that request

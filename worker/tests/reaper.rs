@@ -13,15 +13,19 @@ async fn a_job_in_the_dead_set_is_recorded_as_failed_internal_and_its_poll_ends(
     let mut redis = jobs::redis_conn::connect(&settings.redis).await.unwrap();
     let status = StatusStore::new(redis.clone(), &settings.redis.prefix, 60);
     let job_id = ulid::Ulid::new().to_string();
-    status
-        .queued(&JobView::new(&job_id, Kind::Purchase, Status::Queued), 42)
-        .await
-        .unwrap();
-    // As apalis leaves a job after its last retry.
+    // As apalis leaves a job after its last retry: its status still `queued`, its id dead.
     let config = queue::config(&settings.redis.prefix, Kind::Purchase, &settings.jobs, 1);
-    redis::cmd("SADD")
-        .arg(config.dead_jobs_set())
-        .arg(&job_id)
+    let view = JobView::new(&job_id, Kind::Purchase, Status::Queued);
+    redis::pipe()
+        .hset_multiple(
+            status.key(&job_id),
+            &[
+                ("status", "queued".to_owned()),
+                ("view", jobs::job::to_json(&view)),
+                ("owner", "42".to_owned()),
+            ],
+        )
+        .sadd(config.dead_jobs_set(), &job_id)
         .exec_async(&mut redis)
         .await
         .unwrap();
@@ -54,12 +58,11 @@ async fn a_malformed_payload_is_not_retried_forever_and_ends_failed() {
     let config = queue::config(&settings.redis.prefix, Kind::Purchase, &settings.jobs, 1);
     let raw = queue::storage::<serde_json::Value>(&redis, config);
     let job_id = ulid::Ulid::new().to_string();
-    status
-        .queued(&JobView::new(&job_id, Kind::Purchase, Status::Queued), 7)
-        .await
-        .unwrap();
-    queue::push(
+    queue::enqueue(
         &raw,
+        &status,
+        Kind::Purchase,
+        7,
         &job_id,
         serde_json::json!({ "index_id": "not a purchase" }),
     )

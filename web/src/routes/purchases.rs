@@ -137,7 +137,7 @@ pub(super) async fn buy_batch(
         |job_id| BatchPurchaseJob {
             job_id,
             user_id,
-            index_ids: ids,
+            index_ids: ids.clone(),
             enqueued_at_ms: now_ms(),
         },
     )

@@ -1,0 +1,230 @@
+//! A new job in one Redis call: its admission (the per-user rate limit, the `Idempotency-Key`
+//! claim), its `queued` status, its push onto the apalis queue and the announcement that wakes
+//! idle workers. Atomic: a job is either admitted, with its status and its place in the queue,
+//! or nothing was written (no claim without a job, no status without a push).
+//!
+//! The push writes what apalis-redis 1.0's own push (`batch_push.lua`) writes for a task due
+//! now: the payload in the queue's data hash, the task's metadata hash, the id on the active
+//! list, and the signal list. A test pushes one job each way and compares what is stored, so an
+//! apalis upgrade that changes this layout fails it.
+
+use std::sync::LazyLock;
+
+use apalis_redis::RedisStorage;
+use redis::Script;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::job::{JobView, StatusStore, to_json};
+use crate::metrics as m;
+use crate::queue::announce_channel;
+
+/// Seconds a queued job's status is kept while it waits (a deep backlog must not lose it).
+const QUEUED_TTL_SECS: u64 = 24 * 3600;
+
+/// apalis-redis's `max_attempts` for a task that does not set one.
+const MAX_ATTEMPTS: u32 = 25;
+
+/// Returns `{0, ''}` when rate limited, `{1, earlier id}` when the key was claimed before,
+/// `{2, ''}` when the job is queued. KEYS: status hash, data hash, metadata hash, active list,
+/// signal list, [bucket], [claim]. ARGV: job id, view JSON, owner, status TTL, payload, max
+/// attempts, announcement channel, now ms or '' (no limit), rate, burst, claim TTL or ''.
+/// A job id already in the data hash is not pushed again (as apalis's `HSETNX`).
+static SUBMIT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if ARGV[8] ~= '' then
+  local now = tonumber(ARGV[8])
+  local rate = tonumber(ARGV[9])
+  local burst = tonumber(ARGV[10])
+  local state = redis.call('HMGET', KEYS[6], 'tokens', 'at')
+  local tokens = tonumber(state[1]) or burst
+  local at = tonumber(state[2]) or now
+  tokens = math.min(burst, tokens + (now - at) * rate / 1000)
+  local allowed = tokens >= 1
+  if allowed then
+    tokens = tokens - 1
+  end
+  redis.call('HSET', KEYS[6], 'tokens', tokens, 'at', now)
+  redis.call('PEXPIRE', KEYS[6], math.ceil(burst / rate * 1000) + 1000)
+  if not allowed then
+    return {0, ''}
+  end
+end
+if ARGV[11] ~= '' then
+  local earlier = redis.call('SET', KEYS[#KEYS], ARGV[1], 'NX', 'GET', 'EX', ARGV[11])
+  if earlier then
+    return {1, earlier}
+  end
+end
+redis.call('HSET', KEYS[1], 'status', 'queued', 'view', ARGV[2], 'owner', ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[5]) == 1 then
+  redis.call('HSET', KEYS[3], 'attempts', 0, 'max_attempts', ARGV[6], 'status', 'Pending',
+    'idempotency_key', '')
+  redis.call('RPUSH', KEYS[4], ARGV[1])
+  redis.call('DEL', KEYS[5])
+  redis.call('LPUSH', KEYS[5], 1)
+  redis.call('PUBLISH', ARGV[7], ARGV[1])
+end
+return {2, ''}",
+    )
+});
+
+/// The checks a user's new job passes before anything is written.
+pub struct Admission<'a> {
+    /// The user's token bucket key, refilled at `rate` a second up to `burst`.
+    pub bucket: &'a str,
+    pub rate: u32,
+    pub burst: u32,
+    /// The `Idempotency-Key` claim's key, held for `claim_ttl_secs`.
+    pub claim: Option<&'a str>,
+    pub claim_ttl_secs: u64,
+}
+
+/// What [`submit`] decided.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Admitted {
+    /// Queued: status written, job pushed and announced.
+    New,
+    RateLimited,
+    /// The key was claimed before, by this job.
+    Earlier(String),
+}
+
+/// Queues `job` (the new job `view` names, polled by `owner`) after the `admission` checks;
+/// counted as enqueued when it is.
+pub async fn submit<T>(
+    storage: &RedisStorage<T>,
+    status: &StatusStore,
+    owner: i64,
+    view: &JobView,
+    admission: Option<&Admission<'_>>,
+    job: &T,
+) -> anyhow::Result<Admitted>
+where
+    T: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static,
+{
+    let config = storage.get_config();
+    let id = &view.job_id;
+    let mut call = SUBMIT.prepare_invoke();
+    call.key(status.key(id))
+        .key(config.job_data_hash())
+        .key(format!("{}:{id}", config.job_meta_hash()))
+        .key(config.active_jobs_list())
+        .key(config.signal_list())
+        .arg(id)
+        .arg(to_json(view))
+        .arg(owner)
+        .arg(QUEUED_TTL_SECS)
+        .arg(serde_json::to_vec(job)?)
+        .arg(MAX_ATTEMPTS)
+        .arg(announce_channel(config));
+    match admission {
+        None => {
+            call.arg("").arg("").arg("").arg("");
+        }
+        Some(admission) => {
+            call.key(admission.bucket)
+                .arg(crate::json::now_millis().timestamp_millis())
+                .arg(admission.rate)
+                .arg(admission.burst);
+            match admission.claim {
+                Some(claim) => call.key(claim).arg(admission.claim_ttl_secs),
+                None => call.arg(""),
+            };
+        }
+    }
+    let (verdict, earlier): (i64, String) = call.invoke_async(&mut status.connection()).await?;
+    Ok(match verdict {
+        0 => Admitted::RateLimited,
+        1 => Admitted::Earlier(earlier),
+        _ => {
+            metrics::counter!(m::JOBS_ENQUEUED, "kind" => view.kind.as_str()).increment(1);
+            Admitted::New
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use serde_json::Value;
+
+    use super::*;
+    use crate::job::{Kind, Status};
+    use crate::purchase::PurchaseJob;
+    use crate::queue;
+
+    fn job(job_id: &str) -> PurchaseJob {
+        PurchaseJob {
+            job_id: job_id.to_owned(),
+            user_id: 7,
+            index_id: 9,
+            enqueued_at_ms: 1,
+        }
+    }
+
+    /// What the queue holds of one task: its payload (with the id taken out, since the two ids
+    /// differ) and its metadata.
+    async fn stored(
+        redis: &mut redis::aio::ConnectionManager,
+        config: &apalis_redis::Config,
+        id: &str,
+    ) -> (Value, HashMap<String, String>) {
+        let (data, meta): (String, HashMap<String, String>) = redis::pipe()
+            .hget(config.job_data_hash(), id)
+            .hgetall(format!("{}:{id}", config.job_meta_hash()))
+            .query_async(redis)
+            .await
+            .unwrap();
+        let mut data: Value = serde_json::from_str(&data).unwrap();
+        data.as_object_mut().unwrap().remove("job_id");
+        (data, meta)
+    }
+
+    #[tokio::test]
+    async fn a_submitted_job_is_stored_as_apalis_stores_a_pushed_one_and_only_once() {
+        let mut settings = crate::config::load_with("test").unwrap();
+        settings.redis.prefix = format!("tsub{}", ulid::Ulid::new());
+        let prefix = &settings.redis.prefix;
+        let mut redis = crate::redis_conn::connect(&settings.redis).await.unwrap();
+        let config = queue::config(prefix, Kind::Purchase, &settings.jobs, 1);
+        let storage = queue::storage::<PurchaseJob>(&redis, config.clone());
+        let status = StatusStore::new(redis.clone(), prefix, 60);
+        let pushed = ulid::Ulid::new().to_string();
+        queue::push(&storage, &pushed, job(&pushed)).await.unwrap();
+        let submitted = ulid::Ulid::new().to_string();
+        let view = JobView::new(&submitted, Kind::Purchase, Status::Queued);
+        for _ in 0..2 {
+            let admitted = submit(&storage, &status, 7, &view, None, &job(&submitted)).await;
+            assert_eq!(admitted.unwrap(), Admitted::New);
+        }
+        assert_eq!(
+            stored(&mut redis, &config, &submitted).await,
+            stored(&mut redis, &config, &pushed).await
+        );
+        // apalis schedules its push at the current second; ours is due at once, and only once.
+        let (active, scheduled): (Vec<String>, Vec<String>) = redis::pipe()
+            .lrange(config.active_jobs_list(), 0, -1)
+            .zrange(config.scheduled_jobs_set(), 0, -1)
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        assert_eq!(active, vec![submitted.clone()]);
+        assert_eq!(scheduled, vec![pushed.clone()]);
+        let queued = status.get(&submitted).await.unwrap().unwrap();
+        assert_eq!((queued.owner, queued.view), (7, view));
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{prefix}:*"))
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        redis::cmd("DEL")
+            .arg(keys)
+            .exec_async(&mut redis)
+            .await
+            .unwrap();
+    }
+}
