@@ -1,7 +1,7 @@
 //! This worker's purchase jobs committed together: each handler hands its order over and waits
 //! for its own outcome, and a committer takes every order waiting (up to `jobs.batch_size`) into
-//! one transaction (`jobs::purchase_group`), publishing the group's `running` statuses before
-//! and its outcomes after in one Redis round trip each. An order that finds a committer idle
+//! one transaction (`jobs::purchase_group`), publishing the group's `running` statuses while it
+//! runs and its outcomes after, in one Redis round trip each. An order that finds a committer idle
 //! runs at once, alone; under load the orders that queue up meanwhile share the next group.
 
 use std::sync::Arc;
@@ -112,11 +112,17 @@ async fn commit(waiting: Arc<Mutex<mpsc::Receiver<Waiting>>>, with: Committer, g
             .iter()
             .map(|w| JobView::new(&w.job_id, w.kind, Status::Running))
             .collect();
-        if let Err(error) = with.status.running(&running).await {
-            tracing::warn!(%error, "could not publish running statuses");
-        }
-        let mut outcomes =
-            purchase_group::run(&with.db.main, &with.ids, &members, with.retries).await;
+        // `running` is written while the transaction runs, not a round trip before it: it only
+        // replaces `queued`, so it can never overwrite the outcomes published after both.
+        let publish_running = async {
+            if let Err(error) = with.status.running(&running).await {
+                tracing::warn!(%error, "could not publish running statuses");
+            }
+        };
+        let ((), mut outcomes) = tokio::join!(
+            publish_running,
+            purchase_group::run(&with.db.main, &with.ids, &members, with.retries)
+        );
         drop(members);
         let finished: Vec<(&JobView, i64)> = group
             .iter()
