@@ -1,4 +1,5 @@
-//! Enqueueing a user's job: per-user rate limit, `Idempotency-Key`, then the queue push.
+//! Enqueueing a user's job: the `Idempotency-Key` header, one atomic submit (rate limit, key
+//! claim, status, push), and the replay of a key claimed before.
 
 use apalis_redis::RedisStorage;
 use axum::http::HeaderMap;
