@@ -6,10 +6,12 @@
 //! unique key still decides "owned"); the users' rows, locked in id order; the buy records of
 //! the jobs that cannot pay are deleted again; one debit `UPDATE`; the ledger rows; the
 //! outcomes. A twin delivery of one job (its outcome key taken) rolls the round back, and that
-//! round's jobs then run one by one ([`purchase::run`]), which settles twins.
+//! round's jobs then run one by one: a job alone whose key is taken answers its twin's outcome.
+//! A single job ([`crate::purchase::run`]) is a group of one.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
+use serde_json::json;
 use sqlx::{MySql, MySqlPool, QueryBuilder, Transaction};
 
 use crate::db::{DUPLICATE_KEY, mysql_code, with_retries};
@@ -17,8 +19,8 @@ use crate::ids::{IdGenerator, next_for_sql};
 use crate::job::{FailureCode, JobView, Kind};
 use crate::json::now_millis;
 use crate::ledger::{self, Reason};
-use crate::outcome::insert_outcomes;
-use crate::purchase::{self, Chapter, Done, Order, chapters};
+use crate::outcome::{insert_outcomes, twin};
+use crate::purchase::{Done, Order};
 
 /// One job of a group and the delivery attempt it is on.
 pub struct Member<'a> {
@@ -36,28 +38,31 @@ pub async fn run(
 ) -> Vec<anyhow::Result<Done>> {
     let mut results: Vec<Option<anyhow::Result<Done>>> = members.iter().map(|_| None).collect();
     for round in rounds(members) {
-        if round.len() > 1 {
-            let chosen: Vec<&Member> = round.iter().map(|&i| &members[i]).collect();
-            match with_retries(retries, || try_round(pool, ids, &chosen)).await {
-                Ok(Some(dones)) => {
-                    for (&i, done) in round.iter().zip(dones) {
-                        results[i] = Some(Ok(done));
-                    }
-                    continue;
-                }
-                // A twin delivery: one by one below.
-                Ok(None) => {}
-                Err(error) => {
-                    for &i in &round {
-                        results[i] = Some(Err(anyhow::anyhow!("group transaction: {error}")));
-                    }
-                    continue;
+        let chosen: Vec<&Member> = round.iter().map(|&i| &members[i]).collect();
+        match with_retries(retries, || try_round(pool, ids, &chosen)).await {
+            Ok(Some(dones)) => {
+                for (&i, done) in round.iter().zip(dones) {
+                    results[i] = Some(Ok(done));
                 }
             }
-        }
-        for &i in &round {
-            let m = &members[i];
-            results[i] = Some(purchase::run(pool, ids, &m.order, m.attempt, retries).await);
+            // A twin delivery recorded this job first: its outcome stands.
+            Ok(None) if round.len() == 1 => {
+                let job_id = members[round[0]].order.job_id;
+                results[round[0]] = Some(twin(pool, job_id).await.map_err(Into::into));
+            }
+            // One of these is a twin: each alone, which settles it.
+            Ok(None) => {
+                for &i in &round {
+                    let alone = std::slice::from_ref(&members[i]);
+                    let mut done = Box::pin(run(pool, ids, alone, retries)).await;
+                    results[i] = done.pop();
+                }
+            }
+            Err(error) => {
+                for &i in &round {
+                    results[i] = Some(Err(anyhow::anyhow!("purchase transaction: {error}")));
+                }
+            }
         }
     }
     results
@@ -190,9 +195,9 @@ async fn insert_buy_records(
     }
     let total = rows.len() as u64;
     let now = now_millis();
-    let mut insert = QueryBuilder::<MySql>::new(purchase::INSERT_BUY_RECORDS);
+    let mut insert = QueryBuilder::<MySql>::new(INSERT_BUY_RECORDS);
     insert.push_values(rows, |mut row, (id, order, chapter)| {
-        purchase::bind_buy_record(&mut row, id, order, chapter, now);
+        bind_buy_record(&mut row, id, order, chapter, now);
     });
     let inserted = insert.build().execute(&mut **tx).await?.rows_affected();
     let mine: HashSet<(String, i64)> = if inserted == total {
@@ -336,10 +341,78 @@ fn done(plan: &Plan<'_>, balances: &HashMap<i64, i64>, after: &HashMap<i64, i64>
         .or_else(|| balances.get(&order.user_id))
         .copied()
         .unwrap_or(0);
-    let result = purchase::result(order, &plan.bought, plan.spent, balance);
+    let result = result(order, &plan.bought, plan.spent, balance);
     Done {
         view: JobView::succeeded(order.job_id, order.kind, result),
         spent: plan.spent,
         replayed: false,
     }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct Chapter {
+    id: i64,
+    book_id: i64,
+    book_name: String,
+    index_name: String,
+    is_vip: bool,
+    price: i64,
+}
+
+/// A successful purchase's result: what it bought and skipped (ids as strings), spent, balance.
+fn result(
+    order: &Order<'_>,
+    bought: &BTreeSet<i64>,
+    spent: i64,
+    balance: i64,
+) -> serde_json::Value {
+    let skipped: Vec<String> = order
+        .index_ids
+        .iter()
+        .filter(|id| !bought.contains(id))
+        .map(i64::to_string)
+        .collect();
+    let bought: Vec<String> = bought.iter().map(i64::to_string).collect();
+    json!({ "bought": bought, "skipped": skipped, "spent": spent, "balance": balance })
+}
+
+async fn chapters(
+    tx: &mut Transaction<'_, MySql>,
+    index_ids: &[i64],
+) -> Result<Vec<Chapter>, sqlx::Error> {
+    let mut query = QueryBuilder::<MySql>::new(
+        r"SELECT i.id, i.book_id, b.book_name, i.index_name, i.is_vip = 1 AS is_vip,
+                 i.book_price AS price
+          FROM book_index i JOIN book b ON b.id = i.book_id WHERE i.id IN (",
+    );
+    let mut list = query.separated(", ");
+    for id in index_ids {
+        list.push_bind(*id);
+    }
+    query.push(") ORDER BY i.id");
+    query.build_query_as().fetch_all(&mut **tx).await
+}
+
+const INSERT_BUY_RECORDS: &str = r"INSERT IGNORE INTO user_buy_record (id, user_id,
+    book_id, book_name, book_index_id, book_index_name, buy_amount, job_id, refund_status,
+    create_time) ";
+
+/// One row of [`INSERT_BUY_RECORDS`].
+fn bind_buy_record(
+    row: &mut sqlx::query_builder::Separated<'_, MySql, &'static str>,
+    id: i64,
+    order: &Order<'_>,
+    chapter: &Chapter,
+    now: chrono::DateTime<chrono::Utc>,
+) {
+    row.push_bind(id)
+        .push_bind(order.user_id)
+        .push_bind(chapter.book_id)
+        .push_bind(chapter.book_name.clone())
+        .push_bind(chapter.id)
+        .push_bind(chapter.index_name.clone())
+        .push_bind(chapter.price)
+        .push_bind(order.job_id.to_owned())
+        .push_bind(0)
+        .push_bind(now);
 }
