@@ -68,9 +68,9 @@ impl Queues {
     }
 }
 
-/// Pushes `job` under the caller's id, then announces it. Pushing an id that is already queued
-/// changes nothing. The announcement is sent in the background (the caller does not wait a
-/// round trip for it): a lost one only delays the pickup to the workers' next poll.
+/// Pushes `job` under the caller's id through apalis's own push, then announces it: what a
+/// redelivery looks like (pushing an id that is already queued changes nothing). New jobs are
+/// queued by [`crate::submit`], which writes the same layout; its test compares the two.
 pub async fn push<T>(storage: &RedisStorage<T>, job_id: &str, job: T) -> anyhow::Result<()>
 where
     T: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static,
@@ -82,16 +82,11 @@ where
         .push_task(task)
         .await
         .map_err(|e| anyhow::anyhow!("push: {e}"))?;
-    let announce = redis::cmd("PUBLISH")
+    redis::cmd("PUBLISH")
         .arg(announce_channel(storage.get_config()))
         .arg(job_id)
-        .to_owned();
-    let mut redis = storage.get_connection().clone();
-    tokio::spawn(async move {
-        if let Err(error) = announce.exec_async(&mut redis).await {
-            tracing::warn!(%error, "push not announced; workers find it on their next poll");
-        }
-    });
+        .exec_async(storage.get_connection())
+        .await?;
     Ok(())
 }
 

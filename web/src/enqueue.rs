@@ -38,8 +38,7 @@ pub struct Accepted {
 }
 
 /// Enqueues `make(job_id)` for `user_id`, or answers the job an earlier request with the same
-/// `Idempotency-Key` made (pushing it again if it never reached the queue: a push is a no-op
-/// for an id that is already there).
+/// `Idempotency-Key` made.
 pub async fn submit<T>(
     state: &AppState,
     storage: &RedisStorage<T>,
@@ -87,8 +86,9 @@ where
     }
 }
 
-/// The job an earlier request with the same key made. If it never reached Redis (that request
-/// failed half-way), this request's job is enqueued under the earlier id instead.
+/// The job an earlier request with the same key made. If neither Redis nor MySQL knows it (its
+/// status expired while it waited, or Redis lost it), this request's job is enqueued under the
+/// earlier id instead; its outcome key still lets it be charged only once.
 async fn replay<T>(
     state: &AppState,
     storage: &RedisStorage<T>,
@@ -100,13 +100,8 @@ async fn replay<T>(
 where
     T: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static,
 {
+    // A status means the job was queued with it: `submit` writes both in one call.
     if let Some(stored) = state.status.get(&job_id).await? {
-        if stored.view.status == Status::Queued {
-            // A push of an id already queued changes nothing; one that was lost is restored.
-            queue::push(storage, &job_id, make(job_id.clone()))
-                .await
-                .map_err(ApiError::Unavailable)?;
-        }
         return Ok(Accepted {
             job_id,
             status: stored.view.status,
