@@ -22,7 +22,10 @@ pub fn queue_name(prefix: &str, kind: Kind) -> String {
 /// The apalis configuration of one queue. A dead worker's jobs come back after
 /// `heartbeat × missed_heartbeats` (+ one heartbeat), not apalis's 5-minute default. apalis's own
 /// events stay off: its push script never announces an immediate task (it schedules every push
-/// at the current second), so [`push`] announces pushes itself.
+/// at the current second), so [`push`] announces pushes itself. Task locks stay off: the fetch
+/// already moves a task into the worker's in-flight set, which is the lease a dead worker's
+/// tasks come back from; apalis's separate lock call only re-stamps the task's metadata, costs a
+/// round trip that holds up the worker's next fetch, and `LREM`s the whole active list per task.
 pub fn config(prefix: &str, kind: Kind, settings: &JobSettings, batch_size: usize) -> Config {
     Config::default()
         .queue(queue_name(prefix, kind))
@@ -30,6 +33,7 @@ pub fn config(prefix: &str, kind: Kind, settings: &JobSettings, batch_size: usiz
         .heartbeat_interval(Duration::from_secs(settings.heartbeat_secs))
         .missed_heartbeats(settings.missed_heartbeats)
         .emit_events(false)
+        .lock_tasks(false)
 }
 
 /// The channel [`push`] announces a queue's new job ids on: idle workers wake on it instead of
