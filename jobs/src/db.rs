@@ -5,7 +5,7 @@ use std::time::Duration;
 use secrecy::ExposeSecret;
 use sqlx::migrate::MigrateDatabase;
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
-use sqlx::{Executor, MySql};
+use sqlx::{Connection, Executor, MySql};
 
 use crate::config::{DatabaseSettings, ShardingSettings};
 use crate::shard::{ContentShard, ShardFlags, route};
@@ -22,11 +22,25 @@ fn options(url: &str) -> Result<MySqlConnectOptions, sqlx::Error> {
     url.parse()
 }
 
+/// A connection idle in the pool longer than this is pinged before use. sqlx pings every
+/// connection when it is released, so one taken again sooner was alive a moment ago; its
+/// default ping on every acquire too cost each purchase transaction one more round trip.
+const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
+
 fn pool(url: &str, max: u32, settings: &DatabaseSettings) -> Result<MySqlPool, sqlx::Error> {
     let lock_wait = settings.lock_wait_timeout_secs;
     Ok(MySqlPoolOptions::new()
         .max_connections(max)
         .min_connections(0)
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > PING_IF_IDLE_FOR {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
         .acquire_timeout(settings.acquire_timeout())
         .idle_timeout(Some(Duration::from_secs(300)))
         .after_connect(move |conn, _meta| {
@@ -176,3 +190,32 @@ where
 pub const DUPLICATE_KEY: u16 = 1062;
 pub const DEADLOCK: u16 = 1213;
 pub const LOCK_WAIT_TIMEOUT: u16 = 1205;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pings (and other admin commands) this connection has sent.
+    async fn pings(conn: &mut sqlx::MySqlConnection) -> i64 {
+        let (_, count): (String, String) =
+            sqlx::query_as("SHOW SESSION STATUS LIKE 'Com_admin_commands'")
+                .fetch_one(conn)
+                .await
+                .unwrap();
+        count.parse().unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_connection_taken_again_at_once_is_not_pinged_but_one_idle_a_while_is() {
+        let settings = crate::config::load_with("test").unwrap().database;
+        let one = pool("mysql://root@127.0.0.1:3306", 1, &settings).unwrap();
+        let first = pings(&mut one.acquire().await.unwrap()).await;
+        // The release ping runs in the background once the connection is dropped.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let again = pings(&mut one.acquire().await.unwrap()).await;
+        assert_eq!(again - first, 1, "only the release ping, none on acquire");
+        tokio::time::sleep(PING_IF_IDLE_FOR + Duration::from_millis(200)).await;
+        let later = pings(&mut one.acquire().await.unwrap()).await;
+        assert_eq!(later - again, 2, "the release ping and one on acquire");
+    }
+}
