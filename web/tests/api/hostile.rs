@@ -285,13 +285,7 @@ async fn another_users_token_reaches_none_of_their_resources() {
     let (book, chapters) = app.book(2, 0).await;
     let owner = app.reader_with_coins("owner", 100).await;
     let thief = app.reader_with_coins("thief", 1).await;
-    let job: Value = app
-        .buy(owner.bearer(), &chapters[0])
-        .await
-        .json()
-        .await
-        .unwrap();
-    let job_id = job["job_id"].as_str().unwrap();
+    let job_id = &app.bought(owner.bearer(), &chapters[0]).await;
     expect_error(
         app.job(thief.bearer(), job_id, 0).await,
         StatusCode::NOT_FOUND,

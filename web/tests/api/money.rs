@@ -45,25 +45,20 @@ impl TestApp {
         panic!("job {job_id} never finished");
     }
 
+    /// Buys `index_id` as `who`: the accepted job's id.
+    pub async fn bought(&self, who: As<'_>, index_id: &str) -> String {
+        accepted_job(self.buy(who, index_id).await).await
+    }
+
     /// Buys and waits: the job's final state.
     pub async fn buy_and_wait(&self, who: As<'_>, index_id: &str) -> Value {
-        let response = self.buy(who, index_id).await;
-        assert_eq!(response.status(), StatusCode::ACCEPTED);
-        let job_id = response.json::<Value>().await.unwrap()["job_id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let job_id = self.bought(who, index_id).await;
         self.outcome(who, &job_id).await
     }
 
     /// A batch purchase, waited for: the job's final state.
     pub async fn batch_and_wait(&self, who: As<'_>, index_ids: &[&str]) -> Value {
-        let response = self.buy_batch(who, index_ids).await;
-        assert_eq!(response.status(), StatusCode::ACCEPTED);
-        let job_id = response.json::<Value>().await.unwrap()["job_id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let job_id = accepted_job(self.buy_batch(who, index_ids).await).await;
         self.outcome(who, &job_id).await
     }
 
@@ -120,4 +115,13 @@ pub fn code(job: &Value) -> &str {
     job["error"]["code"]
         .as_str()
         .unwrap_or_else(|| job["status"].as_str().unwrap())
+}
+
+/// The job id of a 202 answer.
+async fn accepted_job(response: Response) -> String {
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    response.json::<Value>().await.unwrap()["job_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }

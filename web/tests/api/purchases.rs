@@ -200,11 +200,7 @@ async fn a_waiting_poll_answers_with_the_view_the_worker_publishes() {
     let app = spawn_app().await;
     let (_, chapters) = app.book(1, 0).await;
     let reader = app.reader_with_coins("reader", 100).await;
-    let response = app.buy(reader.bearer(), &chapters[0]).await;
-    let job_id = response.json::<Value>().await.unwrap()["job_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let job_id = app.bought(reader.bearer(), &chapters[0]).await;
     let published = jobs::job::JobView::succeeded(
         &job_id,
         jobs::job::Kind::Purchase,
@@ -250,13 +246,7 @@ async fn another_readers_job_is_not_found_but_an_admin_sees_it() {
     let (_, chapters) = app.book(1, 0).await;
     let owner = app.reader_with_coins("owner", 100).await;
     let other = app.reader_with_coins("other", 100).await;
-    let job: Value = app
-        .buy(owner.bearer(), &chapters[0])
-        .await
-        .json()
-        .await
-        .unwrap();
-    let job_id = job["job_id"].as_str().unwrap();
+    let job_id = &app.bought(owner.bearer(), &chapters[0]).await;
     expect_error(
         app.job(other.bearer(), job_id, 0).await,
         StatusCode::NOT_FOUND,
