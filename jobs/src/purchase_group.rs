@@ -38,6 +38,10 @@ pub async fn run(
 ) -> Vec<anyhow::Result<Done>> {
     let mut results: Vec<Option<anyhow::Result<Done>>> = members.iter().map(|_| None).collect();
     for round in rounds(members) {
+        if let [only] = round[..] {
+            results[only] = Some(alone(pool, ids, &members[only], retries).await);
+            continue;
+        }
         let chosen: Vec<&Member> = round.iter().map(|&i| &members[i]).collect();
         match with_retries(retries, || try_round(pool, ids, &chosen)).await {
             Ok(Some(dones)) => {
@@ -45,22 +49,15 @@ pub async fn run(
                     results[i] = Some(Ok(done));
                 }
             }
-            // A twin delivery recorded this job first: its outcome stands.
-            Ok(None) if round.len() == 1 => {
-                let job_id = members[round[0]].order.job_id;
-                results[round[0]] = Some(twin(pool, job_id).await.map_err(Into::into));
-            }
             // One of these is a twin: each alone, which settles it.
             Ok(None) => {
                 for &i in &round {
-                    let alone = std::slice::from_ref(&members[i]);
-                    let mut done = Box::pin(run(pool, ids, alone, retries)).await;
-                    results[i] = done.pop();
+                    results[i] = Some(alone(pool, ids, &members[i], retries).await);
                 }
             }
             Err(error) => {
                 for &i in &round {
-                    results[i] = Some(Err(anyhow::anyhow!("purchase transaction: {error}")));
+                    results[i] = Some(Err(failed(&error)));
                 }
             }
         }
@@ -69,6 +66,26 @@ pub async fn run(
         .into_iter()
         .map(|r| r.expect("every member is in a round"))
         .collect()
+}
+
+/// One job in a transaction of its own. If a twin delivery recorded it first, that outcome
+/// stands.
+async fn alone(
+    pool: &MySqlPool,
+    ids: &IdGenerator,
+    member: &Member<'_>,
+    retries: u32,
+) -> anyhow::Result<Done> {
+    let only = [member];
+    match with_retries(retries, || try_round(pool, ids, &only)).await {
+        Ok(Some(mut dones)) => Ok(dones.pop().expect("one member, one outcome")),
+        Ok(None) => Ok(twin(pool, member.order.job_id).await?),
+        Err(error) => Err(failed(&error)),
+    }
+}
+
+fn failed(error: &sqlx::Error) -> anyhow::Error {
+    anyhow::anyhow!("purchase transaction: {error}")
 }
 
 /// Member indexes split so no round holds two jobs of one user (later ones wait a round).
