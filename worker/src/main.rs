@@ -2,7 +2,11 @@
 
 use tokio::net::TcpListener;
 
-#[tokio::main]
+// One thread: a worker mostly waits on Redis and MySQL, and on one thread every hand-over
+// (announcement → consumer → committer → handler) is a task switch, not a thread wake-up
+// (measured: 10–15 % more purchases/s than two threads at every concurrency). Scale out
+// with processes, one per core.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     jobs::telemetry::init();
     let settings = match jobs::config::load() {
