@@ -18,7 +18,7 @@ mod stats;
 use e2e::Load;
 use setup::Fixture;
 use stack::Stack;
-use stats::Sample;
+use stats::{Sample, median};
 
 #[derive(Parser)]
 #[command(about = "novel benchmarks and fault tests")]
@@ -64,6 +64,10 @@ struct Opts {
     /// Chaos: do not restart MariaDB.
     #[arg(long, global = true)]
     no_db_restart: bool,
+    /// Direct and end to end alternate this many times at each concurrency; the summary gives
+    /// the median ratio and its range (a noisy machine drifts between two measurements).
+    #[arg(long, global = true, default_value_t = 1)]
+    rounds: usize,
     /// Keep the benchmark's database and Redis keys afterwards.
     #[arg(long, global = true)]
     keep: bool,
@@ -78,6 +82,7 @@ async fn main() -> anyhow::Result<ExitCode> {
         !opts.concurrency.is_empty() && !opts.concurrency.contains(&0),
         "--concurrency: positive numbers"
     );
+    anyhow::ensure!(opts.rounds > 0, "--rounds: a positive number");
     let settings = setup::settings()?;
     let readers = opts.concurrency.iter().copied().max().unwrap_or(1);
     eprintln!(
@@ -112,48 +117,89 @@ async fn main() -> anyhow::Result<ExitCode> {
     Ok(ExitCode::FAILURE)
 }
 
-/// Each concurrency level in turn, direct then end to end; returns every accepted job.
+/// Each concurrency level in turn, direct then end to end (`--rounds` times); returns every
+/// accepted job.
 async fn measure(fixture: &Fixture, opts: &Opts, mode: Mode) -> anyhow::Result<Sample> {
     let duration = Duration::from_secs_f64(opts.duration);
     let mut all = Sample::default();
     let mut summary = Vec::new();
     for &concurrency in &opts.concurrency {
-        let mut direct_rate = None;
-        if mode != Mode::E2e {
-            let sample = direct::run(fixture, concurrency, duration).await?;
-            println!("{}", sample.line(&format!("direct   C={concurrency}")));
-            direct_rate = Some(sample.throughput());
-            all.merge(sample);
-        }
-        if mode != Mode::Direct {
-            let stack = Stack::start(&fixture.settings, opts.workers, &[])?;
-            ready(&stack.base_url).await?;
-            let load = Load {
-                concurrency,
-                duration,
-                rate: opts.rate,
-                tolerant: false,
-            };
-            let sample = e2e::run(fixture, &stack.base_url, load).await;
-            stack.stop();
-            let sample = sample?;
-            let label = format!("e2e K={} C={concurrency}", opts.workers);
-            println!("{}", sample.line(&label));
-            if let Some(direct) = direct_rate {
-                let ratio = sample.throughput() / direct.max(1e-9);
-                println!("ratio e2e/direct C={concurrency}: {ratio:.2}");
-                summary.push((concurrency, direct, sample.throughput(), ratio));
+        let mut rounds = Vec::new();
+        for _ in 0..opts.rounds {
+            let mut direct_rate = None;
+            if mode != Mode::E2e {
+                let sample = direct::run(fixture, concurrency, duration).await?;
+                println!("{}", sample.line(&format!("direct   C={concurrency}")));
+                direct_rate = Some(sample.throughput());
+                all.merge(sample);
             }
-            all.merge(sample);
+            if mode != Mode::Direct {
+                let sample = e2e_once(fixture, opts, concurrency, duration).await?;
+                if let Some(direct) = direct_rate {
+                    let ratio = sample.throughput() / direct.max(1e-9);
+                    println!("ratio e2e/direct C={concurrency}: {ratio:.2}");
+                    rounds.push(Round {
+                        direct,
+                        e2e: sample.throughput(),
+                        ratio,
+                    });
+                }
+                all.merge(sample);
+            }
+        }
+        if !rounds.is_empty() {
+            summary.push((concurrency, rounds));
         }
     }
-    if summary.len() > 1 {
-        println!("\n   C  direct/s     e2e/s  e2e/direct");
-        for (c, direct, e2e, ratio) in summary {
-            println!("{c:>4} {direct:>9.1} {e2e:>9.1} {ratio:>11.2}");
+    if summary.len() > 1 || opts.rounds > 1 {
+        println!(
+            "\n   C  direct/s     e2e/s  e2e/direct  (medians over {} rounds; ratio range)",
+            opts.rounds
+        );
+        for (c, rounds) in summary {
+            let direct = median(rounds.iter().map(|r| r.direct));
+            let e2e = median(rounds.iter().map(|r| r.e2e));
+            let ratios: Vec<f64> = rounds.iter().map(|r| r.ratio).collect();
+            let (low, high) = ratios
+                .iter()
+                .fold((f64::MAX, f64::MIN), |(l, h), r| (l.min(*r), h.max(*r)));
+            let ratio = median(ratios.iter().copied());
+            println!("{c:>4} {direct:>9.1} {e2e:>9.1} {ratio:>11.2}  ({low:.2}–{high:.2})");
         }
     }
     Ok(all)
+}
+
+/// One end-to-end measurement against a stack started for it.
+async fn e2e_once(
+    fixture: &Fixture,
+    opts: &Opts,
+    concurrency: usize,
+    duration: Duration,
+) -> anyhow::Result<Sample> {
+    let stack = Stack::start(&fixture.settings, opts.workers, &[])?;
+    ready(&stack.base_url).await?;
+    let load = Load {
+        concurrency,
+        duration,
+        rate: opts.rate,
+        tolerant: false,
+    };
+    let sample = e2e::run(fixture, &stack.base_url, load).await;
+    stack.stop();
+    let sample = sample?;
+    println!(
+        "{}",
+        sample.line(&format!("e2e K={} C={concurrency}", opts.workers))
+    );
+    Ok(sample)
+}
+
+/// One round at one concurrency: both throughputs and their ratio.
+struct Round {
+    direct: f64,
+    e2e: f64,
+    ratio: f64,
 }
 
 async fn ready(base: &str) -> anyhow::Result<()> {

@@ -70,6 +70,17 @@ pub fn percentile(values: &[Duration], p: f64) -> Duration {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
+/// The middle value (the mean of the two middle ones for an even count); zero for none.
+pub fn median(values: impl Iterator<Item = f64>) -> f64 {
+    let mut values: Vec<f64> = values.collect();
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,5 +91,12 @@ mod tests {
         assert_eq!(percentile(&values, 50.0), Duration::from_millis(50));
         assert_eq!(percentile(&values, 99.0), Duration::from_millis(99));
         assert_eq!(percentile(&[], 99.0), Duration::ZERO);
+    }
+
+    #[test]
+    fn the_median_is_the_middle_value_or_the_mean_of_the_middle_two() {
+        assert_eq!(median([0.9, 0.4, 0.5].into_iter()), 0.5);
+        assert_eq!(median([0.6, 0.4, 0.5, 0.3].into_iter()), 0.45);
+        assert_eq!(median(std::iter::empty()), 0.0);
     }
 }
