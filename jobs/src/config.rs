@@ -28,6 +28,8 @@ pub struct HttpSettings {
     pub cookie_secure: bool,
     pub body_limit_bytes: usize,
     pub request_timeout_ms: u64,
+    /// Runtime threads of the web process (`jobs::runtime::build`): 1, 0 for one per core, or n.
+    pub threads: usize,
 }
 
 /// Connection URLs are secrets: `SecretString` prints `[REDACTED]` in `Debug`.
@@ -71,6 +73,8 @@ pub struct PricingSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct WorkerSettings {
     pub metrics_port: u16,
+    /// Runtime threads of a worker process (`jobs::runtime::build`): 1, 0 for one per core, or n.
+    pub threads: usize,
     pub concurrency: usize,
     /// When the refund sweep runs (cron with seconds, UTC).
     pub refund_sweep_cron: String,

@@ -21,6 +21,7 @@ pub mod purchase_group;
 pub mod queue;
 pub mod redis_conn;
 pub mod refund;
+pub mod runtime;
 pub mod shard;
 pub mod shutdown;
 pub mod submit;

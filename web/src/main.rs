@@ -27,8 +27,7 @@ enum Command {
     },
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     jobs::telemetry::init();
     let settings = match jobs::config::load() {
         Ok(settings) => settings,
@@ -37,7 +36,12 @@ async fn main() -> anyhow::Result<()> {
             std::process::exit(2);
         }
     };
-    match Cli::parse().command.unwrap_or(Command::Serve) {
+    let command = Cli::parse().command.unwrap_or(Command::Serve);
+    jobs::runtime::build(settings.http.threads)?.block_on(run(settings, command))
+}
+
+async fn run(settings: Settings, command: Command) -> anyhow::Result<()> {
+    match command {
         Command::Serve => serve(settings).await,
         Command::Migrate => jobs::db::migrate(&settings.database, &settings.sharding).await,
         Command::Demo => demo(settings).await,
