@@ -61,3 +61,54 @@ async fn statuses(pool: &MySqlPool, ids: &[String]) -> anyhow::Result<HashMap<St
     }
     Ok(recorded)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jobs::job::Kind;
+    use jobs::purchase::Order;
+
+    fn accepted(job_id: &str, seen: Option<&str>) -> (String, Option<String>) {
+        (job_id.to_owned(), seen.map(str::to_owned))
+    }
+
+    #[tokio::test]
+    async fn a_job_without_an_outcome_or_seen_with_another_one_is_reported() {
+        let settings = testkit::settings();
+        let (db, ids) = testkit::prepare(&settings).await;
+        let reader = testkit::reader_with_coins(&db, &ids, "checked", 100).await;
+        let (_, chapters) = testkit::book(&db, &ids, &settings, 1, 0, 1000).await;
+        let order = Order {
+            job_id: "01JCHECKEDPURCHASE0000000",
+            user_id: reader,
+            kind: Kind::Purchase,
+            index_ids: vec![chapters[0]],
+        };
+        let done = jobs::purchase::run(&db.main, &ids, &order, 1, 0)
+            .await
+            .unwrap();
+        assert!(done.view.error.is_none(), "{:?}", done.view);
+        let ran = accepted(order.job_id, Some("succeeded"));
+        let none: Vec<String> = Vec::new();
+        assert_eq!(
+            problems(&db.main, std::slice::from_ref(&ran), Duration::ZERO)
+                .await
+                .unwrap(),
+            none
+        );
+
+        let lost = accepted("01JNEVERRANATALL000000000", None);
+        let found = problems(&db.main, &[ran, lost], Duration::ZERO)
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("1 accepted jobs without a terminal outcome"));
+
+        let misreported = accepted(order.job_id, Some("failed"));
+        let found = problems(&db.main, &[misreported], Duration::ZERO)
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("client saw another outcome"));
+    }
+}
