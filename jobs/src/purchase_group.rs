@@ -393,6 +393,7 @@ fn result(
     json!({ "bought": bought, "skipped": skipped, "spent": spent, "balance": balance })
 }
 
+/// The chapters of published books among `index_ids`: a draft's chapters are not for sale.
 async fn chapters(
     tx: &mut Transaction<'_, MySql>,
     index_ids: &[i64],
@@ -400,7 +401,8 @@ async fn chapters(
     let mut query = QueryBuilder::<MySql>::new(
         r"SELECT i.id, i.book_id, b.book_name, i.index_name, i.is_vip = 1 AS is_vip,
                  i.book_price AS price
-          FROM book_index i JOIN book b ON b.id = i.book_id WHERE i.id IN (",
+          FROM book_index i JOIN book b ON b.id = i.book_id
+          WHERE b.status = 1 AND i.id IN (",
     );
     let mut list = query.separated(", ");
     for id in index_ids {

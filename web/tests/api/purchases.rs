@@ -454,3 +454,24 @@ async fn admin_credit_validates_its_input_and_only_admins_may_credit() {
     assert_eq!(balance(&app, reader.bearer()).await, 1_000_000_010);
     testkit::assert_books_balance(&app.state.db).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_chapter_of_a_draft_book_is_not_for_sale_and_charges_nothing() {
+    let app = spawn_app().await;
+    let _workers = workers(&app, 1);
+    let (book, chapters) = app.book(3, 1).await;
+    sqlx::query("UPDATE book SET status = 0 WHERE id = ?")
+        .bind(book.parse::<i64>().unwrap())
+        .execute(&app.state.db.main)
+        .await
+        .unwrap();
+    let reader = app.reader_with_coins("draftbuyer", 100).await;
+    let single = app.buy_and_wait(reader.bearer(), &chapters[1]).await;
+    assert_eq!(code(&single), "chapter_not_found", "{single}");
+    let batch = app
+        .batch_and_wait(reader.bearer(), &[&chapters[1], &chapters[2]])
+        .await;
+    assert_eq!(code(&batch), "chapter_not_found", "{batch}");
+    assert_eq!(balance(&app, reader.bearer()).await, 100);
+    assert_eq!(app.my_purchases(reader.bearer()).await["total"], 0);
+}
