@@ -162,8 +162,8 @@ pub fn mysql_code(error: &sqlx::Error) -> Option<u16> {
         .map(|e| e.number())
 }
 
-/// Runs `attempt` again (a few ms later) while it fails with a deadlock or lock wait timeout,
-/// at most `retries` more times; every retry is counted in `novel_db_retries_total`.
+/// Runs `attempt` again (a few ms later) while it fails with a deadlock, a lock wait timeout or
+/// a snapshot-isolation conflict (MariaDB 11.6+ turns `innodb_snapshot_isolation` on), at most `retries` more times; every retry is counted in `novel_db_retries_total`.
 pub async fn with_retries<T, F, Fut>(retries: u32, mut attempt: F) -> Result<T, sqlx::Error>
 where
     F: FnMut() -> Fut,
@@ -178,6 +178,7 @@ where
         let reason = match mysql_code(&error) {
             Some(DEADLOCK) => "deadlock",
             Some(LOCK_WAIT_TIMEOUT) => "lock_wait",
+            Some(SNAPSHOT_CONFLICT) => "snapshot_conflict",
             _ => return Err(error),
         };
         tries += 1;
@@ -190,6 +191,9 @@ where
 pub const DUPLICATE_KEY: u16 = 1062;
 pub const DEADLOCK: u16 = 1213;
 pub const LOCK_WAIT_TIMEOUT: u16 = 1205;
+/// "Record has changed since last read": a row a transaction's snapshot read was changed and
+/// committed by another before this one locked it.
+pub const SNAPSHOT_CONFLICT: u16 = 1020;
 
 #[cfg(test)]
 mod tests {
@@ -203,6 +207,46 @@ mod tests {
                 .await
                 .unwrap();
         count.parse().unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_snapshot_isolation_conflict_is_retried_like_a_deadlock() {
+        let settings = crate::config::load_with("test").unwrap().database;
+        let server = pool("mysql://root@127.0.0.1:3306", 2, &settings).unwrap();
+        let table = format!(
+            "novel_t_snapshot_{}.counter",
+            ulid::Ulid::new().to_string().to_lowercase()
+        );
+        let (schema, _) = table.split_once('.').unwrap();
+        for sql in [
+            format!("CREATE DATABASE {schema}"),
+            format!("CREATE TABLE {table} (id INT PRIMARY KEY, n INT NOT NULL)"),
+            format!("INSERT INTO {table} VALUES (1, 0)"),
+        ] {
+            server.execute(sqlx::AssertSqlSafe(sql)).await.unwrap();
+        }
+        let tries = std::sync::atomic::AtomicU32::new(0);
+        let bump = format!("UPDATE {table} SET n = n + 1 WHERE id = 1");
+        let result = with_retries(2, || async {
+            let first = tries.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0;
+            let mut tx = server.begin().await?;
+            tx.execute("SET SESSION innodb_snapshot_isolation = ON")
+                .await?;
+            tx.execute(sqlx::AssertSqlSafe(format!("SELECT n FROM {table}")))
+                .await?;
+            if first {
+                // Another transaction changes the row this snapshot has read, and commits.
+                server.execute(sqlx::AssertSqlSafe(bump.clone())).await?;
+            }
+            tx.execute(sqlx::AssertSqlSafe(bump.clone())).await?;
+            tx.commit().await
+        })
+        .await;
+        let _ = server
+            .execute(sqlx::AssertSqlSafe(format!("DROP DATABASE {schema}")))
+            .await;
+        result.expect("the conflict is retried");
+        assert_eq!(tries.into_inner(), 2, "one conflict, one retry");
     }
 
     #[tokio::test]
