@@ -24,6 +24,8 @@ pub struct Settings {
 pub struct HttpSettings {
     pub host: String,
     pub port: u16,
+    /// Where `/metrics` of web and workers listens: private by default, whatever `host` is.
+    pub metrics_host: String,
     pub metrics_port: u16,
     pub cookie_secure: bool,
     pub body_limit_bytes: usize,

@@ -52,7 +52,7 @@ async fn run(settings: Settings, command: Command) -> anyhow::Result<()> {
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     let http = &settings.http;
     let listener = TcpListener::bind((http.host.as_str(), http.port)).await?;
-    let metrics = TcpListener::bind((http.host.as_str(), http.metrics_port)).await?;
+    let metrics = TcpListener::bind((http.metrics_host.as_str(), http.metrics_port)).await?;
     // One line for whoever started us (scripts, tests): the API and the metrics address.
     println!(
         "novel web: http://{} metrics http://{}",

@@ -15,8 +15,8 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(settings: jobs::config::Settings) -> anyhow::Result<()> {
-    let metrics =
-        TcpListener::bind((settings.http.host.as_str(), settings.worker.metrics_port)).await?;
+    let host = settings.http.metrics_host.as_str();
+    let metrics = TcpListener::bind((host, settings.worker.metrics_port)).await?;
     println!("novel worker: metrics on http://{}", metrics.local_addr()?);
     worker::run(settings, metrics, jobs::shutdown::signal()).await
 }

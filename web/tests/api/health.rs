@@ -1,7 +1,7 @@
 use reqwest::StatusCode;
 use secrecy::SecretString;
 
-use crate::helpers::{json, spawn_app, start, test_settings};
+use crate::helpers::{json, spawn_app, spawn_web_process_with, start, test_settings};
 
 #[tokio::test]
 async fn healthz_and_readyz_answer_ok_with_everything_up() {
@@ -44,5 +44,54 @@ async fn the_metrics_port_serves_prometheus_text() {
             "novel_http_requests_total{method=\"GET\",route=\"/api/books\",status=\"200\"}"
         ),
         "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_method_a_client_invents_is_counted_as_other() {
+    let app = spawn_app().await;
+    let invented = reqwest::Method::from_bytes(b"BREW").unwrap();
+    app.plain
+        .request(invented, format!("{}/api/books", app.address))
+        .send()
+        .await
+        .unwrap();
+    let text = app
+        .plain
+        .get(format!("{}/metrics", app.metrics_address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!text.contains("BREW"), "{text}");
+    assert!(
+        text.contains("novel_http_requests_total{method=\"other\""),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn metrics_stay_on_their_own_private_host_when_the_api_serves_every_address() {
+    let app = spawn_web_process_with(&[("NOVEL__HTTP__HOST", "0.0.0.0")]).await;
+    assert!(
+        app.address.starts_with("http://0.0.0.0:"),
+        "{}",
+        app.address
+    );
+    assert!(
+        app.metrics_address.starts_with("http://127.0.0.1:"),
+        "{}",
+        app.metrics_address
+    );
+    let worker = testkit::WorkerProcess::spawn_with(
+        &app.state.settings,
+        &[("NOVEL__HTTP__HOST", "0.0.0.0")],
+    );
+    assert!(
+        worker.metrics_url.starts_with("http://127.0.0.1:"),
+        "{}",
+        worker.metrics_url
     );
 }

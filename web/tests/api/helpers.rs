@@ -71,6 +71,11 @@ pub async fn start(settings: Settings) -> TestApp {
 /// The `web` binary as operators run it, over a fresh database: for tests that read the
 /// process's own metrics. `state` still works for fixtures.
 pub async fn spawn_web_process() -> TestApp {
+    spawn_web_process_with(&[]).await
+}
+
+/// [`spawn_web_process`] with extra `NOVEL__…` overrides.
+pub async fn spawn_web_process_with(env: &[(&str, &str)]) -> TestApp {
     use secrecy::ExposeSecret;
     use std::io::{BufRead, BufReader};
     let settings = test_settings();
@@ -79,6 +84,7 @@ pub async fn spawn_web_process() -> TestApp {
         .expect("migrations apply");
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_web"))
         .arg("serve")
+        .envs(env.iter().copied())
         .env("NOVEL_ENV", "test")
         .env(
             "NOVEL__DATABASE__URL",
