@@ -152,13 +152,15 @@ pub(super) async fn add_chapter(
     State(state): State<AppState>,
     EditorSession(session): EditorSession,
     ApiPath(book_id): ApiPath<i64>,
-    ApiJson(body): ApiJson<ChapterBody>,
+    body: Result<ApiJson<ChapterBody>, ApiError>,
 ) -> ApiResult<(StatusCode, Json<ChapterCreated>)> {
+    // The target before the body: a stranger learns nothing from how their body is wrong.
+    may_edit(&state, &session, book_id).await?;
+    let ApiJson(body) = body?;
     let index_name = text("index_name", &body.index_name, MAX_CHAPTER_NAME)?;
     if body.content.trim().is_empty() || body.content.chars().count() > MAX_CONTENT_CHARS {
         return Err(ApiError::invalid("content: 1 to 200000 characters"));
     }
-    may_edit(&state, &session, book_id).await?;
     let chapter = NewChapter {
         book_id,
         index_name,

@@ -435,3 +435,40 @@ async fn the_follow_feed_shows_each_authors_newest_published_book_newest_follow_
         .unwrap();
     assert_eq!(feed["total"], 2);
 }
+
+#[tokio::test]
+async fn a_chapter_for_a_book_that_is_missing_or_not_yours_is_refused_before_its_body_is_read() {
+    let app = spawn_app().await;
+    let owner = author(&app, "owner").await;
+    let rival = author(&app, "rival").await;
+    let book = new_book(&app, owner.bearer(), "Mine").await;
+    let bad_bodies = [
+        json!({ "index_name": "", "content": "", "is_vip": false }),
+        json!({ "index_name": "One" }),
+    ];
+    for body in bad_bodies {
+        for (target, status, code) in [
+            (&book, StatusCode::FORBIDDEN, "forbidden"),
+            (&"12345".to_owned(), StatusCode::NOT_FOUND, "not_found"),
+        ] {
+            let response = app
+                .request(
+                    Method::POST,
+                    &format!("/api/author/books/{target}/chapters"),
+                    rival.bearer(),
+                    Some(body.clone()),
+                )
+                .await;
+            expect_error(response, status, code).await;
+        }
+        let response = app
+            .request(
+                Method::POST,
+                &format!("/api/author/books/{book}/chapters"),
+                owner.bearer(),
+                Some(body),
+            )
+            .await;
+        expect_error(response, StatusCode::BAD_REQUEST, "invalid_request").await;
+    }
+}
