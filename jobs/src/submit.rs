@@ -25,14 +25,30 @@ const QUEUED_TTL_SECS: u64 = 24 * 3600;
 /// apalis-redis's `max_attempts` for a task that does not set one.
 const MAX_ATTEMPTS: u32 = 25;
 
-/// Returns `{0, ''}` when rate limited, `{1, earlier id}` when the key was claimed before,
-/// `{2, ''}` when the job is queued. KEYS: status hash, data hash, metadata hash, active list,
-/// signal list, [bucket], [claim]. ARGV: job id, view JSON, owner, status TTL, payload, max
-/// attempts, announcement channel, now ms or '' (no limit), rate, burst, claim TTL or ''.
-/// A job id already in the data hash is not pushed again (as apalis's `HSETNX`).
+/// Returns `{0, ''}` when rate limited, `{1, earlier id}` when the key was claimed before with
+/// the same request, `{3, ''}` when it was claimed with another one, `{2, ''}` when the job is
+/// queued. KEYS: status hash, data hash, metadata hash, active list, signal list, [bucket],
+/// [claim]. ARGV: job id, view JSON, owner, status TTL, payload, max attempts, announcement
+/// channel, now ms or '' (no limit), rate, burst, claim TTL or '', request fingerprint.
+/// A replay is answered before the rate limit, so a client's retry is never refused. A claim
+/// holds `fingerprint|job id` (one of an older release, the bare job id, is taken as a match). A job id already in the data hash is not pushed again (as
+/// apalis's `HSETNX`).
 static SUBMIT: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
+if ARGV[11] ~= '' then
+  local earlier = redis.call('GET', KEYS[#KEYS])
+  if earlier then
+    local bar = string.find(earlier, '|', 1, true)
+    if not bar then
+      return {1, earlier}
+    end
+    if string.sub(earlier, 1, bar - 1) ~= ARGV[12] then
+      return {3, ''}
+    end
+    return {1, string.sub(earlier, bar + 1)}
+  end
+end
 if ARGV[8] ~= '' then
   local now = tonumber(ARGV[8])
   local rate = tonumber(ARGV[9])
@@ -52,10 +68,7 @@ if ARGV[8] ~= '' then
   end
 end
 if ARGV[11] ~= '' then
-  local earlier = redis.call('SET', KEYS[#KEYS], ARGV[1], 'NX', 'GET', 'EX', ARGV[11])
-  if earlier then
-    return {1, earlier}
-  end
+  redis.call('SET', KEYS[#KEYS], ARGV[12] .. '|' .. ARGV[1], 'EX', ARGV[11])
 end
 redis.call('HSET', KEYS[1], 'status', 'queued', 'view', ARGV[2], 'owner', ARGV[3])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
@@ -77,9 +90,16 @@ pub struct Admission<'a> {
     pub bucket: &'a str,
     pub rate: u32,
     pub burst: u32,
-    /// The `Idempotency-Key` claim's key, held for `claim_ttl_secs`.
-    pub claim: Option<&'a str>,
+    /// The `Idempotency-Key` claim, held for `claim_ttl_secs`.
+    pub claim: Option<Claim<'a>>,
     pub claim_ttl_secs: u64,
+}
+
+/// An `Idempotency-Key` claim: its Redis key and the fingerprint of the request that made it.
+#[derive(Debug, Clone, Copy)]
+pub struct Claim<'a> {
+    pub key: &'a str,
+    pub fingerprint: &'a str,
 }
 
 /// What [`submit`] decided.
@@ -88,8 +108,10 @@ pub enum Admitted {
     /// Queued: status written, job pushed and announced.
     New,
     RateLimited,
-    /// The key was claimed before, by this job.
+    /// The key was claimed before by the same request, for this job.
     Earlier(String),
+    /// The key was claimed before by another request (method, path or body): nothing written.
+    KeyReused,
 }
 
 /// Queues `job` (the new job `view` names, polled by `owner`) after the `admission` checks;
@@ -122,7 +144,7 @@ where
         .arg(announce_channel(config));
     match admission {
         None => {
-            call.arg("").arg("").arg("").arg("");
+            call.arg("").arg("").arg("").arg("").arg("");
         }
         Some(admission) => {
             call.key(admission.bucket)
@@ -130,8 +152,11 @@ where
                 .arg(admission.rate)
                 .arg(admission.burst);
             match admission.claim {
-                Some(claim) => call.key(claim).arg(admission.claim_ttl_secs),
-                None => call.arg(""),
+                Some(claim) => call
+                    .key(claim.key)
+                    .arg(admission.claim_ttl_secs)
+                    .arg(claim.fingerprint),
+                None => call.arg("").arg(""),
             };
         }
     }
@@ -139,6 +164,7 @@ where
     Ok(match verdict {
         0 => Admitted::RateLimited,
         1 => Admitted::Earlier(earlier),
+        3 => Admitted::KeyReused,
         _ => {
             metrics::counter!(m::JOBS_ENQUEUED, "kind" => view.kind.as_str()).increment(1);
             Admitted::New

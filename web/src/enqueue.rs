@@ -2,33 +2,70 @@
 //! claim, status, push), and the replay of a key claimed before.
 
 use apalis_redis::RedisStorage;
-use axum::http::HeaderMap;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use jobs::job::{JobView, Kind, Status};
 use jobs::queue;
-use jobs::submit::{Admission, Admitted};
+use jobs::submit::{Admission, Admitted, Claim};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 /// Keys are claimed for this long: the same key from the same user within it is the same job.
-const IDEMPOTENCY_TTL_SECS: u64 = 24 * 3600;
+pub const IDEMPOTENCY_TTL_SECS: u64 = 24 * 3600;
 pub const MAX_IDEMPOTENCY_KEY: usize = 64;
 
-/// The validated `Idempotency-Key` header, if any: 1–64 visible ASCII characters.
-pub fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
-    let Some(value) = headers.get("idempotency-key") else {
-        return Ok(None);
-    };
-    let key = value
-        .to_str()
-        .ok()
-        .filter(|k| {
-            (1..=MAX_IDEMPOTENCY_KEY).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic())
+/// A request's validated `Idempotency-Key` header (1–64 visible ASCII characters), if it sent
+/// one, with the method and path it came with.
+pub struct Idempotency(Option<(String, String)>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Idempotency {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let Some(value) = parts.headers.get("idempotency-key") else {
+            return Ok(Self(None));
+        };
+        let key = value
+            .to_str()
+            .ok()
+            .filter(|k| {
+                (1..=MAX_IDEMPOTENCY_KEY).contains(&k.len())
+                    && k.bytes().all(|b| b.is_ascii_graphic())
+            })
+            .ok_or_else(|| {
+                ApiError::invalid("Idempotency-Key: 1 to 64 visible ASCII characters")
+            })?;
+        let request = format!("{} {}", parts.method, parts.uri.path());
+        Ok(Self(Some((key.to_owned(), request))))
+    }
+}
+
+/// A key and the fingerprint of the whole request it was sent with.
+pub struct Keyed {
+    pub key: String,
+    /// SHA-256 (hex) of method, path and the body as parsed: a retry that writes the same
+    /// body another way (an id as a number instead of a string) is still the same request.
+    pub fingerprint: String,
+}
+
+impl Idempotency {
+    pub fn with_body(self, body: &impl Serialize) -> Option<Keyed> {
+        let (key, request) = self.0?;
+        let body = serde_json::to_vec(body).expect("a parsed request body serialises");
+        let digest = Sha256::new()
+            .chain_update(request.as_bytes())
+            .chain_update(b"\n")
+            .chain_update(&body)
+            .finalize();
+        Some(Keyed {
+            key,
+            fingerprint: format!("{digest:x}"),
         })
-        .ok_or_else(|| ApiError::invalid("Idempotency-Key: 1 to 64 visible ASCII characters"))?;
-    Ok(Some(key.to_owned()))
+    }
 }
 
 /// What the 202 answers: the job (a new one, or the one an earlier request with the same key made).
@@ -44,7 +81,7 @@ pub async fn submit<T>(
     storage: &RedisStorage<T>,
     kind: Kind,
     user_id: i64,
-    key: Option<String>,
+    key: Option<Keyed>,
     make: impl Fn(String) -> T,
 ) -> ApiResult<Accepted>
 where
@@ -53,13 +90,21 @@ where
     let prefix = &state.settings.redis.prefix;
     let limits = &state.settings.limits;
     let job_id = ulid::Ulid::new().to_string();
-    let claim = key.map(|k| format!("{prefix}:idem:{user_id}:{k}"));
+    let claim_key = key
+        .as_ref()
+        .map(|k| format!("{prefix}:idem:{user_id}:{}", k.key));
     // The rate limit, the key's claim, the `queued` status and the push: one atomic call.
     let admission = Admission {
         bucket: &format!("{prefix}:rl:enqueue:{user_id}"),
         rate: limits.enqueue_per_second,
         burst: limits.enqueue_burst,
-        claim: claim.as_deref(),
+        claim: key
+            .as_ref()
+            .zip(claim_key.as_deref())
+            .map(|(k, claim)| Claim {
+                key: claim,
+                fingerprint: &k.fingerprint,
+            }),
         claim_ttl_secs: IDEMPOTENCY_TTL_SECS,
     };
     let view = JobView::new(&job_id, kind, Status::Queued);
@@ -79,6 +124,7 @@ where
             retry_after_secs: 1,
         }),
         Admitted::Earlier(earlier) => replay(state, storage, kind, user_id, earlier, make).await,
+        Admitted::KeyReused => Err(ApiError::IdempotencyKeyReused),
         Admitted::New => Ok(Accepted {
             job_id,
             status: Status::Queued,

@@ -26,6 +26,8 @@ pub enum ApiError {
     PurchaseRequired { price: i64 },
     #[error("{0}")]
     Conflict(String),
+    #[error("this Idempotency-Key was used with another request (method, path or body)")]
+    IdempotencyKeyReused,
     #[error("request body too large")]
     TooLarge,
     #[error("too many requests; retry later")]
@@ -46,6 +48,7 @@ impl ApiError {
             Self::PurchaseRequired { .. } => StatusCode::PAYMENT_REQUIRED,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -64,6 +67,7 @@ impl ApiError {
             Self::PurchaseRequired { .. } => "purchase_required",
             Self::Conflict(_) => "conflict",
             Self::TooLarge => "too_large",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::RateLimited { .. } => "rate_limited",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",

@@ -3,14 +3,14 @@
 use std::collections::HashSet;
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use jobs::job::{Kind, Status};
 use jobs::purchase::{BatchPurchaseJob, MAX_BATCH, PurchaseJob};
 use serde::{Deserialize, Serialize};
 
-use crate::enqueue::{self, Accepted};
+use crate::enqueue::{self, Accepted, Idempotency};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::sessions::Session;
@@ -22,7 +22,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/purchases/batch", post(buy_batch))
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct BuyRequest {
     #[serde(with = "jobs::json::id")]
@@ -30,7 +30,7 @@ pub(super) struct BuyRequest {
     index_id: i64,
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct BatchRequest {
     #[serde(with = "jobs::json::ids")]
@@ -72,16 +72,16 @@ fn now_ms() -> i64 {
     tag = "purchases",
     params(("Idempotency-Key" = Option<String>, Header, description = "1 to 64 characters")),
     request_body = BuyRequest,
-    responses((status = 202, body = JobAccepted), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 413, description = "body too large", body = crate::error::ErrorBody), (status = 429, description = "rate limited", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    responses((status = 202, body = JobAccepted), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 413, description = "body too large", body = crate::error::ErrorBody), (status = 422, description = "Idempotency-Key used with another request", body = crate::error::ErrorBody), (status = 429, description = "rate limited", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub(super) async fn buy(
     State(state): State<AppState>,
     session: Session,
-    headers: HeaderMap,
+    idempotency: Idempotency,
     ApiJson(body): ApiJson<BuyRequest>,
 ) -> ApiResult<AcceptedResponse> {
-    let key = enqueue::idempotency_key(&headers)?;
+    let key = idempotency.with_body(&body);
     let user_id = session.user_id;
     let job = enqueue::submit(
         &state,
@@ -106,15 +106,16 @@ pub(super) async fn buy(
     tag = "purchases",
     params(("Idempotency-Key" = Option<String>, Header, description = "1 to 64 characters")),
     request_body = BatchRequest,
-    responses((status = 202, body = JobAccepted), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 413, description = "body too large", body = crate::error::ErrorBody), (status = 429, description = "rate limited", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    responses((status = 202, body = JobAccepted), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 413, description = "body too large", body = crate::error::ErrorBody), (status = 422, description = "Idempotency-Key used with another request", body = crate::error::ErrorBody), (status = 429, description = "rate limited", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub(super) async fn buy_batch(
     State(state): State<AppState>,
     session: Session,
-    headers: HeaderMap,
+    idempotency: Idempotency,
     ApiJson(body): ApiJson<BatchRequest>,
 ) -> ApiResult<AcceptedResponse> {
+    let key = idempotency.with_body(&body);
     let ids = body.index_ids;
     if ids.is_empty() || ids.len() > MAX_BATCH {
         return Err(ApiError::invalid(
@@ -126,7 +127,6 @@ pub(super) async fn buy_batch(
             "index_ids: every chapter id at most once",
         ));
     }
-    let key = enqueue::idempotency_key(&headers)?;
     let user_id = session.user_id;
     let job = enqueue::submit(
         &state,

@@ -27,6 +27,18 @@ impl TestApp {
         .await
     }
 
+    /// A POST with an `Idempotency-Key`, as `token`'s bearer.
+    pub async fn keyed(&self, token: &str, key: &str, path: &str, body: Value) -> Response {
+        self.plain
+            .post(format!("{}{path}", self.address))
+            .bearer_auth(token)
+            .header("Idempotency-Key", key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn job(&self, who: As<'_>, job_id: &str, wait_ms: u64) -> Response {
         self.get_as(who, &format!("/api/jobs/{job_id}?wait_ms={wait_ms}"))
             .await

@@ -475,3 +475,79 @@ async fn a_chapter_of_a_draft_book_is_not_for_sale_and_charges_nothing() {
     assert_eq!(balance(&app, reader.bearer()).await, 100);
     assert_eq!(app.my_purchases(reader.bearer()).await["total"], 0);
 }
+
+#[tokio::test]
+async fn an_idempotency_key_reused_with_another_request_is_refused_and_creates_nothing() {
+    let app = spawn_app().await;
+    let (_, chapters) = app.book(3, 0).await;
+    let reader = app.reader_with_coins("reuser", 100).await;
+    let token = &reader.token;
+    let first = app
+        .keyed(
+            token,
+            "k1",
+            "/api/purchases",
+            json!({ "index_id": chapters[0] }),
+        )
+        .await;
+    assert_eq!(first.status(), StatusCode::ACCEPTED);
+    let job_id = first.json::<Value>().await.unwrap()["job_id"].clone();
+    let others = [
+        ("/api/purchases", json!({ "index_id": chapters[1] })),
+        (
+            "/api/purchases/batch",
+            json!({ "index_ids": [chapters[0]] }),
+        ),
+    ];
+    for (path, body) in others {
+        let response = app.keyed(token, "k1", path, body).await;
+        expect_error(
+            response,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+        )
+        .await;
+    }
+    // The same request with the id written as a number is the same request.
+    let again = app
+        .keyed(
+            token,
+            "k1",
+            "/api/purchases",
+            json!({ "index_id": chapters[0].parse::<i64>().unwrap() }),
+        )
+        .await;
+    assert_eq!(again.json::<Value>().await.unwrap()["job_id"], job_id);
+    let _worker = WorkerProcess::spawn(&app.state.settings);
+    app.outcome(reader.bearer(), job_id.as_str().unwrap()).await;
+    assert_eq!(app.my_purchases(reader.bearer()).await["total"], 1);
+    assert_eq!(balance(&app, reader.bearer()).await, 85);
+}
+
+#[tokio::test]
+async fn a_replay_of_a_key_is_answered_with_its_job_after_the_burst_is_used() {
+    let app = spawn_app_with(|s| {
+        s.limits.enqueue_per_second = 1;
+        s.limits.enqueue_burst = 2;
+    })
+    .await;
+    let (_, chapters) = app.book(4, 0).await;
+    let reader = app.reader_with_coins("replayer", 100).await;
+    let buy = |n: usize| json!({ "index_id": chapters[n] });
+    let first = app
+        .keyed(&reader.token, "once", "/api/purchases", buy(0))
+        .await;
+    assert_eq!(first.status(), StatusCode::ACCEPTED);
+    let job_id = first.json::<Value>().await.unwrap()["job_id"].clone();
+    let mut limited = false;
+    for chapter in &chapters[1..] {
+        limited |=
+            app.buy(reader.bearer(), chapter).await.status() == StatusCode::TOO_MANY_REQUESTS;
+    }
+    assert!(limited, "the burst is used up");
+    let replay = app
+        .keyed(&reader.token, "once", "/api/purchases", buy(0))
+        .await;
+    assert_eq!(replay.status(), StatusCode::ACCEPTED);
+    assert_eq!(replay.json::<Value>().await.unwrap()["job_id"], job_id);
+}
