@@ -6,6 +6,7 @@ pub mod authoring;
 pub mod catalog;
 pub mod config;
 pub mod content;
+pub mod credit;
 pub mod db;
 pub mod demo;
 pub mod follows;

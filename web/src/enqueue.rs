@@ -2,71 +2,15 @@
 //! claim, status, push), and the replay of a key claimed before.
 
 use apalis_redis::RedisStorage;
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use jobs::job::{JobView, Kind, Status};
 use jobs::queue;
 use jobs::submit::{Admission, Admitted, Claim};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sha2::{Digest, Sha256};
 
 use crate::error::{ApiError, ApiResult};
+use crate::idempotency::{IDEMPOTENCY_TTL_SECS, Keyed};
 use crate::state::AppState;
-
-/// Keys are claimed for this long: the same key from the same user within it is the same job.
-pub const IDEMPOTENCY_TTL_SECS: u64 = 24 * 3600;
-pub const MAX_IDEMPOTENCY_KEY: usize = 64;
-
-/// A request's validated `Idempotency-Key` header (1–64 visible ASCII characters), if it sent
-/// one, with the method and path it came with.
-pub struct Idempotency(Option<(String, String)>);
-
-impl<S: Send + Sync> FromRequestParts<S> for Idempotency {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        let Some(value) = parts.headers.get("idempotency-key") else {
-            return Ok(Self(None));
-        };
-        let key = value
-            .to_str()
-            .ok()
-            .filter(|k| {
-                (1..=MAX_IDEMPOTENCY_KEY).contains(&k.len())
-                    && k.bytes().all(|b| b.is_ascii_graphic())
-            })
-            .ok_or_else(|| {
-                ApiError::invalid("Idempotency-Key: 1 to 64 visible ASCII characters")
-            })?;
-        let request = format!("{} {}", parts.method, parts.uri.path());
-        Ok(Self(Some((key.to_owned(), request))))
-    }
-}
-
-/// A key and the fingerprint of the whole request it was sent with.
-pub struct Keyed {
-    pub key: String,
-    /// SHA-256 (hex) of method, path and the body as parsed: a retry that writes the same
-    /// body another way (an id as a number instead of a string) is still the same request.
-    pub fingerprint: String,
-}
-
-impl Idempotency {
-    pub fn with_body(self, body: &impl Serialize) -> Option<Keyed> {
-        let (key, request) = self.0?;
-        let body = serde_json::to_vec(body).expect("a parsed request body serialises");
-        let digest = Sha256::new()
-            .chain_update(request.as_bytes())
-            .chain_update(b"\n")
-            .chain_update(&body)
-            .finalize();
-        Some(Keyed {
-            key,
-            fingerprint: format!("{digest:x}"),
-        })
-    }
-}
 
 /// What the 202 answers: the job (a new one, or the one an earlier request with the same key made).
 pub struct Accepted {

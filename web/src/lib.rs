@@ -18,6 +18,7 @@ use tower_http::trace::TraceLayer;
 mod enqueue;
 pub mod error;
 pub mod extract;
+mod idempotency;
 mod observe;
 pub mod pages;
 pub mod reading;

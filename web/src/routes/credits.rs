@@ -4,8 +4,8 @@
 use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
+use jobs::credit::{self, Credit, Credited, Key};
 use jobs::job::Kind;
-use jobs::ledger::{self, Entry, Reason};
 use jobs::metrics as m;
 use jobs::refund::RefundSweepJob;
 use serde::{Deserialize, Serialize};
@@ -14,6 +14,7 @@ use super::purchases::{AcceptedResponse, accepted};
 use crate::enqueue;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath};
+use crate::idempotency::Idempotency;
 use crate::sessions::AdminSession;
 use crate::state::AppState;
 
@@ -26,7 +27,7 @@ pub fn router() -> Router<AppState> {
 pub const MAX_CREDIT: i64 = 1_000_000_000;
 pub const MAX_NOTE_CHARS: usize = 255;
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CreditRequest {
     amount: i64,
@@ -42,40 +43,52 @@ pub(super) struct Balance {
     post,
     path = "/api/admin/users/{user_id}/credit",
     tag = "admin",
-    params(("user_id" = i64, Path)),
+    params(("user_id" = i64, Path), ("Idempotency-Key" = Option<String>, Header, description = "1 to 64 characters")),
     request_body = CreditRequest,
-    responses((status = 200, body = Balance), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 413, description = "body too large", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    responses((status = 200, body = Balance), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 413, description = "body too large", body = crate::error::ErrorBody), (status = 422, description = "Idempotency-Key used with another request", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub(super) async fn credit(
     State(state): State<AppState>,
     AdminSession(admin): AdminSession,
     ApiPath(user_id): ApiPath<i64>,
-    ApiJson(body): ApiJson<CreditRequest>,
+    idempotency: Idempotency,
+    body: Result<ApiJson<CreditRequest>, ApiError>,
 ) -> ApiResult<Json<Balance>> {
+    // The target before the body.
+    jobs::users::user(&state.db.main, user_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let ApiJson(body) = body?;
     if !(1..=MAX_CREDIT).contains(&body.amount) {
         return Err(ApiError::invalid("amount: between 1 and 1000000000 coins"));
     }
-    let note = body.note.unwrap_or_default();
+    let note = body.note.as_deref().unwrap_or_default();
     if note.chars().count() > MAX_NOTE_CHARS {
         return Err(ApiError::invalid("note: at most 255 characters"));
     }
-    let ref_id = format!("admin:{}", admin.user_id);
-    let entry = Entry {
-        id: state.ids.next_id().await?,
+    let keyed = idempotency.with_body(&body);
+    let request = Credit {
+        admin_id: admin.user_id,
         user_id,
-        reason: Reason::Credit,
-        ref_id: &ref_id,
-        note: Some(&note),
+        amount: body.amount,
+        note,
+        key: keyed.as_ref().map(|k| Key {
+            key: &k.key,
+            fingerprint: &k.fingerprint,
+        }),
     };
-    let mut tx = state.db.main.begin().await?;
-    let balance = ledger::credit(&mut tx, entry, body.amount)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    tx.commit().await?;
-    metrics::counter!(m::COINS, "direction" => "credited").increment(body.amount as u64);
-    tracing::info!(user_id, amount = body.amount, admin = %admin.account, "coins credited");
-    Ok(Json(Balance { balance }))
+    let retries = state.settings.database.deadlock_retries;
+    match credit::credit(&state.db.main, &state.ids, request, retries).await? {
+        Credited::Balance(balance) => {
+            metrics::counter!(m::COINS, "direction" => "credited").increment(body.amount as u64);
+            tracing::info!(user_id, amount = body.amount, admin = %admin.account, "coins credited");
+            Ok(Json(Balance { balance }))
+        }
+        Credited::Replayed(balance) => Ok(Json(Balance { balance })),
+        Credited::UserNotFound => Err(ApiError::NotFound),
+        Credited::KeyReused => Err(ApiError::IdempotencyKeyReused),
+    }
 }
 
 #[utoipa::path(

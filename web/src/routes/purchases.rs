@@ -10,9 +10,10 @@ use jobs::job::{Kind, Status};
 use jobs::purchase::{BatchPurchaseJob, MAX_BATCH, PurchaseJob};
 use serde::{Deserialize, Serialize};
 
-use crate::enqueue::{self, Accepted, Idempotency};
+use crate::enqueue::{self, Accepted};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
+use crate::idempotency::Idempotency;
 use crate::sessions::Session;
 use crate::state::AppState;
 

@@ -2,6 +2,7 @@ mod admin;
 mod authors;
 mod books;
 mod client;
+mod credits;
 mod csrf;
 mod freeze;
 mod fuzz;

@@ -418,43 +418,6 @@ async fn enqueueing_faster_than_the_per_user_limit_gets_429_with_retry_after() {
     );
 }
 
-#[tokio::test]
-async fn admin_credit_validates_its_input_and_only_admins_may_credit() {
-    let app = spawn_app().await;
-    let reader = app.reader_with_coins("reader1", 10).await;
-    app.create_admin("boss").await;
-    let admin = app.sign_in("boss").await;
-    for amount in [0, -5, 1_000_000_001] {
-        expect_error(
-            app.credit(admin.bearer(), &reader.user_id, amount).await,
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-        )
-        .await;
-    }
-    expect_error(
-        app.credit(admin.bearer(), "4242", 5).await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
-    expect_error(
-        app.credit(reader.bearer(), &reader.user_id, 5).await,
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    )
-    .await;
-    let ok: Value = app
-        .credit(admin.bearer(), &reader.user_id, 1_000_000_000)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(ok["balance"], 1_000_000_010i64);
-    assert_eq!(balance(&app, reader.bearer()).await, 1_000_000_010);
-    testkit::assert_books_balance(&app.state.db).await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_chapter_of_a_draft_book_is_not_for_sale_and_charges_nothing() {
     let app = spawn_app().await;
