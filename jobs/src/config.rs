@@ -90,7 +90,8 @@ pub struct JobSettings {
     pub poll_interval_ms: u64,
     pub heartbeat_secs: u64,
     pub missed_heartbeats: usize,
-    /// Jobs one worker fetches at a time (close to its concurrency).
+    /// Jobs one worker fetches at a time (close to its concurrency), and so the most purchase
+    /// jobs one group transaction holds (at most `purchase_group::MAX_GROUP`).
     pub batch_size: usize,
     /// How often the reaper records dead-set jobs as failed.
     pub reaper_interval_ms: u64,
@@ -245,6 +246,12 @@ impl Settings {
         }
         if self.worker.concurrency == 0 {
             return invalid("worker.concurrency", "must be at least 1");
+        }
+        if !(1..=crate::purchase_group::MAX_GROUP).contains(&self.jobs.batch_size) {
+            return invalid(
+                "jobs.batch_size",
+                "must be 1..=65: a group of that many 100-chapter batches fills one MySQL statement",
+            );
         }
         if self.redis.prefix.is_empty() || self.redis.prefix.contains([' ', '*', '?']) {
             return invalid(

@@ -162,6 +162,19 @@ pub fn mysql_code(error: &sqlx::Error) -> Option<u16> {
         .map(|e| e.number())
 }
 
+/// Whether `error` may pass if the same work is tried again: the server or the connection was
+/// unavailable, or the transaction lost a conflict. Any other is the work's own fault.
+pub fn is_transient(error: &sqlx::Error) -> bool {
+    use sqlx::Error::{Io, PoolClosed, PoolTimedOut, Protocol, Tls, WorkerCrashed};
+    matches!(
+        error,
+        Io(_) | Tls(_) | PoolTimedOut | PoolClosed | WorkerCrashed | Protocol(_)
+    ) || matches!(
+        mysql_code(error),
+        Some(DEADLOCK | LOCK_WAIT_TIMEOUT | SNAPSHOT_CONFLICT)
+    )
+}
+
 /// Runs `attempt` again (a few ms later) while it fails with a deadlock, a lock wait timeout or
 /// a snapshot-isolation conflict (MariaDB 11.6+ turns `innodb_snapshot_isolation` on), at most `retries` more times; every retry is counted in `novel_db_retries_total`.
 pub async fn with_retries<T, F, Fut>(retries: u32, mut attempt: F) -> Result<T, sqlx::Error>

@@ -14,13 +14,19 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use serde_json::json;
 use sqlx::{MySql, MySqlPool, QueryBuilder, Transaction};
 
-use crate::db::{DUPLICATE_KEY, mysql_code, with_retries};
+use crate::db::{DUPLICATE_KEY, is_transient, mysql_code, with_retries};
 use crate::ids::{IdGenerator, next_for_sql};
 use crate::job::{FailureCode, JobView, Kind};
 use crate::json::now_millis;
 use crate::ledger::{self, Reason};
 use crate::outcome::{insert_outcomes, twin};
 use crate::purchase::{Done, Order};
+
+/// Bind parameters MySQL allows in one statement.
+const MAX_PLACEHOLDERS: usize = 65_535;
+
+/// The most jobs one group may hold: its buy records of full batches fit one `INSERT`.
+pub const MAX_GROUP: usize = MAX_PLACEHOLDERS / (BUY_RECORD_COLUMNS * crate::purchase::MAX_BATCH);
 
 /// One job of a group and the delivery attempt it is on.
 pub struct Member<'a> {
@@ -44,13 +50,21 @@ pub async fn run(
         }
         let chosen: Vec<&Member> = round.iter().map(|&i| &members[i]).collect();
         match with_retries(retries, || try_round(pool, ids, &chosen)).await {
-            Ok(Some(dones)) => {
+            Ok(Settled::Done(dones)) => {
                 for (&i, done) in round.iter().zip(dones) {
                     results[i] = Some(Ok(done));
                 }
             }
-            // One of these is a twin: each alone, which settles it.
-            Ok(None) => {
+            // A twin delivery, or a debit that did not apply as read: each alone settles it.
+            // An error that retrying will not cure may be one job's own (a payload too big
+            // for one statement): alone, it fails only that job.
+            Ok(Settled::Twin | Settled::Diverged) => {
+                for &i in &round {
+                    results[i] = Some(alone(pool, ids, &members[i], retries).await);
+                }
+            }
+            Err(error) if !is_transient(&error) => {
+                tracing::warn!(%error, jobs = round.len(), "group round failed; its jobs run alone");
                 for &i in &round {
                     results[i] = Some(alone(pool, ids, &members[i], retries).await);
                 }
@@ -78,8 +92,11 @@ async fn alone(
 ) -> anyhow::Result<Done> {
     let only = [member];
     match with_retries(retries, || try_round(pool, ids, &only)).await {
-        Ok(Some(mut dones)) => Ok(dones.pop().expect("one member, one outcome")),
-        Ok(None) => Ok(twin(pool, member.order.job_id).await?),
+        Ok(Settled::Done(mut dones)) => Ok(dones.pop().expect("one member, one outcome")),
+        Ok(Settled::Twin) => Ok(twin(pool, member.order.job_id).await?),
+        Ok(Settled::Diverged) => Err(anyhow::anyhow!(
+            "the debit did not apply to the balance read under lock; rolled back"
+        )),
         Err(error) => Err(failed(&error)),
     }
 }
@@ -113,12 +130,20 @@ struct Plan<'m> {
     spent: i64,
 }
 
-/// `None` when a twin delivery already recorded one of the jobs (the round is rolled back).
+/// How a round ended; all but `Done` rolled back.
+enum Settled {
+    Done(Vec<Done>),
+    /// A twin delivery already recorded one of the jobs.
+    Twin,
+    /// The debit changed other rows than the balances read under lock promised.
+    Diverged,
+}
+
 async fn try_round(
     pool: &MySqlPool,
     ids: &IdGenerator,
     members: &[&Member<'_>],
-) -> Result<Option<Vec<Done>>, sqlx::Error> {
+) -> Result<Settled, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let wanted: Vec<i64> = members
         .iter()
@@ -136,7 +161,12 @@ async fn try_round(
             .collect()
     };
     let mut plans: Vec<Plan> = members.iter().map(|m| plan(m, &found)).collect();
-    insert_buy_records(&mut tx, ids, &mut plans).await?;
+    // Every id this round may need (a buy record per VIP chapter, a ledger row per job), minted
+    // before its first lock: waiting on the id lease must never hold rows locked.
+    let open = plans.iter().filter(|p| p.failure.is_none());
+    let needed = open.map(|p| p.vip.len() + 1).sum();
+    let mut fresh = mint(ids, needed).await?.into_iter();
+    insert_buy_records(&mut tx, &mut fresh, &mut plans).await?;
     let balances = lock_users(&mut tx, &plans).await?;
     let mut debits = Vec::new();
     for plan in plans.iter_mut().filter(|p| p.failure.is_none()) {
@@ -156,7 +186,10 @@ async fn try_round(
             debits.push((order.user_id, plan.spent, order.job_id));
         }
     }
-    let after = debit(&mut tx, ids, &balances, &debits).await?;
+    let Some(after) = debit(&mut tx, &mut fresh, &balances, &debits).await? else {
+        tx.rollback().await?;
+        return Ok(Settled::Diverged);
+    };
     let dones: Vec<Done> = plans.iter().map(|p| done(p, &balances, &after)).collect();
     let outcomes: Vec<(&Order, &JobView, i32)> = plans
         .iter()
@@ -166,11 +199,11 @@ async fn try_round(
     match insert_outcomes(&mut *tx, &outcomes).await {
         Ok(()) => {
             tx.commit().await?;
-            Ok(Some(dones))
+            Ok(Settled::Done(dones))
         }
         Err(error) if mysql_code(&error) == Some(DUPLICATE_KEY) => {
             tx.rollback().await?;
-            Ok(None)
+            Ok(Settled::Twin)
         }
         Err(error) => Err(error),
     }
@@ -198,13 +231,13 @@ fn plan<'m>(member: &'m Member<'m>, found: &'m HashMap<i64, Chapter>) -> Plan<'m
 /// One multi-row `INSERT IGNORE`; where some rows were skipped, reads back which are ours.
 async fn insert_buy_records(
     tx: &mut Transaction<'_, MySql>,
-    ids: &IdGenerator,
+    fresh: &mut impl Iterator<Item = i64>,
     plans: &mut [Plan<'_>],
 ) -> Result<(), sqlx::Error> {
     let mut rows = Vec::new();
     for plan in plans.iter().filter(|p| p.failure.is_none()) {
         for chapter in &plan.vip {
-            rows.push((next_for_sql(ids).await?, &plan.member.order, *chapter));
+            rows.push((next(fresh), &plan.member.order, *chapter));
         }
     }
     if rows.is_empty() {
@@ -306,16 +339,18 @@ async fn delete_buy_records(
     Ok(())
 }
 
-/// One `UPDATE` for every debit (the rows are locked and each user is in it once, so the
-/// balances read are exact), then the ledger rows; returns the balances after.
+/// One `UPDATE` for every debit, then the ledger rows; the balances after, or `None` (nothing
+/// written) when the update did not change exactly the debited rows. Each row is guarded by the
+/// balance read under lock, which is stronger than `account_balance >= spent` (already checked
+/// against that balance) and proves the ledger's `balance_after` right.
 async fn debit(
     tx: &mut Transaction<'_, MySql>,
-    ids: &IdGenerator,
+    fresh: &mut impl Iterator<Item = i64>,
     balances: &HashMap<i64, i64>,
     debits: &[(i64, i64, &str)],
-) -> Result<HashMap<i64, i64>, sqlx::Error> {
+) -> Result<Option<HashMap<i64, i64>>, sqlx::Error> {
     if debits.is_empty() {
-        return Ok(HashMap::new());
+        return Ok(Some(HashMap::new()));
     }
     let mut update =
         QueryBuilder::<MySql>::new("UPDATE user SET account_balance = account_balance - CASE id");
@@ -331,17 +366,46 @@ async fn debit(
     for (user, _, _) in debits {
         list.push_bind(*user);
     }
-    update.push(")");
-    update.build().execute(&mut **tx).await?;
+    update.push(") AND account_balance = CASE id");
+    for (user, _, _) in debits {
+        update
+            .push(" WHEN ")
+            .push_bind(*user)
+            .push(" THEN ")
+            .push_bind(balances.get(user).copied().unwrap_or(-1));
+    }
+    update.push(" END");
+    let changed = update.build().execute(&mut **tx).await?.rows_affected();
+    if changed != debits.len() as u64 {
+        tracing::error!(
+            changed,
+            debits = debits.len(),
+            "grouped debit diverged from its reads"
+        );
+        return Ok(None);
+    }
     let mut after = HashMap::new();
     let mut rows = Vec::with_capacity(debits.len());
     for &(user, spent, job_id) in debits {
         let balance = balances[&user] - spent;
         after.insert(user, balance);
-        rows.push((next_for_sql(ids).await?, user, -spent, balance, job_id));
+        rows.push((next(fresh), user, -spent, balance, job_id));
     }
     ledger::insert_rows(tx, Reason::Purchase, None, &rows).await?;
-    Ok(after)
+    Ok(Some(after))
+}
+
+/// `count` fresh ids (a lost lease surfaces as a transient database error).
+async fn mint(ids: &IdGenerator, count: usize) -> Result<Vec<i64>, sqlx::Error> {
+    let mut minted = Vec::with_capacity(count);
+    for _ in 0..count {
+        minted.push(next_for_sql(ids).await?);
+    }
+    Ok(minted)
+}
+
+fn next(fresh: &mut impl Iterator<Item = i64>) -> i64 {
+    fresh.next().expect("a round mints every id it uses")
 }
 
 fn done(plan: &Plan<'_>, balances: &HashMap<i64, i64>, after: &HashMap<i64, i64>) -> Done {
@@ -412,6 +476,7 @@ async fn chapters(
     query.build_query_as().fetch_all(&mut **tx).await
 }
 
+const BUY_RECORD_COLUMNS: usize = 10;
 const INSERT_BUY_RECORDS: &str = r"INSERT IGNORE INTO user_buy_record (id, user_id,
     book_id, book_name, book_index_id, book_index_name, buy_amount, job_id, refund_status,
     create_time) ";
@@ -434,4 +499,52 @@ fn bind_buy_record(
         .push_bind(order.job_id.to_owned())
         .push_bind(0)
         .push_bind(now);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A migrated database of its own and a user holding `coins`.
+    async fn user_with(coins: i64) -> (MySqlPool, i64) {
+        let mut settings = crate::config::load_with("test").unwrap();
+        let unique = ulid::Ulid::new().to_string().to_lowercase();
+        settings.database.url = format!("mysql://root@127.0.0.1:3306/novel_t_{unique}").into();
+        crate::db::migrate(&settings.database, &settings.sharding)
+            .await
+            .unwrap();
+        let db = crate::db::Db::connect(&settings.database, &settings.sharding).unwrap();
+        crate::accounts::insert_user(&db.main, 7, "debited", "-", "debited", "reader")
+            .await
+            .unwrap();
+        sqlx::query("UPDATE user SET account_balance = ? WHERE id = 7")
+            .bind(coins)
+            .execute(&db.main)
+            .await
+            .unwrap();
+        (db.main, 7)
+    }
+
+    #[tokio::test]
+    async fn a_debit_whose_balance_is_not_the_one_read_changes_nothing() {
+        let (pool, user) = user_with(50).await;
+        let mut tx = pool.begin().await.unwrap();
+        let believed = HashMap::from([(user, 100)]);
+        let mut fresh = [1, 2, 3].into_iter();
+        let after = debit(&mut tx, &mut fresh, &believed, &[(user, 30, "J1")])
+            .await
+            .unwrap();
+        assert_eq!(after, None, "the debit does not apply");
+        let (balance, rows): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT account_balance FROM user WHERE id = ?), (SELECT COUNT(*) FROM account_flow)",
+        )
+        .bind(user)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        assert_eq!((balance, rows), (50, 0), "nothing written");
+        let right = HashMap::from([(user, 50)]);
+        let after = debit(&mut tx, &mut fresh, &right, &[(user, 30, "J1")]).await;
+        assert_eq!(after.unwrap(), Some(HashMap::from([(user, 20)])));
+    }
 }

@@ -110,6 +110,8 @@ async fn try_once(
     let mut records = job.record_ids.clone();
     records.sort_unstable();
     records.dedup();
+    // Minted before the records are locked: waiting on the id lease must never hold them.
+    let entry_id = crate::ids::next_for_sql(ids).await?;
     let mut tx = pool.begin().await?;
     let mut select = QueryBuilder::<MySql>::new(
         "SELECT id, buy_amount FROM user_buy_record WHERE refund_status = 0 AND user_id = ",
@@ -138,7 +140,7 @@ async fn try_once(
     }
     let balance = if amount > 0 {
         let entry = Entry {
-            id: crate::ids::next_for_sql(ids).await?,
+            id: entry_id,
             user_id: job.user_id,
             reason: Reason::Refund,
             ref_id: &job.job_id,

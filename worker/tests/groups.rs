@@ -143,3 +143,31 @@ async fn a_group_holding_a_job_already_done_replays_it_and_runs_the_rest() {
     assert_eq!(balance(&db, two).await, 95);
     assert_books_balance(&db).await;
 }
+
+#[tokio::test]
+async fn a_job_too_big_for_one_statement_fails_alone_and_its_round_still_buys() {
+    let settings = settings();
+    let (db, ids) = prepare(&settings).await;
+    let (_, ch) = book(&db, &ids, &settings, 3, 0, 1000).await;
+    let first = reader_with_coins(&db, &ids, "first", 100).await;
+    let huge = reader_with_coins(&db, &ids, "huge", 100).await;
+    let last = reader_with_coins(&db, &ids, "last", 100).await;
+    let group = [
+        member("N-FIRST", first, Kind::Purchase, vec![ch[0]]),
+        // Past MySQL's 65 535 placeholders of one statement: never passes, however retried.
+        member("N-HUGE", huge, Kind::BatchPurchase, (1..=70_000).collect()),
+        member("N-LAST", last, Kind::BatchPurchase, vec![ch[1], ch[2]]),
+    ];
+    let results = purchase_group::run(&db.main, &ids, &group, 3).await;
+    let outcomes: Vec<Result<&'static str, String>> = results
+        .iter()
+        .map(|r| r.as_ref().map(|d| code(&d.view)).map_err(|e| e.to_string()))
+        .collect();
+    assert_eq!(outcomes[0], Ok("succeeded"));
+    assert!(outcomes[1].is_err(), "{:?}", outcomes[1]);
+    assert_eq!(outcomes[2], Ok("succeeded"));
+    assert_eq!(balance(&db, first).await, 95);
+    assert_eq!(balance(&db, huge).await, 100);
+    assert_eq!(balance(&db, last).await, 90);
+    assert_books_balance(&db).await;
+}

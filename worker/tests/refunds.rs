@@ -237,3 +237,69 @@ async fn two_workers_on_the_cron_schedule_make_one_sweep_per_tick() {
     assert_eq!(balance(&db, reader).await, 100);
     assert_books_balance(&db).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_waiting_for_its_id_lease_holds_no_row_locked() {
+    let settings = settings();
+    let (db, ids) = prepare(&settings).await;
+    let (_, chapters) = book(&db, &ids, &settings, 1, 0, 1000).await;
+    let reader = reader_with_coins(&db, &ids, "refunded", 100).await;
+    let order = jobs::purchase::Order {
+        job_id: "BUY-1",
+        user_id: reader,
+        kind: Kind::Purchase,
+        index_ids: vec![chapters[0]],
+    };
+    jobs::purchase::run(&db.main, &ids, &order, 1, 3)
+        .await
+        .unwrap();
+    let record: i64 = sqlx::query_scalar("SELECT id FROM user_buy_record WHERE user_id = ?")
+        .bind(reader)
+        .fetch_one(&db.main)
+        .await
+        .unwrap();
+    // A generator of its own whose lease is lost: it mints again only one TTL after it
+    // takes a new one.
+    let redis = jobs::redis_conn::connect(&settings.redis).await.unwrap();
+    let prefix = format!("{}fenced", settings.redis.prefix);
+    let fenced = jobs::ids::IdGenerator::start(redis.clone(), &prefix, 0, Duration::from_secs(2))
+        .await
+        .unwrap();
+    fenced.next_id().await.unwrap();
+    let machine = fenced.machine_id().unwrap();
+    let _: () = redis::AsyncCommands::del(
+        &mut redis.clone(),
+        format!("{prefix}:ids:lease:0:{machine}"),
+    )
+    .await
+    .unwrap();
+    let started = Instant::now();
+    while fenced.next().is_ok() {
+        assert!(started.elapsed() < Duration::from_secs(2), "never fenced");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let job = jobs::refund::RefundJob {
+        job_id: "REFUND-1".into(),
+        user_id: reader,
+        record_ids: vec![record],
+        enqueued_at_ms: now_ms(),
+    };
+    let pool = db.main.clone();
+    let refund = tokio::spawn(async move { jobs::refund::run(&pool, &fenced, &job, 3).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut tx = db.main.begin().await.unwrap();
+    sqlx::query("SET SESSION innodb_lock_wait_timeout = 1")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let locked = sqlx::query("SELECT id FROM user_buy_record WHERE id = ? FOR UPDATE")
+        .bind(record)
+        .execute(&mut *tx)
+        .await;
+    assert!(locked.is_ok(), "the record is free meanwhile: {locked:?}");
+    tx.rollback().await.unwrap();
+    let done = refund.await.unwrap().unwrap();
+    assert_eq!(done.spent, 5);
+    assert_eq!(balance(&db, reader).await, 100);
+    assert_books_balance(&db).await;
+}
