@@ -175,3 +175,98 @@ async fn ids_minted_slowly_spread_over_all_ten_shards() {
     assert_eq!(shards.len(), 10, "shards reached: {shards:?}");
     ids.shutdown().await;
 }
+
+/// A Redis server of the test's own, without persistence: a restart forgets everything.
+struct OwnRedis {
+    port: u16,
+    child: std::process::Child,
+}
+
+impl OwnRedis {
+    fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        Self {
+            port,
+            child: Self::spawn(port),
+        }
+    }
+
+    fn spawn(port: u16) -> std::process::Child {
+        std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server is installed")
+    }
+
+    fn restart(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        self.child = Self::spawn(self.port);
+    }
+
+    /// A connection once the server answers.
+    async fn connect(&self) -> ConnectionManager {
+        let client = redis::Client::open(format!("redis://127.0.0.1:{}", self.port)).unwrap();
+        for _ in 0..100 {
+            if let Ok(redis) = ConnectionManager::new(client.clone()).await {
+                return redis;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("redis-server on {} never answered", self.port);
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn a_clean_release_that_a_redis_restart_brought_back_is_not_trusted() {
+    let mut server = OwnRedis::start();
+    let redis = server.connect().await;
+    let prefix = prefix();
+    let marker = format!("{prefix}:ids:last:5:9");
+    take_all_but(&redis, &prefix, 5, 9).await;
+    let first = IdGenerator::start(redis.clone(), &prefix, 5, TTL)
+        .await
+        .unwrap();
+    first_id(&first).await;
+    first.shutdown().await;
+    let released: String = redis::AsyncCommands::get(&mut redis.clone(), &marker)
+        .await
+        .unwrap();
+    let second = IdGenerator::start(redis.clone(), &prefix, 5, TTL)
+        .await
+        .unwrap();
+    first_id(&second).await;
+    // The server restarts having lost the second holder's writes (as an AOF missing its last
+    // second would): the first holder's clean release is what it knows.
+    server.restart();
+    let redis = server.connect().await;
+    take_all_but(&redis, &prefix, 5, 9).await;
+    let _: () = redis::AsyncCommands::set(&mut redis.clone(), &marker, &released)
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let third = IdGenerator::start(redis.clone(), &prefix, 5, TTL)
+        .await
+        .unwrap();
+    first_id(&third).await;
+    assert!(
+        started.elapsed() >= TTL,
+        "the second holder may still be minting: wait out its lease"
+    );
+    assert_eq!(third.machine_id(), Some(9));
+    second.shutdown().await;
+    third.shutdown().await;
+}

@@ -16,10 +16,12 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0";
 
-/// Release only our own lease, marking the handover clean so the next holder need not wait.
+/// Release only our own lease, marking the handover clean so the next holder need not wait. The
+/// mark names the Redis server (its run id): a restart may bring back a clean mark from before
+/// a later holder's writes were lost, and a new server's run id tells the next holder so.
 const RELEASE: &str = r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('SET', KEYS[2], ARGV[2] .. ':1')
+  redis.call('SET', KEYS[2], ARGV[2] .. ':1:' .. ARGV[3])
   redis.call('DEL', KEYS[1])
   return 1
 end
@@ -39,7 +41,8 @@ pub(super) struct Acquired {
     pub machine: u8,
     /// The predecessor's last recorded millisecond.
     pub floor_ms: u64,
-    /// Whether the predecessor released cleanly; if not, wait one TTL before minting.
+    /// Whether the predecessor provably released it (cleanly, on this very Redis server run);
+    /// if not, wait one TTL before minting.
     pub clean: bool,
 }
 
@@ -90,7 +93,10 @@ impl Lease {
                 .arg(self.last_key(machine))
                 .query_async(&mut self.redis)
                 .await?;
-            let (floor_ms, clean) = parse_last(last.as_deref());
+            let (floor_ms, released_on) = parse_last(last.as_deref());
+            // Read after the mark: a restart in between shows as another run id.
+            let server = self.run_id().await?;
+            let clean = released_on.is_some_and(|run| !run.is_empty() && run == server);
             // Until we renew, a crash of ours must make the next holder wait.
             redis::cmd("SET")
                 .arg(self.last_key(machine))
@@ -120,20 +126,41 @@ impl Lease {
     }
 
     pub async fn release(&mut self, machine: u8, last_ms: u64) -> redis::RedisResult<()> {
+        let server = self.run_id().await?;
         redis::Script::new(RELEASE)
             .key(self.lease_key(machine))
             .key(self.last_key(machine))
             .arg(&self.token)
             .arg(last_ms)
+            .arg(server)
             .invoke_async::<i64>(&mut self.redis)
             .await?;
         Ok(())
     }
+
+    /// The Redis server's run id: new at every start of the server.
+    async fn run_id(&mut self) -> redis::RedisResult<String> {
+        let info: String = redis::cmd("INFO")
+            .arg("server")
+            .query_async(&mut self.redis)
+            .await?;
+        Ok(info
+            .lines()
+            .find_map(|line| line.strip_prefix("run_id:"))
+            .unwrap_or_default()
+            .trim()
+            .to_owned())
+    }
 }
 
-fn parse_last(value: Option<&str>) -> (u64, bool) {
-    let Some((ms, clean)) = value.and_then(|v| v.split_once(':')) else {
-        return (0, false);
+/// `last ms:0` while held, `last ms:1:run id` once released: the floor and, after a release,
+/// the Redis run it happened on.
+fn parse_last(value: Option<&str>) -> (u64, Option<&str>) {
+    let mut parts = value.unwrap_or_default().splitn(3, ':');
+    let ms = parts.next().and_then(|ms| ms.parse().ok()).unwrap_or(0);
+    let released_on = match (parts.next(), parts.next()) {
+        (Some("1"), Some(run)) => Some(run),
+        _ => None,
     };
-    (ms.parse().unwrap_or(0), clean == "1")
+    (ms, released_on)
 }
