@@ -111,18 +111,19 @@ pub(super) async fn login(
         "-"
     };
     let mut store = Store::new(&state);
-    if let Some(retry_after_secs) = store.login_blocked(bucket, peer.ip()).await? {
+    if let Some(retry_after_secs) = store.reserve_login(bucket, peer.ip()).await? {
         sessions::count_login("rate_limited");
         return Err(ApiError::RateLimited { retry_after_secs });
     }
-    let row = match plausible {
-        true => accounts::find_login(&state.db.main, &body.username).await?,
-        false => None,
-    };
-    let stored = row.as_ref().map(|r| r.password_hash.clone());
-    let verified = plausible && verify(body.password, stored).await?;
-    let Some(row) = row.filter(|_| verified) else {
-        return failed(&mut store, bucket, peer).await;
+    // Only a wrong password keeps its reserved attempt; a right one, or one never checked (an
+    // outage, a shed hash), gives it back.
+    let checked = check_password(&state, body.password, plausible.then_some(bucket)).await;
+    if !matches!(checked, Ok(None)) {
+        store.release_login(bucket, peer.ip()).await?;
+    }
+    let Some(row) = checked? else {
+        sessions::count_login("failure");
+        return Err(ApiError::BadCredentials);
     };
     if row.session_frozen {
         sessions::count_login("frozen");
@@ -150,10 +151,19 @@ pub(super) async fn login(
     Ok((headers, Json(body)).into_response())
 }
 
-async fn failed(store: &mut Store<'_>, bucket: &str, peer: SocketAddr) -> ApiResult<Response> {
-    store.count_login_failure(bucket, peer.ip()).await?;
-    sessions::count_login("failure");
-    Err(ApiError::BadCredentials)
+/// The account when `username` (none: not a possible name) exists and `password` is its own.
+async fn check_password(
+    state: &AppState,
+    password: String,
+    username: Option<&str>,
+) -> ApiResult<Option<LoginRow>> {
+    let Some(username) = username else {
+        return Ok(None);
+    };
+    let row = accounts::find_login(&state.db.main, username).await?;
+    let stored = row.as_ref().map(|r| r.password_hash.clone());
+    let verified = verify(password, stored).await?;
+    Ok(row.filter(|_| verified))
 }
 
 /// Opens the account's one session (ending any other) and updates the active-sessions gauge.

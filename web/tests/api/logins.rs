@@ -78,6 +78,27 @@ async fn the_eleventh_failed_login_of_an_account_is_rate_limited() {
 }
 
 #[tokio::test]
+async fn a_burst_of_wrong_passwords_checks_at_most_the_limit() {
+    let app = spawn_app().await;
+    app.create_user("target", "reader").await;
+    let guesses = (0..40).map(|_| app.login("target", "wrong-password", false));
+    let mut checked = 0;
+    for answer in futures::future::join_all(guesses).await {
+        if answer.status() == StatusCode::UNAUTHORIZED {
+            checked += 1;
+            expect_error(answer, StatusCode::UNAUTHORIZED, "bad_credentials").await;
+        } else {
+            assert!(answer.headers().contains_key("retry-after"));
+            expect_error(answer, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+        }
+    }
+    assert!(
+        (1..=10).contains(&checked),
+        "{checked} guesses were checked"
+    );
+}
+
+#[tokio::test]
 async fn failed_logins_from_one_ip_are_limited_across_accounts() {
     let app = spawn_app_with(|s| s.sessions.login_failures_per_ip = 3).await;
     app.create_user("someone", "reader").await;
