@@ -30,6 +30,10 @@ pub struct HttpSettings {
     pub request_timeout_ms: u64,
     /// Runtime threads of the web process (`jobs::runtime::build`): 1, 0 for one per core, or n.
     pub threads: usize,
+    /// Argon2 hashes (login, registration, password change) running at once; each takes 19 MiB.
+    pub hash_concurrency: usize,
+    /// How long a request waits for a hashing turn before it is shed with 503.
+    pub hash_queue_timeout_ms: u64,
 }
 
 /// Connection URLs are secrets: `SecretString` prints `[REDACTED]` in `Debug`.
@@ -240,6 +244,9 @@ impl Settings {
                 "limits.enqueue_per_second",
                 "enqueue limits must be positive",
             );
+        }
+        if self.http.hash_concurrency == 0 {
+            return invalid("http.hash_concurrency", "must be at least 1");
         }
         if self.worker.concurrency == 0 {
             return invalid("worker.concurrency", "must be at least 1");

@@ -17,6 +17,8 @@ pub const QUEUE_DEPTH: &str = "novel_queue_depth";
 pub const COINS: &str = "novel_coins_total";
 pub const SESSIONS_ACTIVE: &str = "novel_sessions_active";
 pub const LOGINS: &str = "novel_logins_total";
+/// Argon2 hashes running in the web process (at most `http.hash_concurrency`).
+pub const HASHES_RUNNING: &str = "novel_password_hashes_running";
 pub const DB_RETRIES: &str = "novel_db_retries_total";
 pub const ID_LEASE_LOST: &str = "novel_id_lease_lost_total";
 pub const CLOCK_BACKWARDS: &str = "novel_clock_backwards_total";
@@ -81,6 +83,7 @@ fn register_all() {
     metrics::counter!(ID_LEASE_LOST).absolute(0);
     metrics::counter!(CLOCK_BACKWARDS).absolute(0);
     metrics::gauge!(SESSIONS_ACTIVE).set(0.0);
+    metrics::gauge!(HASHES_RUNNING).set(0.0);
 }
 
 /// The `outcome` label values of `novel_logins_total`.

@@ -30,6 +30,8 @@ pub enum ApiError {
     TooLarge,
     #[error("too many requests; retry later")]
     RateLimited { retry_after_secs: u64 },
+    #[error("the server is busy; retry later")]
+    Overloaded { retry_after_secs: u64 },
     #[error("a dependency is unavailable; retry later")]
     Unavailable(#[source] anyhow::Error),
     #[error("internal error")]
@@ -47,7 +49,7 @@ impl ApiError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Overloaded { .. } | Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -65,7 +67,7 @@ impl ApiError {
             Self::Conflict(_) => "conflict",
             Self::TooLarge => "too_large",
             Self::RateLimited { .. } => "rate_limited",
-            Self::Unavailable(_) => "unavailable",
+            Self::Overloaded { .. } | Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
         }
     }
@@ -104,7 +106,8 @@ impl IntoResponse for ApiError {
             price,
         };
         let mut response = (self.status_code(), Json(body)).into_response();
-        if let Self::RateLimited { retry_after_secs } = self {
+        if let Self::RateLimited { retry_after_secs } | Self::Overloaded { retry_after_secs } = self
+        {
             response.headers_mut().insert(
                 header::RETRY_AFTER,
                 HeaderValue::from(retry_after_secs.max(1)),

@@ -18,6 +18,7 @@ use tower_http::trace::TraceLayer;
 mod enqueue;
 pub mod error;
 pub mod extract;
+pub mod hashing;
 mod observe;
 pub mod pages;
 pub mod reading;
@@ -44,6 +45,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         queues: Queues::new(&redis, prefix, &settings.jobs, 1),
         status: StatusStore::new(redis.clone(), prefix, settings.jobs.result_ttl_secs),
         wakeups: wakeup::Wakeups::start(&settings.redis),
+        hasher: hashing::Hasher::new(&settings.http),
         settings,
         db,
         redis,

@@ -1,7 +1,6 @@
 //! Registration, login and logout.
 
 use std::net::SocketAddr;
-use std::sync::LazyLock;
 
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -56,7 +55,7 @@ pub(super) async fn register(
         .as_deref()
         .map_or(body.username.as_str(), str::trim);
     accounts::validate_nick_name(nick_name).map_err(ApiError::Invalid)?;
-    let hash = hash(body.password).await?;
+    let hash = state.hasher.hash(body.password).await?;
     let user_id = state.ids.next_id().await?;
     let pool = &state.db.main;
     match accounts::insert_user(pool, user_id, &body.username, &hash, nick_name, "reader").await {
@@ -162,7 +161,7 @@ async fn check_password(
     };
     let row = accounts::find_login(&state.db.main, username).await?;
     let stored = row.as_ref().map(|r| r.password_hash.clone());
-    let verified = verify(password, stored).await?;
+    let verified = state.hasher.verify(password, stored).await?;
     Ok(row.filter(|_| verified))
 }
 
@@ -217,28 +216,4 @@ pub(super) async fn logout(State(state): State<AppState>, session: Session) -> A
     store.publish_count().await?;
     let cookie = sessions::expired_cookie(state.settings.http.cookie_secure);
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
-}
-
-/// A verifier for unknown accounts, so their answer takes as long as a wrong password's.
-static DUMMY_HASH: LazyLock<String> =
-    LazyLock::new(|| accounts::hash_password("no account has this password"));
-
-/// Argon2id off the async threads: it is deliberately slow.
-pub(crate) async fn hash(password: String) -> ApiResult<String> {
-    tokio::task::spawn_blocking(move || accounts::hash_password(&password))
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))
-}
-
-/// Verifies against `stored`, or against a dummy hash when there is none (answers false).
-pub(crate) async fn verify(password: String, stored: Option<String>) -> ApiResult<bool> {
-    tokio::task::spawn_blocking(move || match stored {
-        Some(hash) => accounts::verify_password(&password, &hash),
-        None => {
-            let _ = accounts::verify_password(&password, &DUMMY_HASH);
-            false
-        }
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.into()))
 }

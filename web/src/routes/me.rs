@@ -7,7 +7,7 @@ use axum::{Json, Router};
 use jobs::{accounts, users};
 use serde::{Deserialize, Serialize};
 
-use super::auth::{hash, session_headers, start_session, verify};
+use super::auth::{session_headers, start_session};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::sessions::Session;
@@ -85,10 +85,10 @@ pub(super) async fn change_password(
         .await?
         .ok_or(ApiError::Unauthenticated)?;
     let stored = Some(row.password_hash.clone());
-    if !verify(body.old_password, stored).await? {
+    if !state.hasher.verify(body.old_password, stored).await? {
         return Err(ApiError::invalid("old_password: does not match"));
     }
-    let new_hash = hash(body.new_password).await?;
+    let new_hash = state.hasher.hash(body.new_password).await?;
     users::set_password_hash(&state.db.main, row.id, &new_hash).await?;
     let mut store = Store::new(&state);
     let created = start_session(&mut store, &row, session.remember_me).await?;

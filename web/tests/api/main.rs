@@ -15,3 +15,4 @@ mod outages;
 mod pages;
 mod purchases;
 mod sessions;
+mod shedding;
