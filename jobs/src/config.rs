@@ -111,6 +111,8 @@ pub struct LimitSettings {
     pub enqueue_per_second: u32,
     /// How many a user may enqueue at once (bucket size).
     pub enqueue_burst: u32,
+    /// Registrations one client IP may make per hour (each costs an Argon2 hash).
+    pub registrations_per_ip_per_hour: u64,
 }
 
 /// Token sessions: timeouts, CSRF grace, admin search and the failed-login limits.
@@ -244,6 +246,9 @@ impl Settings {
                 "limits.enqueue_per_second",
                 "enqueue limits must be positive",
             );
+        }
+        if self.limits.registrations_per_ip_per_hour == 0 {
+            return invalid("limits.registrations_per_ip_per_hour", "must be at least 1");
         }
         if self.http.hash_concurrency == 0 {
             return invalid("http.hash_concurrency", "must be at least 1");

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::sessions::store::{Created, NewSession, Store};
-use crate::sessions::{self, CSRF_HEADER, Session};
+use crate::sessions::{self, CSRF_HEADER, Session, limits};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -42,10 +42,11 @@ pub(super) struct Registered {
     path = "/api/auth/register",
     tag = "accounts",
     request_body = RegisterBody,
-    responses((status = 201, body = Registered), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 409, description = "conflict", body = crate::error::ErrorBody), (status = 413, description = "body too large", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody))
+    responses((status = 201, body = Registered), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 409, description = "conflict", body = crate::error::ErrorBody), (status = 413, description = "body too large", body = crate::error::ErrorBody), (status = 429, description = "rate limited", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody))
 )]
 pub(super) async fn register(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(body): ApiJson<RegisterBody>,
 ) -> ApiResult<(StatusCode, Json<Registered>)> {
     accounts::validate_username(&body.username).map_err(ApiError::Invalid)?;
@@ -55,6 +56,9 @@ pub(super) async fn register(
         .as_deref()
         .map_or(body.username.as_str(), str::trim);
     accounts::validate_nick_name(nick_name).map_err(ApiError::Invalid)?;
+    if let Some(retry_after_secs) = limits::reserve_registration(&state, peer.ip()).await? {
+        return Err(ApiError::RateLimited { retry_after_secs });
+    }
     let hash = state.hasher.hash(body.password).await?;
     let user_id = state.ids.next_id().await?;
     let pool = &state.db.main;

@@ -1,4 +1,5 @@
-//! Failed-login limits per account and per client IP (fixed windows in Redis).
+//! Attempt limits in fixed Redis windows: failed logins per account and per client IP,
+//! registrations per client IP.
 
 use std::net::IpAddr;
 use std::sync::LazyLock;
@@ -6,6 +7,7 @@ use std::sync::LazyLock;
 use redis::Script;
 
 use super::store::Store;
+use crate::state::AppState;
 
 /// Reserves one attempt under every key (`KEYS[i]` against the limit `ARGV[i + 1]`), or none:
 /// while any key has used up its limit, answers the milliseconds until its window ends and counts
@@ -57,6 +59,14 @@ pub async fn reserve(
     }
     let wait_ms: u64 = invocation.invoke_async(redis).await?;
     Ok((wait_ms > 0).then(|| wait_ms.div_ceil(1000).max(1)))
+}
+
+/// Counts a registration from `ip` (each one costs an Argon2 hash); `Some(seconds to wait)` once
+/// the hour's `limits.registrations_per_ip_per_hour` are used up.
+pub async fn reserve_registration(state: &AppState, ip: IpAddr) -> redis::RedisResult<Option<u64>> {
+    let key = format!("{}:register:ip:{ip}", state.settings.redis.prefix);
+    let limit = state.settings.limits.registrations_per_ip_per_hour;
+    reserve(&mut state.redis.clone(), &[(key, limit)], 3600).await
 }
 
 impl Store<'_> {

@@ -2,7 +2,7 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{As, PASSWORD, expect_error, json, spawn_app, spawn_app_with};
+use crate::helpers::{As, PASSWORD, expect_error, json, retry_after, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn changing_the_password_ends_older_tokens_and_issues_a_new_one() {
@@ -52,11 +52,7 @@ async fn the_eleventh_failed_login_of_an_account_is_rate_limited() {
         expect_error(failed, StatusCode::UNAUTHORIZED, "bad_credentials").await;
     }
     let limited = app.login("target", "wrong-password", false).await;
-    let retry_after: u64 = limited.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry_after = retry_after(&limited);
     assert!((1..=900).contains(&retry_after), "{retry_after}");
     expect_error(limited, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
     let correct = app.login("target", PASSWORD, false).await;

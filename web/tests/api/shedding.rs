@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 
-use crate::helpers::{PASSWORD, expect_error, spawn_app_with};
+use crate::helpers::{PASSWORD, expect_error, retry_after, spawn_app_with};
 
 #[tokio::test]
 async fn a_burst_of_logins_runs_at_most_the_bound_of_hashes_and_sheds_the_rest() {
@@ -40,7 +40,7 @@ async fn a_burst_of_logins_runs_at_most_the_bound_of_hashes_and_sheds_the_rest()
             signed_in += 1;
         } else {
             shed += 1;
-            assert_eq!(answer.headers()["retry-after"], "1");
+            assert_eq!(retry_after(&answer), 1);
             expect_error(answer, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
         }
     }
@@ -49,4 +49,21 @@ async fn a_burst_of_logins_runs_at_most_the_bound_of_hashes_and_sheds_the_rest()
         sampler.await.unwrap() <= 1,
         "more hashes ran than the bound"
     );
+}
+
+#[tokio::test]
+async fn registrations_beyond_the_per_ip_limit_are_rate_limited() {
+    let app = spawn_app_with(|s| s.limits.registrations_per_ip_per_hour = 3).await;
+    for name in ["first", "second", "third"] {
+        assert_eq!(
+            app.register(name, PASSWORD).await.status(),
+            StatusCode::CREATED
+        );
+    }
+    let limited = app.register("fourth", PASSWORD).await;
+    let retry_after = retry_after(&limited);
+    assert!((1..=3600).contains(&retry_after), "{retry_after}");
+    expect_error(limited, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    let bad = app.register("x", PASSWORD).await;
+    expect_error(bad, StatusCode::BAD_REQUEST, "invalid_request").await;
 }
