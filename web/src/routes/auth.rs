@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
-use crate::sessions::store::{Created, NewSession, Store};
-use crate::sessions::{self, CSRF_HEADER, Session, limits};
+use crate::sessions::store::{Created, Store};
+use crate::sessions::{self, CSRF_HEADER, Opened, Session, limits};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -132,10 +132,9 @@ pub(super) async fn login(
         sessions::count_login("frozen");
         return Err(ApiError::SessionFrozen);
     }
-    let created = start_session(&mut store, &row, body.remember_me).await?;
-    // A freeze that landed between the check above and the new session must still hold.
-    if jobs::users::is_frozen(&state.db.main, row.id).await? {
-        store.end(&created.key, &row.username).await?;
+    // A freeze that landed after the check above holds for the new session too.
+    let Opened { created, frozen } = sessions::open(&state, &row, body.remember_me).await?;
+    if frozen {
         sessions::count_login("frozen");
         return Err(ApiError::SessionFrozen);
     }
@@ -167,26 +166,6 @@ async fn check_password(
     let stored = row.as_ref().map(|r| r.password_hash.clone());
     let verified = state.hasher.verify(password, stored).await?;
     Ok(row.filter(|_| verified))
-}
-
-/// Opens the account's one session (ending any other) and updates the active-sessions gauge.
-pub(crate) async fn start_session(
-    store: &mut Store<'_>,
-    row: &LoginRow,
-    remember_me: bool,
-) -> ApiResult<Created> {
-    let roles = accounts::role_list(&row.roles);
-    let created = store
-        .create(&NewSession {
-            user_id: row.id,
-            account: &row.username,
-            roles: &roles,
-            author_id: row.author_id,
-            remember_me,
-        })
-        .await?;
-    store.publish_count().await?;
-    Ok(created)
 }
 
 /// `Set-Cookie` with the new token and `X-CSRF-Token` with its first CSRF token.
