@@ -83,7 +83,6 @@ fn register_all() {
     metrics::counter!(ID_LEASE_LOST).absolute(0);
     metrics::counter!(CLOCK_BACKWARDS).absolute(0);
     metrics::gauge!(SESSIONS_ACTIVE).set(0.0);
-    metrics::gauge!(HASHES_RUNNING).set(0.0);
 }
 
 /// The `outcome` label values of `novel_logins_total`.

@@ -28,6 +28,11 @@ pub struct Turn {
     _permit: OwnedSemaphorePermit,
 }
 
+/// Registers the hashing gauge at 0 (web processes only: workers hash nothing).
+pub fn register_metrics() {
+    metrics::gauge!(jobs::metrics::HASHES_RUNNING).set(0.0);
+}
+
 impl Hasher {
     pub fn new(settings: &HttpSettings) -> Self {
         Self {

@@ -92,6 +92,7 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let handle = jobs::metrics::install();
     sessions::register_metrics();
+    hashing::register_metrics();
     let (db, ids) = (state.db.clone(), state.ids.clone());
     let metrics =
         tokio::spawn(
