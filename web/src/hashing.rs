@@ -24,7 +24,7 @@ pub struct Hasher {
 }
 
 /// One of the `hash_concurrency` turns, held until its hash is done.
-pub struct Turn {
+struct Turn {
     _permit: OwnedSemaphorePermit,
 }
 
@@ -44,7 +44,7 @@ impl Hasher {
 
     /// Waits up to `http.hash_queue_timeout_ms` for a turn; beyond that the request is shed
     /// (503 `unavailable` with `Retry-After`).
-    pub async fn turn(&self) -> ApiResult<Turn> {
+    async fn turn(&self) -> ApiResult<Turn> {
         let permit = tokio::time::timeout(self.queue_timeout, self.turns.clone().acquire_owned());
         match permit.await {
             Ok(Ok(permit)) => Ok(Turn { _permit: permit }),

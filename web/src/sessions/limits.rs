@@ -47,7 +47,7 @@ return 1
 
 /// Takes one attempt from each `(key, limit)` window at once; `Some(seconds to wait)` when one of
 /// them is used up, and then nothing is taken.
-pub async fn reserve(
+async fn reserve(
     redis: &mut redis::aio::ConnectionManager,
     windows: &[(String, u64)],
     window_secs: u64,

@@ -4,7 +4,7 @@
 //! replaced CSRF tokens still in their grace period (member → valid-until ms), `acct:{account}` the
 //! account's one live session, `active` the activity sorted set (account → last activity ms) and
 //! `expiry` beside it (account → when the session expires unless used again), which lets expired
-//! sessions leave `active` (`prune`).
+//! sessions leave `active` (`publish_count`).
 
 use std::sync::LazyLock;
 
@@ -116,7 +116,7 @@ return #gone
     )
 });
 
-/// Expired entries removed per `prune`: keeps each call short however many expired at once.
+/// Expired entries removed per `publish_count`: keeps each call short however many expired at once.
 const PRUNE_BATCH: u64 = 1000;
 
 /// Sets fields of a session only while it exists (never resurrects a bare hash).
