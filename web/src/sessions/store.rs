@@ -116,7 +116,7 @@ return #gone
     )
 });
 
-/// Expired entries removed per `publish_count`: keeps each call short however many expired at once.
+/// Expired entries removed per `publish_count`: each call stays short however many expired.
 const PRUNE_BATCH: u64 = 1000;
 
 /// Sets fields of a session only while it exists (never resurrects a bare hash).
