@@ -160,6 +160,14 @@ describe('reader, author and admin pages', () => {
     assert.equal(response.status(), 404);
     await admin.getByRole('heading', { name: 'Page not found' }).waitFor();
   });
+
+  it('signing in with a next that leaves the site lands on the home page', async () => {
+    await open(admin, '/login?next=/%5Cevil.invalid');
+    await admin.fill('[name=username]', ADMIN.username);
+    await admin.fill('[name=password]', ADMIN.password);
+    await admin.click('form[data-action=login] [type=submit]');
+    await admin.waitForURL(`${stack.base}/`);
+  });
 });
 
 /// New book, a chapter, publish: all through the author page.
