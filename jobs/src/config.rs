@@ -32,6 +32,10 @@ pub struct HttpSettings {
     pub request_timeout_ms: u64,
     /// Runtime threads of the web process (`jobs::runtime::build`): 1, 0 for one per core, or n.
     pub threads: usize,
+    /// Argon2 hashes (login, registration, password change) running at once; each takes 19 MiB.
+    pub hash_concurrency: usize,
+    /// How long a request waits for a hashing turn before it is shed with 503.
+    pub hash_queue_timeout_ms: u64,
 }
 
 /// Connection URLs are secrets: `SecretString` prints `[REDACTED]` in `Debug`.
@@ -110,6 +114,8 @@ pub struct LimitSettings {
     pub enqueue_per_second: u32,
     /// How many a user may enqueue at once (bucket size).
     pub enqueue_burst: u32,
+    /// Registrations one client IP may make per hour (each costs an Argon2 hash).
+    pub registrations_per_ip_per_hour: u64,
 }
 
 /// Token sessions: timeouts, CSRF grace, admin search and the failed-login limits.
@@ -243,6 +249,12 @@ impl Settings {
                 "limits.enqueue_per_second",
                 "enqueue limits must be positive",
             );
+        }
+        if self.limits.registrations_per_ip_per_hour == 0 {
+            return invalid("limits.registrations_per_ip_per_hour", "must be at least 1");
+        }
+        if self.http.hash_concurrency == 0 {
+            return invalid("http.hash_concurrency", "must be at least 1");
         }
         if self.worker.concurrency == 0 {
             return invalid("worker.concurrency", "must be at least 1");

@@ -17,6 +17,8 @@ pub const QUEUE_DEPTH: &str = "novel_queue_depth";
 pub const COINS: &str = "novel_coins_total";
 pub const SESSIONS_ACTIVE: &str = "novel_sessions_active";
 pub const LOGINS: &str = "novel_logins_total";
+/// Argon2 hashes running in the web process (at most `http.hash_concurrency`).
+pub const HASHES_RUNNING: &str = "novel_password_hashes_running";
 pub const DB_RETRIES: &str = "novel_db_retries_total";
 pub const ID_LEASE_LOST: &str = "novel_id_lease_lost_total";
 pub const CLOCK_BACKWARDS: &str = "novel_clock_backwards_total";

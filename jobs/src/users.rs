@@ -63,15 +63,18 @@ pub async fn list_users(
     Ok((total, items))
 }
 
+/// Sets a new password hash unless the account is frozen (or gone): `false` then.
 #[tracing::instrument(skip_all)]
-pub async fn set_password_hash(pool: &MySqlPool, id: i64, hash: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE user SET password_hash = ?, update_time = ? WHERE id = ?")
-        .bind(hash)
-        .bind(now_millis())
-        .bind(id)
-        .execute(pool)
-        .await?;
-    Ok(())
+pub async fn set_password_hash(pool: &MySqlPool, id: i64, hash: &str) -> Result<bool, sqlx::Error> {
+    let changed = sqlx::query(
+        "UPDATE user SET password_hash = ?, update_time = ? WHERE id = ? AND session_frozen = 0",
+    )
+    .bind(hash)
+    .bind(now_millis())
+    .bind(id)
+    .execute(pool)
+    .await?;
+    Ok(changed.rows_affected() == 1)
 }
 
 /// Freezes or unfreezes an account's sessions; `false` when there is no such account.

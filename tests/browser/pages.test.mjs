@@ -22,6 +22,14 @@ async function open(page, where) {
   await page.waitForSelector('body[data-ready=true]');
 }
 
+/// Signs the admin in through the login form, opened as `/login?next=<next>`.
+async function signInAdmin(page, next) {
+  await open(page, `/login?next=${next}`);
+  await page.fill('[name=username]', ADMIN.username);
+  await page.fill('[name=password]', ADMIN.password);
+  await page.click('form[data-action=login] [type=submit]');
+}
+
 async function shot(page, name) {
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 }
@@ -80,10 +88,7 @@ describe('reader, author and admin pages', () => {
   });
 
   it('an admin credits the reader from the admin page', async () => {
-    await open(admin, '/login?next=/admin');
-    await admin.fill('[name=username]', ADMIN.username);
-    await admin.fill('[name=password]', ADMIN.password);
-    await admin.click('form[data-action=login] [type=submit]');
+    await signInAdmin(admin, '/admin');
     await admin.waitForURL(`${stack.base}/admin`);
     await admin.waitForSelector('body[data-ready=true]');
     await admin.fill('form[data-action=find-users] [name=q]', READER.username);
@@ -159,6 +164,11 @@ describe('reader, author and admin pages', () => {
     const response = await admin.goto(`${stack.base}/no/such/page`);
     assert.equal(response.status(), 404);
     await admin.getByRole('heading', { name: 'Page not found' }).waitFor();
+  });
+
+  it('signing in with a next that leaves the site lands on the home page', async () => {
+    await signInAdmin(admin, '/%5Cevil.invalid');
+    await admin.waitForURL(`${stack.base}/`);
   });
 });
 

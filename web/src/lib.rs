@@ -18,6 +18,7 @@ use tower_http::trace::TraceLayer;
 mod enqueue;
 pub mod error;
 pub mod extract;
+pub mod hashing;
 mod idempotency;
 mod observe;
 pub mod pages;
@@ -45,6 +46,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         queues: Queues::new(&redis, prefix, &settings.jobs, 1),
         status: StatusStore::new(redis.clone(), prefix, settings.jobs.result_ttl_secs),
         wakeups: wakeup::Wakeups::start(&settings.redis),
+        hasher: hashing::Hasher::new(&settings.http),
         settings,
         db,
         redis,
@@ -91,6 +93,7 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let handle = jobs::metrics::install();
     sessions::register_metrics();
+    hashing::register_metrics();
     let (db, ids) = (state.db.clone(), state.ids.clone());
     let metrics =
         tokio::spawn(

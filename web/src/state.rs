@@ -10,6 +10,7 @@ use jobs::job::StatusStore;
 use jobs::queue::Queues;
 use redis::aio::ConnectionManager;
 
+use crate::hashing::Hasher;
 use crate::wakeup::Wakeups;
 
 /// One pointer: axum clones the state for every extractor of every request, and the parts
@@ -25,6 +26,7 @@ pub struct Shared {
     pub queues: Queues,
     pub status: StatusStore,
     pub wakeups: Wakeups,
+    pub hasher: Hasher,
 }
 
 impl AppState {

@@ -124,16 +124,20 @@ function fillTable(table, rows, empty) {
 
 const when = (t) => (t ? t.slice(0, 16).replace('T', ' ') : '');
 
-function nextPage() {
-  const next = new URLSearchParams(location.search).get('next') || '/';
-  return next.startsWith('/') && !next.startsWith('//') ? next : '/';
+// Where to go after signing in: the server renders a checked `next` into the form; checked again
+// here. Only a path of this site: one '/' not followed by '/' or '\' (browsers read both as the
+// start of another host) and no control characters (browsers drop tabs and newlines, so
+// '/<tab>/evil.com' would be '//evil.com').
+function nextPage(form) {
+  const next = form.dataset.next || '/';
+  return /^\/(?![\/\\])[^\x00-\x1f\x7f-\x9f]*$/.test(next) ? next : '/';
 }
 
 // ---- reader ----
 
-async function signIn(username, password, rememberMe) {
+async function signIn(form, username, password, rememberMe) {
   await api('POST', '/api/auth/login', { username, password, remember_me: rememberMe });
-  location.href = nextPage();
+  location.href = nextPage(form);
 }
 
 async function buyStatus(text, isError = false) {
@@ -146,12 +150,12 @@ async function buyStatus(text, isError = false) {
 const actions = {
   login: (form) => {
     const f = fields(form);
-    return signIn(f.username, f.password, f.remember_me);
+    return signIn(form, f.username, f.password, f.remember_me);
   },
   register: async (form) => {
     const f = fields(form);
     await api('POST', '/api/auth/register', { username: f.username, password: f.password, nick_name: f.nick_name || undefined });
-    await signIn(f.username, f.password, false);
+    await signIn(form, f.username, f.password, false);
   },
   logout: async () => {
     await api('POST', '/api/auth/logout');

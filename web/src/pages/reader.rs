@@ -11,7 +11,7 @@ use super::{PageError, render, sign_in_first};
 use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery, Paging, offset};
 use crate::reading;
-use crate::sessions::MaybeSession;
+use crate::sessions::{MaybeSession, Session};
 use crate::state::AppState;
 
 type PageResult = Result<Response, PageError>;
@@ -97,16 +97,51 @@ fn unowned_vip_from(chapters: &[ChapterSummary]) -> Vec<String> {
         .collect()
 }
 
-pub async fn login(MaybeSession(session): MaybeSession) -> PageResult {
-    render("login.html", session.as_ref(), context! { mode => "login" })
+/// `?next=`: where the sign-in page sends the browser afterwards.
+#[derive(Debug, Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
 }
 
-pub async fn register(MaybeSession(session): MaybeSession) -> PageResult {
-    render(
-        "login.html",
-        session.as_ref(),
-        context! { mode => "register" },
-    )
+pub async fn login(
+    MaybeSession(session): MaybeSession,
+    query: Result<ApiQuery<NextQuery>, ApiError>,
+) -> PageResult {
+    sign_in_page("login", session, query)
+}
+
+pub async fn register(
+    MaybeSession(session): MaybeSession,
+    query: Result<ApiQuery<NextQuery>, ApiError>,
+) -> PageResult {
+    sign_in_page("register", session, query)
+}
+
+/// The sign-in or register form; `next` is rendered only as a path of this site.
+fn sign_in_page(
+    mode: &str,
+    session: Option<Session>,
+    query: Result<ApiQuery<NextQuery>, ApiError>,
+) -> PageResult {
+    let next = query.ok().and_then(|ApiQuery(q)| q.next);
+    let next = local_path(next.as_deref());
+    render("login.html", session.as_ref(), context! { mode, next })
+}
+
+/// `path` if it stays on this site, else `/`: one `/` not followed by `/` or `\` (browsers read
+/// both as the start of another host), and no control characters (browsers drop tabs and
+/// newlines, so `/<tab>/evil.com` would become `//evil.com`).
+fn local_path(path: Option<&str>) -> &str {
+    match path {
+        Some(path)
+            if path.starts_with('/')
+                && !path[1..].starts_with(['/', '\\'])
+                && !path.chars().any(char::is_control) =>
+        {
+            path
+        }
+        _ => "/",
+    }
 }
 
 /// Balance, recent purchases and ledger; the follows feed is loaded by the page script.
@@ -124,4 +159,29 @@ pub async fn me(State(state): State<AppState>, MaybeSession(session): MaybeSessi
         purchases, ledger,
     };
     render("me.html", Some(&session), ctx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_path;
+
+    #[test]
+    fn only_paths_of_this_site_are_kept() {
+        for good in ["/", "/admin", "/book/1/2?x=1", "/a\\b"] {
+            assert_eq!(local_path(Some(good)), good);
+        }
+        for bad in [
+            "//evil.com",
+            "/\\evil.com",
+            "/\\\\evil.com",
+            "https://evil.com",
+            "/\t/evil.com",
+            "/x\u{85}",
+            "evil.com",
+            "",
+        ] {
+            assert_eq!(local_path(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(local_path(None), "/");
+    }
 }

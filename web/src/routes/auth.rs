@@ -1,7 +1,6 @@
 //! Registration, login and logout.
 
 use std::net::SocketAddr;
-use std::sync::LazyLock;
 
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -13,8 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
-use crate::sessions::store::{Created, NewSession, Store};
-use crate::sessions::{self, CSRF_HEADER, Session};
+use crate::sessions::store::{Created, Store};
+use crate::sessions::{self, CSRF_HEADER, Opened, Session, limits};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -43,10 +42,11 @@ pub(super) struct Registered {
     path = "/api/auth/register",
     tag = "accounts",
     request_body = RegisterBody,
-    responses((status = 201, body = Registered), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 409, description = "conflict", body = crate::error::ErrorBody), (status = 413, description = "body too large", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody))
+    responses((status = 201, body = Registered), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 409, description = "conflict", body = crate::error::ErrorBody), (status = 413, description = "body too large", body = crate::error::ErrorBody), (status = 429, description = "rate limited", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody))
 )]
 pub(super) async fn register(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(body): ApiJson<RegisterBody>,
 ) -> ApiResult<(StatusCode, Json<Registered>)> {
     accounts::validate_username(&body.username).map_err(ApiError::Invalid)?;
@@ -56,7 +56,10 @@ pub(super) async fn register(
         .as_deref()
         .map_or(body.username.as_str(), str::trim);
     accounts::validate_nick_name(nick_name).map_err(ApiError::Invalid)?;
-    let hash = hash(body.password).await?;
+    if let Some(retry_after_secs) = limits::reserve_registration(&state, peer.ip()).await? {
+        return Err(ApiError::RateLimited { retry_after_secs });
+    }
+    let hash = state.hasher.hash(body.password).await?;
     let user_id = state.ids.next_id().await?;
     let pool = &state.db.main;
     match accounts::insert_user(pool, user_id, &body.username, &hash, nick_name, "reader").await {
@@ -111,27 +114,27 @@ pub(super) async fn login(
         "-"
     };
     let mut store = Store::new(&state);
-    if let Some(retry_after_secs) = store.login_blocked(bucket, peer.ip()).await? {
+    if let Some(retry_after_secs) = store.reserve_login(bucket, peer.ip()).await? {
         sessions::count_login("rate_limited");
         return Err(ApiError::RateLimited { retry_after_secs });
     }
-    let row = match plausible {
-        true => accounts::find_login(&state.db.main, &body.username).await?,
-        false => None,
-    };
-    let stored = row.as_ref().map(|r| r.password_hash.clone());
-    let verified = plausible && verify(body.password, stored).await?;
-    let Some(row) = row.filter(|_| verified) else {
-        return failed(&mut store, bucket, peer).await;
+    // Only a wrong password keeps its reserved attempt; a right one, or one never checked (an
+    // outage, a shed hash), gives it back.
+    let checked = check_password(&state, body.password, plausible.then_some(bucket)).await;
+    if !matches!(checked, Ok(None)) {
+        store.release_login(bucket, peer.ip()).await?;
+    }
+    let Some(row) = checked? else {
+        sessions::count_login("failure");
+        return Err(ApiError::BadCredentials);
     };
     if row.session_frozen {
         sessions::count_login("frozen");
         return Err(ApiError::SessionFrozen);
     }
-    let created = start_session(&mut store, &row, body.remember_me).await?;
-    // A freeze that landed between the check above and the new session must still hold.
-    if jobs::users::is_frozen(&state.db.main, row.id).await? {
-        store.end(&created.key, &row.username).await?;
+    // A freeze that landed after the check above holds for the new session too.
+    let Opened { created, frozen } = sessions::open(&state, &row, body.remember_me).await?;
+    if frozen {
         sessions::count_login("frozen");
         return Err(ApiError::SessionFrozen);
     }
@@ -150,30 +153,19 @@ pub(super) async fn login(
     Ok((headers, Json(body)).into_response())
 }
 
-async fn failed(store: &mut Store<'_>, bucket: &str, peer: SocketAddr) -> ApiResult<Response> {
-    store.count_login_failure(bucket, peer.ip()).await?;
-    sessions::count_login("failure");
-    Err(ApiError::BadCredentials)
-}
-
-/// Opens the account's one session (ending any other) and updates the active-sessions gauge.
-pub(crate) async fn start_session(
-    store: &mut Store<'_>,
-    row: &LoginRow,
-    remember_me: bool,
-) -> ApiResult<Created> {
-    let roles = accounts::role_list(&row.roles);
-    let created = store
-        .create(&NewSession {
-            user_id: row.id,
-            account: &row.username,
-            roles: &roles,
-            author_id: row.author_id,
-            remember_me,
-        })
-        .await?;
-    store.publish_count().await?;
-    Ok(created)
+/// The account when `username` (none: not a possible name) exists and `password` is its own.
+async fn check_password(
+    state: &AppState,
+    password: String,
+    username: Option<&str>,
+) -> ApiResult<Option<LoginRow>> {
+    let Some(username) = username else {
+        return Ok(None);
+    };
+    let row = accounts::find_login(&state.db.main, username).await?;
+    let stored = row.as_ref().map(|r| r.password_hash.clone());
+    let verified = state.hasher.verify(password, stored).await?;
+    Ok(row.filter(|_| verified))
 }
 
 /// `Set-Cookie` with the new token and `X-CSRF-Token` with its first CSRF token.
@@ -207,28 +199,4 @@ pub(super) async fn logout(State(state): State<AppState>, session: Session) -> A
     store.publish_count().await?;
     let cookie = sessions::expired_cookie(state.settings.http.cookie_secure);
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
-}
-
-/// A verifier for unknown accounts, so their answer takes as long as a wrong password's.
-static DUMMY_HASH: LazyLock<String> =
-    LazyLock::new(|| accounts::hash_password("no account has this password"));
-
-/// Argon2id off the async threads: it is deliberately slow.
-pub(crate) async fn hash(password: String) -> ApiResult<String> {
-    tokio::task::spawn_blocking(move || accounts::hash_password(&password))
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))
-}
-
-/// Verifies against `stored`, or against a dummy hash when there is none (answers false).
-pub(crate) async fn verify(password: String, stored: Option<String>) -> ApiResult<bool> {
-    tokio::task::spawn_blocking(move || match stored {
-        Some(hash) => accounts::verify_password(&password, &hash),
-        None => {
-            let _ = accounts::verify_password(&password, &DUMMY_HASH);
-            false
-        }
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.into()))
 }

@@ -7,11 +7,10 @@ use axum::{Json, Router};
 use jobs::{accounts, users};
 use serde::{Deserialize, Serialize};
 
-use super::auth::{hash, session_headers, start_session, verify};
+use super::auth::session_headers;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
-use crate::sessions::Session;
-use crate::sessions::store::Store;
+use crate::sessions::{self, Session};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -85,13 +84,19 @@ pub(super) async fn change_password(
         .await?
         .ok_or(ApiError::Unauthenticated)?;
     let stored = Some(row.password_hash.clone());
-    if !verify(body.old_password, stored).await? {
+    if !state.hasher.verify(body.old_password, stored).await? {
         return Err(ApiError::invalid("old_password: does not match"));
     }
-    let new_hash = hash(body.new_password).await?;
-    users::set_password_hash(&state.db.main, row.id, &new_hash).await?;
-    let mut store = Store::new(&state);
-    let created = start_session(&mut store, &row, session.remember_me).await?;
+    let new_hash = state.hasher.hash(body.new_password).await?;
+    // The middleware saw the session unfrozen; a freeze may have landed since (the hashes take
+    // a while), and a frozen account keeps its password.
+    if !users::set_password_hash(&state.db.main, row.id, &new_hash).await? {
+        return Err(ApiError::SessionFrozen);
+    }
+    // A freeze landing after the change freezes the new session: the password did change.
+    let created = sessions::open(&state, &row, session.remember_me)
+        .await?
+        .created;
     let headers = session_headers(&state, &created, session.remember_me)?;
     Ok((
         headers,

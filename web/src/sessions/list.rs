@@ -26,6 +26,7 @@ local current = redis.call('GET', KEYS[2])
 if current and current ~= ARGV[2] then return 0 end
 redis.call('DEL', KEYS[2])
 redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[4], ARGV[1])
 return 1
 ",
     )
@@ -119,6 +120,7 @@ impl Store<'_> {
                 .key(self.active_key())
                 .key(self.account_key(account))
                 .key(self.session_key(if key.is_empty() { "-" } else { key }))
+                .key(self.expiry_key())
                 .arg(account)
                 .arg(key)
                 .invoke_async(&mut self.redis)

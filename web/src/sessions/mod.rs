@@ -9,10 +9,12 @@ mod extract;
 pub mod limits;
 pub mod list;
 mod middleware;
+mod open;
 pub mod store;
 
 pub use extract::{AdminSession, AuthorSession, EditorSession, MaybeSession};
 pub use middleware::resolve;
+pub use open::{Opened, open};
 
 pub const COOKIE: &str = "novel_token";
 pub const CSRF_HEADER: &str = "x-csrf-token";

@@ -2,7 +2,9 @@
 //!
 //! Keys (all under `{prefix}:sess:`): `tok:{sha256(token)}` the session hash, `csrf:{sha}` the
 //! replaced CSRF tokens still in their grace period (member → valid-until ms), `acct:{account}` the
-//! account's one live session, `active` the activity sorted set (account → last activity ms).
+//! account's one live session, `active` the activity sorted set (account → last activity ms) and
+//! `expiry` beside it (account → when the session expires unless used again), which lets expired
+//! sessions leave `active` (`publish_count`).
 
 use std::sync::LazyLock;
 
@@ -76,8 +78,10 @@ if ARGV[2] == '1' then
   csrf = ARGV[4]
   redis.call('HSET', KEYS[1], 'csrf', csrf)
 end
-redis.call('PEXPIRE', KEYS[1], math.min(tonumber(s[9]), abs - now))
+local ttl = math.min(tonumber(s[9]), abs - now)
+redis.call('PEXPIRE', KEYS[1], ttl)
 redis.call('ZADD', KEYS[3], now, s[2])
+redis.call('ZADD', KEYS[4], now + ttl, s[2])
 return {'live', s[1], s[2], s[3], s[4], s[5], csrf}
 ",
     )
@@ -90,12 +94,30 @@ static END: LazyLock<Script> = LazyLock::new(|| {
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('DEL', KEYS[1])
   redis.call('ZREM', KEYS[4], ARGV[2])
+  redis.call('ZREM', KEYS[5], ARGV[2])
 end
 redis.call('DEL', KEYS[2], KEYS[3])
 return 1
 ",
     )
 });
+
+/// Removes up to `ARGV[2]` accounts whose session expired by `ARGV[1]` from both sorted sets.
+static PRUNE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local gone = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
+if #gone > 0 then
+  redis.call('ZREM', KEYS[1], unpack(gone))
+  redis.call('ZREM', KEYS[2], unpack(gone))
+end
+return #gone
+",
+    )
+});
+
+/// Expired entries removed per `publish_count`: each call stays short however many expired.
+const PRUNE_BATCH: u64 = 1000;
 
 /// Sets fields of a session only while it exists (never resurrects a bare hash).
 static UPDATE: LazyLock<Script> = LazyLock::new(|| {
@@ -131,6 +153,10 @@ impl<'a> Store<'a> {
 
     pub(super) fn active_key(&self) -> String {
         format!("{}:sess:active", self.prefix)
+    }
+
+    pub(super) fn expiry_key(&self) -> String {
+        format!("{}:sess:expiry", self.prefix)
     }
 
     /// Creates a session and makes it the account's only one: the previous token stops working.
@@ -170,6 +196,8 @@ impl<'a> Store<'a> {
             .arg("GET")
             .zadd(self.active_key(), new.account, now)
             .ignore()
+            .zadd(self.expiry_key(), new.account, now + idle)
+            .ignore()
             .query_async(&mut self.redis)
             .await?;
         if let Some(old) = previous.filter(|old| *old != key) {
@@ -194,6 +222,7 @@ impl<'a> Store<'a> {
             .key(self.session_key(&key))
             .key(self.csrf_key(&key))
             .key(self.active_key())
+            .key(self.expiry_key())
             .arg(now_ms())
             .arg(u8::from(csrf.is_some()))
             .arg(csrf.unwrap_or_default())
@@ -227,6 +256,7 @@ impl<'a> Store<'a> {
             .key(self.session_key(key))
             .key(self.csrf_key(key))
             .key(self.active_key())
+            .key(self.expiry_key())
             .arg(key)
             .arg(account)
             .invoke_async(&mut self.redis)
@@ -246,9 +276,9 @@ impl<'a> Store<'a> {
         match self.current(account).await? {
             Some(key) => self.end(&key, account).await,
             None => {
-                redis::cmd("ZREM")
-                    .arg(self.active_key())
-                    .arg(account)
+                redis::pipe()
+                    .zrem(self.active_key(), account)
+                    .zrem(self.expiry_key(), account)
                     .query_async(&mut self.redis)
                     .await
             }
@@ -274,8 +304,16 @@ impl<'a> Store<'a> {
         Ok(())
     }
 
-    /// Number of entries of the activity set, published as `novel_sessions_active`.
+    /// Number of live sessions, published as `novel_sessions_active`; first removes a batch of
+    /// expired ones from the activity set (Redis drops only their keys).
     pub async fn publish_count(&mut self) -> redis::RedisResult<u64> {
+        let _: u64 = PRUNE
+            .key(self.active_key())
+            .key(self.expiry_key())
+            .arg(now_ms())
+            .arg(PRUNE_BATCH)
+            .invoke_async(&mut self.redis)
+            .await?;
         let count: u64 = redis::cmd("ZCARD")
             .arg(self.active_key())
             .query_async(&mut self.redis)

@@ -130,6 +130,29 @@ async fn expired_sessions_drop_out_of_the_list_without_breaking_it() {
 }
 
 #[tokio::test]
+async fn expired_sessions_no_longer_count_for_the_total_or_the_fuzzy_search_limit() {
+    let app = spawn_app_with(|s| {
+        s.sessions.idle_timeout_secs = 1;
+        s.sessions.fuzzy_search_limit = 1;
+    })
+    .await;
+    app.create_admin("boss").await;
+    for name in ["idle_one", "idle_two"] {
+        app.create_user(name, "reader").await;
+        app.sign_in(name).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let admin = app.sign_in("boss").await;
+    // The expired sessions are not on this page, so listing it cannot notice them.
+    let list = json(app.admin_sessions(admin.bearer(), "?size=1").await).await;
+    assert_eq!(accounts(&list), ["boss"]);
+    assert_eq!(list["total"], 1);
+    let search = json(app.admin_sessions(admin.bearer(), "?q=bo&fuzzy=true").await).await;
+    assert_eq!(search["match"], "fuzzy");
+    assert_eq!(accounts(&search), ["boss"]);
+}
+
+#[tokio::test]
 async fn a_reader_gets_403_on_every_admin_route_and_nothing_changes() {
     let app = spawn_app().await;
     app.create_admin("boss").await;

@@ -156,6 +156,15 @@ pub async fn expect_error(response: Response, status: StatusCode, code: &str) ->
     body
 }
 
+/// The `Retry-After` of a response, in seconds.
+pub fn retry_after(response: &Response) -> u64 {
+    response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
 pub async fn json(response: Response) -> Value {
     assert!(
         response.status().is_success(),

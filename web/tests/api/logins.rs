@@ -2,7 +2,7 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{As, PASSWORD, expect_error, json, spawn_app, spawn_app_with};
+use crate::helpers::{As, PASSWORD, expect_error, json, retry_after, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn changing_the_password_ends_older_tokens_and_issues_a_new_one() {
@@ -52,11 +52,7 @@ async fn the_eleventh_failed_login_of_an_account_is_rate_limited() {
         expect_error(failed, StatusCode::UNAUTHORIZED, "bad_credentials").await;
     }
     let limited = app.login("target", "wrong-password", false).await;
-    let retry_after: u64 = limited.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry_after = retry_after(&limited);
     assert!((1..=900).contains(&retry_after), "{retry_after}");
     expect_error(limited, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
     let correct = app.login("target", PASSWORD, false).await;
@@ -75,6 +71,27 @@ async fn the_eleventh_failed_login_of_an_account_is_rate_limited() {
         assert!(metrics.contains(&line), "{line} in {metrics}");
     }
     assert!(metrics.contains("novel_sessions_active"), "{metrics}");
+}
+
+#[tokio::test]
+async fn a_burst_of_wrong_passwords_checks_at_most_the_limit() {
+    let app = spawn_app().await;
+    app.create_user("target", "reader").await;
+    let guesses = (0..40).map(|_| app.login("target", "wrong-password", false));
+    let mut checked = 0;
+    for answer in futures::future::join_all(guesses).await {
+        if answer.status() == StatusCode::UNAUTHORIZED {
+            checked += 1;
+            expect_error(answer, StatusCode::UNAUTHORIZED, "bad_credentials").await;
+        } else {
+            assert!(answer.headers().contains_key("retry-after"));
+            expect_error(answer, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+        }
+    }
+    assert!(
+        (1..=10).contains(&checked),
+        "{checked} guesses were checked"
+    );
 }
 
 #[tokio::test]

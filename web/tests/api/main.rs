@@ -16,3 +16,4 @@ mod outages;
 mod pages;
 mod purchases;
 mod sessions;
+mod shedding;

@@ -11,7 +11,7 @@ use testkit::WorkerProcess;
 use crate::helpers::{TestApp, spawn_app, spawn_web_process};
 use crate::money::code;
 
-const METRICS: [&str; 14] = [
+const METRICS: [&str; 15] = [
     "novel_http_requests_total",
     "novel_http_request_duration_seconds",
     "novel_jobs_enqueued_total",
@@ -26,6 +26,7 @@ const METRICS: [&str; 14] = [
     "novel_id_lease_lost_total",
     "novel_clock_backwards_total",
     "novel_purchase_group_size",
+    "novel_password_hashes_running",
 ];
 
 async fn scrape(app: &TestApp, url: &str) -> String {
@@ -84,11 +85,13 @@ async fn every_metric_is_exported_with_sensible_values_after_real_traffic() {
         scrape(&app, &workers[0].metrics_url).await,
         scrape(&app, &workers[1].metrics_url).await,
     ];
-    // Every process exports every metric, except the HTTP ones (only the web tier serves the
-    // API), queue depth (sampled by the workers) and group sizes (only workers group purchases).
+    // Every process exports every metric, except the HTTP ones and password hashes (only the
+    // web tier serves the API), queue depth (sampled by the workers) and group sizes (only
+    // workers group purchases).
     for name in METRICS {
         let on_web = !matches!(name, "novel_queue_depth" | "novel_purchase_group_size");
-        let on_workers = !name.starts_with("novel_http_");
+        let on_workers =
+            !name.starts_with("novel_http_") && name != "novel_password_hashes_running";
         assert_eq!(web.contains(name), on_web, "{name} on the web tier");
         for worker in &scraped {
             assert_eq!(worker.contains(name), on_workers, "{name} on a worker");

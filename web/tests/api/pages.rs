@@ -110,3 +110,44 @@ async fn signed_out_visitors_are_sent_to_sign_in_and_readers_kept_out_of_admin()
     let body = html(page, StatusCode::OK).await;
     assert!(body.contains(r#"<meta name="csrf-token" content=""#));
 }
+
+/// The `data-next` the sign-in form was rendered with, unescaped.
+fn rendered_next(body: &str) -> String {
+    let start = body.find(r#"data-next=""#).expect("the form has data-next") + 11;
+    let value = &body[start..start + body[start..].find('"').unwrap()];
+    value
+        .replace("&#x2f;", "/")
+        .replace("&#x27;", "'")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+#[tokio::test]
+async fn signing_in_leads_only_to_paths_of_this_site() {
+    let app = spawn_app().await;
+    let cases = [
+        ("/admin", "/admin"),
+        ("%2Fbook%2F12%3Fpage%3D2", "/book/12?page=2"),
+        ("/%5Cevil.com", "/"),
+        ("/%5C%5Cevil.com", "/"),
+        ("//evil.com", "/"),
+        ("%2F%2Fevil.com", "/"),
+        ("https://evil.com", "/"),
+        ("https%3A%2F%2Fevil.com", "/"),
+        ("/%09/evil.com", "/"),
+        ("/%0A/evil.com", "/"),
+        ("evil.com", "/"),
+        ("", "/"),
+    ];
+    for page in ["/login", "/register"] {
+        for (next, expected) in cases {
+            let path = format!("{page}?next={next}");
+            let body = html(app.get(&path).await, StatusCode::OK).await;
+            assert_eq!(rendered_next(&body), expected, "{path}");
+        }
+        let body = html(app.get(page).await, StatusCode::OK).await;
+        assert_eq!(rendered_next(&body), "/", "{page}");
+    }
+}
