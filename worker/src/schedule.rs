@@ -2,8 +2,7 @@
 
 use apalis::prelude::{BoxDynError, Data};
 use apalis_cron::Tick;
-use jobs::job::Kind;
-use jobs::queue;
+use jobs::job::submit;
 use jobs::refund::RefundSweepJob;
 use redis::aio::ConnectionManager;
 
@@ -38,15 +37,7 @@ pub async fn on_tick(tick: Tick, state: Data<CronState>) -> Result<(), BoxDynErr
         enqueued_at_ms: now_ms(),
     };
     let worker = &state.worker;
-    queue::enqueue(
-        &worker.queues.refund_sweep,
-        &worker.status,
-        Kind::RefundSweep,
-        0,
-        &job_id,
-        job,
-    )
-    .await?;
+    submit::enqueue(&worker.queues.refund_sweep, &worker.status, job).await?;
     tracing::info!(job_id, tick = at, "refund sweep enqueued");
     Ok(())
 }

@@ -3,8 +3,9 @@
 use std::time::{Duration, Instant};
 
 use jobs::job::{Kind, StatusStore};
+use jobs::job::{queue, submit};
 use jobs::purchase::{BatchPurchaseJob, PurchaseJob};
-use jobs::queue::{self, Queues};
+use jobs::queues::Queues;
 use testkit::{
     WorkerProcess, assert_books_balance, balance, book, bulk_chapters, prepare, reader_with_coins,
     settings, wait_for_outcomes,
@@ -51,16 +52,9 @@ impl Deployment {
             index_id,
             enqueued_at_ms: now_ms(),
         };
-        queue::enqueue(
-            &self.queues.purchase,
-            &self.status,
-            Kind::Purchase,
-            user_id,
-            &job_id,
-            job,
-        )
-        .await
-        .unwrap();
+        submit::enqueue(&self.queues.purchase, &self.status, job)
+            .await
+            .unwrap();
         job_id
     }
 
@@ -72,16 +66,9 @@ impl Deployment {
             index_ids,
             enqueued_at_ms: now_ms(),
         };
-        queue::enqueue(
-            &self.queues.batch_purchase,
-            &self.status,
-            Kind::BatchPurchase,
-            user_id,
-            &job_id,
-            job,
-        )
-        .await
-        .unwrap();
+        submit::enqueue(&self.queues.batch_purchase, &self.status, job)
+            .await
+            .unwrap();
         job_id
     }
 
@@ -90,7 +77,7 @@ impl Deployment {
         let mut views = Vec::new();
         for id in job_ids {
             views.push(
-                jobs::outcome::recorded(&self.db.main, id)
+                jobs::job::outcome::recorded(&self.db.main, id)
                     .await
                     .unwrap()
                     .unwrap(),

@@ -2,9 +2,10 @@
 
 use std::time::{Duration, Instant};
 
+use jobs::job::submit;
 use jobs::job::{Kind, StatusStore};
 use jobs::purchase::PurchaseJob;
-use jobs::queue::{self, Queues};
+use jobs::queues::Queues;
 use jobs::refund::RefundSweepJob;
 use testkit::{
     WorkerProcess, assert_books_balance, balance, book, prepare, reader_with_coins, settings,
@@ -22,16 +23,9 @@ async fn sweep(queues: &Queues, status: &StatusStore) -> String {
         requested_by: 0,
         enqueued_at_ms: now_ms(),
     };
-    queue::enqueue(
-        &queues.refund_sweep,
-        status,
-        Kind::RefundSweep,
-        0,
-        &job_id,
-        job,
-    )
-    .await
-    .unwrap();
+    submit::enqueue(&queues.refund_sweep, status, job)
+        .await
+        .unwrap();
     job_id
 }
 
@@ -43,16 +37,9 @@ async fn buy(queues: &Queues, status: &StatusStore, user_id: i64, index_id: i64)
         index_id,
         enqueued_at_ms: now_ms(),
     };
-    queue::enqueue(
-        &queues.purchase,
-        status,
-        Kind::Purchase,
-        user_id,
-        &job_id,
-        job,
-    )
-    .await
-    .unwrap();
+    submit::enqueue(&queues.purchase, status, job)
+        .await
+        .unwrap();
     job_id
 }
 
@@ -299,7 +286,7 @@ async fn a_refund_waiting_for_its_id_lease_holds_no_row_locked() {
     assert!(locked.is_ok(), "the record is free meanwhile: {locked:?}");
     tx.rollback().await.unwrap();
     let done = refund.await.unwrap().unwrap();
-    assert_eq!(done.spent, 5);
+    assert_eq!(done.coins, 5);
     assert_eq!(balance(&db, reader).await, 100);
     assert_books_balance(&db).await;
 }
