@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod audit;
 pub mod authoring;
 pub mod catalog;
+pub mod clock;
 pub mod config;
 pub mod content;
 pub mod credit;

@@ -87,7 +87,7 @@ async fn sweep(state: &WorkerState, job: &RefundSweepJob) -> anyhow::Result<Done
             job_id: ulid::Ulid::new().to_string(),
             user_id: *user_id,
             record_ids: record_ids.clone(),
-            enqueued_at_ms: now_ms(),
+            enqueued_at_ms: jobs::clock::now_ms(),
         };
         submit::enqueue(&state.queues.refund, &state.status, refund).await?;
     }
@@ -104,10 +104,6 @@ fn decode<T: DeserializeOwned>(payload: Value) -> Result<T, BoxDynError> {
     })
 }
 
-pub fn now_ms() -> i64 {
-    jobs::json::now_millis().timestamp_millis()
-}
-
 /// The handler of every queue. A transient error (MySQL or Redis down) is returned, so apalis
 /// retries the job later; the retry finds the committed outcome, if any, and only publishes it.
 pub async fn handle<J: Handler>(
@@ -121,7 +117,7 @@ pub async fn handle<J: Handler>(
     async move {
         let attempt = attempt.current() as i32;
         if attempt == 1 {
-            let waited = (now_ms() - job.enqueued_at_ms()).max(0);
+            let waited = (jobs::clock::now_ms() - job.enqueued_at_ms()).max(0);
             metrics::histogram!(m::JOB_WAIT, "kind" => kind).record(waited as f64 / 1000.0);
         }
         let started = Instant::now();

@@ -6,7 +6,7 @@ use jobs::job::submit;
 use jobs::refund::RefundSweepJob;
 use redis::aio::ConnectionManager;
 
-use crate::handlers::{WorkerState, now_ms};
+use crate::handlers::WorkerState;
 
 #[derive(Clone)]
 pub struct CronState {
@@ -34,7 +34,7 @@ pub async fn on_tick(tick: Tick, state: Data<CronState>) -> Result<(), BoxDynErr
     let job = RefundSweepJob {
         job_id: job_id.clone(),
         requested_by: 0,
-        enqueued_at_ms: now_ms(),
+        enqueued_at_ms: jobs::clock::now_ms(),
     };
     let worker = &state.worker;
     submit::enqueue(&worker.queues.refund_sweep, &worker.status, job).await?;

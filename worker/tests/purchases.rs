@@ -39,10 +39,6 @@ async fn deploy(workers: usize) -> Deployment {
     }
 }
 
-fn now_ms() -> i64 {
-    jobs::json::now_millis().timestamp_millis()
-}
-
 impl Deployment {
     async fn buy(&self, user_id: i64, index_id: i64) -> String {
         let job_id = ulid::Ulid::new().to_string();
@@ -50,7 +46,7 @@ impl Deployment {
             job_id: job_id.clone(),
             user_id,
             index_id,
-            enqueued_at_ms: now_ms(),
+            enqueued_at_ms: jobs::clock::now_ms(),
         };
         submit::enqueue(&self.queues.purchase, &self.status, job)
             .await
@@ -64,7 +60,7 @@ impl Deployment {
             job_id: job_id.clone(),
             user_id,
             index_ids,
-            enqueued_at_ms: now_ms(),
+            enqueued_at_ms: jobs::clock::now_ms(),
         };
         submit::enqueue(&self.queues.batch_purchase, &self.status, job)
             .await
@@ -238,7 +234,7 @@ async fn the_same_job_delivered_twice_charges_once() {
         job_id: job_id.clone(),
         user_id: reader,
         index_ids: chapters.clone(),
-        enqueued_at_ms: now_ms(),
+        enqueued_at_ms: jobs::clock::now_ms(),
     };
     queue::push(&app.queues.batch_purchase, &job_id, again.clone())
         .await

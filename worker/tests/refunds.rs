@@ -12,16 +12,12 @@ use testkit::{
     wait_for_outcomes,
 };
 
-fn now_ms() -> i64 {
-    jobs::json::now_millis().timestamp_millis()
-}
-
 async fn sweep(queues: &Queues, status: &StatusStore) -> String {
     let job_id = ulid::Ulid::new().to_string();
     let job = RefundSweepJob {
         job_id: job_id.clone(),
         requested_by: 0,
-        enqueued_at_ms: now_ms(),
+        enqueued_at_ms: jobs::clock::now_ms(),
     };
     submit::enqueue(&queues.refund_sweep, status, job)
         .await
@@ -35,7 +31,7 @@ async fn buy(queues: &Queues, status: &StatusStore, user_id: i64, index_id: i64)
         job_id: job_id.clone(),
         user_id,
         index_id,
-        enqueued_at_ms: now_ms(),
+        enqueued_at_ms: jobs::clock::now_ms(),
     };
     submit::enqueue(&queues.purchase, status, job)
         .await
@@ -269,7 +265,7 @@ async fn a_refund_waiting_for_its_id_lease_holds_no_row_locked() {
         job_id: "REFUND-1".into(),
         user_id: reader,
         record_ids: vec![record],
-        enqueued_at_ms: now_ms(),
+        enqueued_at_ms: jobs::clock::now_ms(),
     };
     let pool = db.main.clone();
     let refund = tokio::spawn(async move { jobs::refund::run(&pool, &fenced, &job, 3).await });

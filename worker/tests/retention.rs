@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use jobs::job::submit;
 use jobs::job::StatusStore;
+use jobs::job::submit;
 use jobs::purchase::PurchaseJob;
 use jobs::queues::Queues;
 use redis::aio::ConnectionManager;

@@ -5,8 +5,8 @@ use sqlx::{MySql, MySqlPool};
 
 use super::Done;
 use super::view::{FailureCode, JobView, Kind};
+use crate::clock;
 use crate::db::{DUPLICATE_KEY, mysql_code};
-use crate::json::now_millis;
 
 /// One finished job as the store keeps it: its view (id, kind, result or error), the user who
 /// may poll it, and the delivery attempt that finished it.
@@ -43,7 +43,7 @@ pub(crate) async fn insert_outcomes<'e>(
     executor: impl sqlx::Executor<'e, Database = MySql>,
     outcomes: &[Record<'_>],
 ) -> Result<(), sqlx::Error> {
-    let now = now_millis();
+    let now = clock::now();
     let mut insert = sqlx::QueryBuilder::<MySql>::new(
         r"INSERT INTO purchase_job (job_id, user_id, kind, status, result, error_code, attempts,
                                     create_time, finish_time) ",

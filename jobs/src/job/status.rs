@@ -109,8 +109,13 @@ impl StatusStore {
         let (Some(owner), Some(view)) = (owner, view) else {
             return Ok(None);
         };
-        Ok(serde_json::from_str(&view)
-            .ok()
-            .map(|view| StoredStatus { owner, view }))
+        match serde_json::from_str(&view) {
+            Ok(view) => Ok(Some(StoredStatus { owner, view })),
+            // Answered from MySQL instead, but never silently: something wrote a bad status.
+            Err(error) => {
+                tracing::error!(job_id, %error, "corrupt job status in Redis; ignoring it");
+                Ok(None)
+            }
+        }
     }
 }

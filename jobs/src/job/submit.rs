@@ -145,7 +145,7 @@ pub async fn submit<T: serde::Serialize>(
         }
         Some(admission) => {
             call.key(admission.bucket)
-                .arg(crate::json::now_millis().timestamp_millis())
+                .arg(crate::clock::now_ms())
                 .arg(admission.rate)
                 .arg(admission.burst);
             match admission.claim {

@@ -15,11 +15,11 @@ use serde_json::json;
 use sqlx::{MySql, MySqlPool, QueryBuilder, Transaction};
 
 use super::Order;
+use crate::clock;
 use crate::db::{DUPLICATE_KEY, is_transient, mysql_code, with_retries};
 use crate::ids::{IdGenerator, next_for_sql};
 use crate::job::outcome::{Record, insert_outcomes, twin};
 use crate::job::{Done, FailureCode, JobView, Kind};
-use crate::json::now_millis;
 use crate::ledger::{self, Reason};
 
 /// Bind parameters MySQL allows in one statement.
@@ -250,7 +250,7 @@ async fn insert_buy_records(
         return Ok(());
     }
     let total = rows.len() as u64;
-    let now = now_millis();
+    let now = clock::now();
     let mut insert = QueryBuilder::<MySql>::new(INSERT_BUY_RECORDS);
     insert.push_values(rows, |mut row, (id, order, chapter)| {
         bind_buy_record(&mut row, id, order, chapter, now);

@@ -106,7 +106,7 @@ pub(super) async fn sweep(
         RefundSweepJob {
             job_id,
             requested_by,
-            enqueued_at_ms: jobs::json::now_millis().timestamp_millis(),
+            enqueued_at_ms: jobs::clock::now_ms(),
         }
     })
     .await?;

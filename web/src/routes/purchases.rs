@@ -63,10 +63,6 @@ pub fn accepted(accepted: Accepted) -> AcceptedResponse {
     (StatusCode::ACCEPTED, Json(accepted.into()))
 }
 
-fn now_ms() -> i64 {
-    jobs::json::now_millis().timestamp_millis()
-}
-
 #[utoipa::path(
     post,
     path = "/api/purchases",
@@ -88,7 +84,7 @@ pub(super) async fn buy(
         job_id,
         user_id,
         index_id: body.index_id,
-        enqueued_at_ms: now_ms(),
+        enqueued_at_ms: jobs::clock::now_ms(),
     })
     .await?;
     Ok(accepted(job))
@@ -127,7 +123,7 @@ pub(super) async fn buy_batch(
             job_id,
             user_id,
             index_ids: ids.clone(),
-            enqueued_at_ms: now_ms(),
+            enqueued_at_ms: jobs::clock::now_ms(),
         }
     })
     .await?;
