@@ -23,10 +23,22 @@ pub fn settings() -> Settings {
     }
     let mut settings = jobs::config::load_with("test").expect("test config loads");
     let unique = ulid::Ulid::new().to_string().to_lowercase();
-    settings.database.url =
-        SecretString::from(format!("mysql://root@127.0.0.1:3306/novel_t_{unique}"));
+    settings.database.url = settings.database.url_of(&format!("novel_t_{unique}"));
     settings.redis.prefix = format!("t{unique}");
     settings
+}
+
+/// `host:port` of a service URL (`scheme://[user@]host:port[/…]`): where a test's proxy
+/// forwards to.
+pub fn address_of(url: &SecretString) -> std::net::SocketAddr {
+    let url = url.expose_secret();
+    let authority = url.split("://").nth(1).unwrap_or(url);
+    let authority = authority.split(['/', '?']).next().unwrap_or_default();
+    let host_port = authority.rsplit('@').next().unwrap_or_default();
+    std::net::ToSocketAddrs::to_socket_addrs(host_port)
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .unwrap_or_else(|| panic!("no address in {host_port}"))
 }
 
 /// A migrated fresh database, its pools and an id generator under the test's prefix.

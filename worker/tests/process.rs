@@ -32,11 +32,8 @@ async fn a_worker_serves_health_and_metrics_and_stops_cleanly_on_sigterm() {
         .unwrap();
     assert!(metrics.contains("novel_id_lease_lost_total"), "{metrics}");
 
-    let mut redis = redis::Client::open("redis://127.0.0.1:6379")
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
+    let settings = jobs::config::load_with("test").unwrap();
+    let mut redis = jobs::redis_conn::connect(&settings.redis).await.unwrap();
     let lease_key = |m: u32| format!("{prefix}:ids:lease:0:{m}");
     let mut held = 0;
     for m in 0..32 {

@@ -515,7 +515,7 @@ mod tests {
     async fn user_with(coins: i64) -> (MySqlPool, i64) {
         let mut settings = crate::config::load_with("test").unwrap();
         let unique = ulid::Ulid::new().to_string().to_lowercase();
-        settings.database.url = format!("mysql://root@127.0.0.1:3306/novel_t_{unique}").into();
+        settings.database.url = settings.database.url_of(&format!("novel_t_{unique}"));
         crate::db::migrate(&settings.database, &settings.sharding)
             .await
             .unwrap();
