@@ -28,6 +28,19 @@ pub fn settings() -> Settings {
     settings
 }
 
+/// Queues `make(a new job id)` with no admission checks; its id.
+pub async fn enqueue<T: jobs::job::Job>(
+    storage: &apalis_redis::RedisStorage<T>,
+    status: &jobs::job::StatusStore,
+    make: impl FnOnce(String) -> T,
+) -> String {
+    let job_id = ulid::Ulid::new().to_string();
+    jobs::job::submit::enqueue(storage, status, make(job_id.clone()))
+        .await
+        .expect("Redis takes the job");
+    job_id
+}
+
 /// `host:port` of a service URL (`scheme://[user@]host:port[/…]`): where a test's proxy
 /// forwards to.
 pub fn address_of(url: &SecretString) -> std::net::SocketAddr {
@@ -179,6 +192,16 @@ fn worker_binary() -> PathBuf {
         .join("worker")
 }
 
+/// The first line a process started with a piped stdout prints (our binaries print their
+/// addresses there once they listen).
+pub fn first_line(child: &mut Child) -> String {
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout is piped"))
+        .read_line(&mut line)
+        .expect("the process starts");
+    line
+}
+
 impl WorkerProcess {
     pub fn spawn(settings: &Settings) -> Self {
         Self::spawn_with(settings, &[])
@@ -206,11 +229,7 @@ impl WorkerProcess {
             .spawn()
             .expect("the worker binary is built (cargo builds it for the workspace's tests)");
         // Its first line names its metrics address (then it prints nothing more on stdout).
-        let mut line = String::new();
-        let stdout = child.stdout.take().expect("piped");
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("the worker starts");
+        let line = first_line(&mut child);
         let metrics_url = line
             .trim()
             .rsplit(' ')
