@@ -395,7 +395,13 @@ async fn debit(
     for &(user, spent, job_id) in debits {
         let balance = balances[&user] - spent;
         after.insert(user, balance);
-        rows.push((next(fresh), user, -spent, balance, job_id));
+        rows.push(ledger::Row {
+            id: next(fresh),
+            user_id: user,
+            delta: -spent,
+            balance_after: balance,
+            ref_id: job_id,
+        });
     }
     ledger::insert_rows(tx, Reason::Purchase, None, &rows).await?;
     Ok(Some(after))
