@@ -87,7 +87,8 @@ pub async fn check_persistence(
         ),
         Persistence::None => tracing::warn!(
             persistence = "none",
-            "Redis has no persistence: a restart loses every queued job and session"
+            "Redis shows no persistence (no AOF, no RDB snapshot saved or loaded): a restart \
+             loses every queued job and session"
         ),
     }
     anyhow::ensure!(

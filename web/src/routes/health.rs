@@ -48,14 +48,11 @@ pub(super) async fn readyz(State(state): State<AppState>) -> Response {
     if !matches!(mysql, Ok(Ok(()))) {
         down.push("mysql");
     }
-    let persistence = match redis {
-        Ok(Ok(persistence)) => Some(persistence),
-        _ => {
-            down.push("redis");
-            None
-        }
-    };
-    if let (true, Some(persistence)) = (down.is_empty(), persistence) {
+    let persistence = redis.ok().and_then(Result::ok);
+    if persistence.is_none() {
+        down.push("redis");
+    }
+    if let (Some(persistence), true) = (persistence, down.is_empty()) {
         let body = json!({
             "status": "ready",
             "mysql": "up",
