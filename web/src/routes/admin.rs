@@ -8,6 +8,7 @@ use chrono::DateTime;
 use jobs::{accounts, users};
 use serde::{Deserialize, Serialize};
 
+use super::errors::{AccountErrors, ListErrors, SessionErrors};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery, Page, Paging, offset};
 use crate::sessions::AdminSession;
@@ -91,7 +92,7 @@ fn search(q: Option<&str>, fuzzy: Option<&str>) -> ApiResult<(Option<String>, bo
     path = "/api/admin/sessions",
     tag = "admin",
     params(("page" = Option<u32>, Query, description = "page, from 1"), ("size" = Option<u32>, Query, description = "page size, 1 to 100"), ("q" = Option<String>, Query, description = "account"), ("fuzzy" = Option<bool>, Query, description = "substring search while the session count is small")),
-    responses((status = 200, body = SessionPage), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    responses((status = 200, body = SessionPage), ListErrors),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub(super) async fn sessions(
@@ -150,7 +151,7 @@ pub(super) async fn sessions(
     path = "/api/admin/sessions/{account}",
     tag = "admin",
     params(("account" = String, Path)),
-    responses((status = 204, description = "kicked out"), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    responses((status = 204, description = "kicked out"), SessionErrors),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub(super) async fn kick(
@@ -171,7 +172,7 @@ pub(super) async fn kick(
     path = "/api/admin/sessions/{account}/freeze",
     tag = "admin",
     params(("account" = String, Path)),
-    responses((status = 204, description = "frozen"), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    responses((status = 204, description = "frozen"), AccountErrors),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub(super) async fn freeze(
@@ -187,7 +188,7 @@ pub(super) async fn freeze(
     path = "/api/admin/sessions/{account}/unfreeze",
     tag = "admin",
     params(("account" = String, Path)),
-    responses((status = 204, description = "unfrozen"), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    responses((status = 204, description = "unfrozen"), AccountErrors),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub(super) async fn unfreeze(
@@ -237,7 +238,7 @@ pub(super) struct UserItem {
     path = "/api/admin/users",
     tag = "admin",
     params(("page" = Option<u32>, Query, description = "page, from 1"), ("size" = Option<u32>, Query, description = "page size, 1 to 100"), ("q" = Option<String>, Query, description = "username or nick name, substring")),
-    responses((status = 200, body = Page<UserItem>), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    responses((status = 200, body = Page<UserItem>), ListErrors),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub(super) async fn users(

@@ -10,6 +10,7 @@ use axum::{Json, Router};
 use jobs::accounts::{self, AccountError, LoginRow};
 use serde::{Deserialize, Serialize};
 
+use super::errors::{LoginErrors, RegisterErrors, SessionErrors};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::sessions::store::{Created, Store};
@@ -42,7 +43,7 @@ pub(super) struct Registered {
     path = "/api/auth/register",
     tag = "accounts",
     request_body = RegisterBody,
-    responses((status = 201, body = Registered), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 409, description = "conflict", body = crate::error::ErrorBody), (status = 413, description = "body too large", body = crate::error::ErrorBody), (status = 429, description = "rate limited", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody))
+    responses((status = 201, body = Registered), RegisterErrors)
 )]
 pub(super) async fn register(
     State(state): State<AppState>,
@@ -98,7 +99,7 @@ pub(super) struct UserSummary {
     path = "/api/auth/login",
     tag = "accounts",
     request_body = LoginBody,
-    responses((status = 200, body = LoggedIn), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 413, description = "body too large", body = crate::error::ErrorBody), (status = 429, description = "rate limited", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody))
+    responses((status = 200, body = LoggedIn), LoginErrors)
 )]
 pub(super) async fn login(
     State(state): State<AppState>,
@@ -190,7 +191,7 @@ pub(crate) fn session_headers(
     post,
     path = "/api/auth/logout",
     tag = "accounts",
-    responses((status = 204, description = "signed out"), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    responses((status = 204, description = "signed out"), SessionErrors),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub(super) async fn logout(State(state): State<AppState>, session: Session) -> ApiResult<Response> {

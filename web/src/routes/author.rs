@@ -7,6 +7,7 @@ use axum::{Json, Router};
 use jobs::accounts::{self, AUTHOR, AccountError};
 use serde::{Deserialize, Serialize};
 
+use super::errors::CreateUniqueErrors;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::sessions::Session;
@@ -35,7 +36,7 @@ pub(super) struct Registered {
     path = "/api/author/register",
     tag = "authors",
     request_body = RegisterBody,
-    responses((status = 201, body = Registered), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 409, description = "conflict", body = crate::error::ErrorBody), (status = 413, description = "body too large", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    responses((status = 201, body = Registered), CreateUniqueErrors),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub(super) async fn register(

@@ -9,6 +9,7 @@ use jobs::accounts::ADMIN;
 use jobs::authoring::{self, AuthorBook, AuthoringError, NewChapter};
 use serde::{Deserialize, Serialize};
 
+use super::errors::{ListErrors, LookupErrors, WriteErrors, WriteToErrors};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Page, Paging, offset};
 use crate::sessions::{AuthorSession, EditorSession, Session};
@@ -34,7 +35,7 @@ pub const MAX_CONTENT_CHARS: usize = 200_000;
     path = "/api/author/books",
     tag = "authors",
     params(("page" = Option<u32>, Query, description = "page, from 1"), ("size" = Option<u32>, Query, description = "page size, 1 to 100")),
-    responses((status = 200, body = Page<jobs::authoring::AuthorBook>), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    responses((status = 200, body = Page<jobs::authoring::AuthorBook>), ListErrors),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub(super) async fn list(
@@ -80,7 +81,7 @@ fn text<'a>(field: &str, value: &'a str, max: usize) -> ApiResult<&'a str> {
     path = "/api/author/books",
     tag = "authors",
     request_body = NewBook,
-    responses((status = 201, body = Created), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 413, description = "body too large", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    responses((status = 201, body = Created), WriteErrors),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub(super) async fn create(
@@ -110,7 +111,7 @@ async fn may_edit(state: &AppState, session: &Session, book_id: i64) -> ApiResul
     path = "/api/author/books/{book_id}/publish",
     tag = "authors",
     params(("book_id" = i64, Path)),
-    responses((status = 204, description = "published"), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    responses((status = 204, description = "published"), LookupErrors),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub(super) async fn publish(
@@ -145,7 +146,7 @@ pub(super) struct ChapterCreated {
     tag = "authors",
     params(("book_id" = i64, Path)),
     request_body = ChapterBody,
-    responses((status = 201, body = ChapterCreated), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 413, description = "body too large", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    responses((status = 201, body = ChapterCreated), WriteToErrors),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub(super) async fn add_chapter(
@@ -182,7 +183,7 @@ pub(super) async fn add_chapter(
     path = "/api/author/books/{book_id}/chapters/{index_id}",
     tag = "authors",
     params(("book_id" = i64, Path), ("index_id" = i64, Path)),
-    responses((status = 204, description = "deleted; its purchases are refunded by the next sweep"), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    responses((status = 204, description = "deleted; its purchases are refunded by the next sweep"), LookupErrors),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub(super) async fn delete_chapter(

@@ -6,6 +6,7 @@ use axum::{Json, Router};
 use jobs::catalog::{self, BookDetail, BookSummary};
 use serde::Deserialize;
 
+use super::errors::{PublicLookupErrors, ReadChapterErrors, SearchErrors};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery, Page, Paging, offset};
 use crate::reading::{self, Chapter};
@@ -33,7 +34,7 @@ pub(super) struct ListQuery {
     path = "/api/books",
     tag = "catalog",
     params(("page" = Option<u32>, Query, description = "page, from 1"), ("size" = Option<u32>, Query, description = "page size, 1 to 100"), ("q" = Option<String>, Query, description = "book or pen name, substring")),
-    responses((status = 200, body = Page<jobs::catalog::BookSummary>), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody))
+    responses((status = 200, body = Page<jobs::catalog::BookSummary>), SearchErrors)
 )]
 pub(super) async fn list(
     State(state): State<AppState>,
@@ -58,7 +59,7 @@ pub(super) async fn list(
     path = "/api/books/{book_id}",
     tag = "catalog",
     params(("book_id" = i64, Path)),
-    responses((status = 200, body = jobs::catalog::BookDetail), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody))
+    responses((status = 200, body = jobs::catalog::BookDetail), PublicLookupErrors)
 )]
 pub(super) async fn show(
     State(state): State<AppState>,
@@ -77,7 +78,7 @@ pub(super) async fn show(
     path = "/api/books/{book_id}/chapters/{index_id}",
     tag = "catalog",
     params(("book_id" = i64, Path), ("index_id" = i64, Path)),
-    responses((status = 200, body = crate::reading::Chapter), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 402, description = "purchase required", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody))
+    responses((status = 200, body = crate::reading::Chapter), ReadChapterErrors)
 )]
 pub(super) async fn read(
     State(state): State<AppState>,

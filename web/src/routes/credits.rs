@@ -10,6 +10,7 @@ use jobs::metrics as m;
 use jobs::refund::RefundSweepJob;
 use serde::{Deserialize, Serialize};
 
+use super::errors::{CreditErrors, SweepErrors};
 use super::purchases::{AcceptedResponse, accepted};
 use crate::enqueue;
 use crate::error::{ApiError, ApiResult};
@@ -45,7 +46,7 @@ pub(super) struct Balance {
     tag = "admin",
     params(("user_id" = i64, Path), ("Idempotency-Key" = Option<String>, Header, description = "1 to 64 characters")),
     request_body = CreditRequest,
-    responses((status = 200, body = Balance), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 413, description = "body too large", body = crate::error::ErrorBody), (status = 422, description = "Idempotency-Key used with another request", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    responses((status = 200, body = Balance), CreditErrors),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub(super) async fn credit(
@@ -95,7 +96,7 @@ pub(super) async fn credit(
     post,
     path = "/api/admin/refunds/sweep",
     tag = "admin",
-    responses((status = 202, body = super::purchases::JobAccepted), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 429, description = "rate limited", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    responses((status = 202, body = super::purchases::JobAccepted), SweepErrors),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub(super) async fn sweep(

@@ -6,6 +6,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use jobs::follows::{self, FollowedAuthor};
 
+use super::errors::{ListErrors, LookupErrors};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery, Page, Paging, offset};
 use crate::sessions::Session;
@@ -25,7 +26,7 @@ pub fn router() -> Router<AppState> {
     path = "/api/authors/{author_id}/follow",
     tag = "follows",
     params(("author_id" = i64, Path)),
-    responses((status = 204, description = "following"), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    responses((status = 204, description = "following"), LookupErrors),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub(super) async fn follow(
@@ -44,7 +45,7 @@ pub(super) async fn follow(
     path = "/api/authors/{author_id}/follow",
     tag = "follows",
     params(("author_id" = i64, Path)),
-    responses((status = 204, description = "not following"), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    responses((status = 204, description = "not following"), LookupErrors),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub(super) async fn unfollow(
@@ -63,7 +64,7 @@ pub(super) async fn unfollow(
     path = "/api/me/follows",
     tag = "follows",
     params(("page" = Option<u32>, Query, description = "page, from 1"), ("size" = Option<u32>, Query, description = "page size, 1 to 100")),
-    responses((status = 200, body = Page<jobs::follows::FollowedAuthor>), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    responses((status = 200, body = Page<jobs::follows::FollowedAuthor>), ListErrors),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub(super) async fn feed(

@@ -5,6 +5,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use jobs::history::{self, LedgerEntry, Purchase};
 
+use super::errors::ListErrors;
 use crate::error::ApiResult;
 use crate::extract::{ApiQuery, Page, Paging, offset};
 use crate::sessions::Session;
@@ -21,7 +22,7 @@ pub fn router() -> Router<AppState> {
     path = "/api/me/purchases",
     tag = "purchases",
     params(("page" = Option<u32>, Query, description = "page, from 1"), ("size" = Option<u32>, Query, description = "page size, 1 to 100")),
-    responses((status = 200, body = Page<jobs::history::Purchase>), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    responses((status = 200, body = Page<jobs::history::Purchase>), ListErrors),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub(super) async fn purchases(
@@ -45,7 +46,7 @@ pub(super) async fn purchases(
     path = "/api/me/ledger",
     tag = "purchases",
     params(("page" = Option<u32>, Query, description = "page, from 1"), ("size" = Option<u32>, Query, description = "page size, 1 to 100")),
-    responses((status = 200, body = Page<jobs::history::LedgerEntry>), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    responses((status = 200, body = Page<jobs::history::LedgerEntry>), ListErrors),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub(super) async fn ledger(

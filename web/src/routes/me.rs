@@ -8,6 +8,7 @@ use jobs::{accounts, users};
 use serde::{Deserialize, Serialize};
 
 use super::auth::session_headers;
+use super::errors::{SessionErrors, WriteErrors};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::sessions::{self, Session};
@@ -37,7 +38,7 @@ pub(super) struct Me {
     get,
     path = "/api/me",
     tag = "accounts",
-    responses((status = 200, body = Me), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    responses((status = 200, body = Me), SessionErrors),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub(super) async fn show(State(state): State<AppState>, session: Session) -> ApiResult<Json<Me>> {
@@ -71,7 +72,7 @@ pub(super) struct NewToken {
     path = "/api/me/password",
     tag = "accounts",
     request_body = PasswordBody,
-    responses((status = 200, body = NewToken), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 413, description = "body too large", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    responses((status = 200, body = NewToken), WriteErrors),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub(super) async fn change_password(

@@ -10,6 +10,7 @@ mod author;
 mod author_books;
 mod books;
 mod credits;
+mod errors;
 mod follows;
 mod health;
 mod history;

@@ -10,6 +10,7 @@ use jobs::job::{Kind, Status};
 use jobs::purchase::{BatchPurchaseJob, MAX_BATCH, PurchaseJob};
 use serde::{Deserialize, Serialize};
 
+use super::errors::EnqueueErrors;
 use crate::enqueue::{self, Accepted};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
@@ -73,7 +74,7 @@ fn now_ms() -> i64 {
     tag = "purchases",
     params(("Idempotency-Key" = Option<String>, Header, description = "1 to 64 characters")),
     request_body = BuyRequest,
-    responses((status = 202, body = JobAccepted), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 413, description = "body too large", body = crate::error::ErrorBody), (status = 422, description = "Idempotency-Key used with another request", body = crate::error::ErrorBody), (status = 429, description = "rate limited", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    responses((status = 202, body = JobAccepted), EnqueueErrors),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub(super) async fn buy(
@@ -107,7 +108,7 @@ pub(super) async fn buy(
     tag = "purchases",
     params(("Idempotency-Key" = Option<String>, Header, description = "1 to 64 characters")),
     request_body = BatchRequest,
-    responses((status = 202, body = JobAccepted), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 413, description = "body too large", body = crate::error::ErrorBody), (status = 422, description = "Idempotency-Key used with another request", body = crate::error::ErrorBody), (status = 429, description = "rate limited", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
+    responses((status = 202, body = JobAccepted), EnqueueErrors),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub(super) async fn buy_batch(
