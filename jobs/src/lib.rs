@@ -17,6 +17,7 @@ pub mod json;
 pub mod ledger;
 pub mod metrics;
 pub mod outcome;
+pub mod paging;
 pub mod purchase;
 pub mod purchase_group;
 pub mod queue;

@@ -1,7 +1,8 @@
 //! Extractors whose rejections speak the API's error shape, and paging.
 
 use axum::extract::{FromRequest, FromRequestParts};
-use serde::{Deserialize, Serialize};
+use jobs::paging::{PageRequest, SearchText};
+use serde::Deserialize;
 
 use crate::error::ApiError;
 
@@ -19,8 +20,6 @@ pub struct ApiJson<T>(pub T);
 #[derive(FromRequestParts)]
 #[from_request(via(axum::extract::Query), rejection(ApiError))]
 pub struct ApiQuery<T>(pub T);
-
-pub const MAX_PAGE_SIZE: u32 = 100;
 
 /// `?page=&size=`; numbers arrive as text when flattened into a larger query, so parse text.
 #[derive(Debug, Deserialize)]
@@ -41,28 +40,22 @@ fn number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Erro
 }
 
 impl Paging {
-    /// `(page, size)` validated: page ≥ 1, 1 ≤ size ≤ 100 (default 1 and 20).
-    pub fn checked(&self) -> Result<(u32, u32), ApiError> {
-        let page = self.page.unwrap_or(1);
-        let size = self.size.unwrap_or(20);
-        if page == 0 || page > 1_000_000 {
-            return Err(ApiError::invalid("page: must be between 1 and 1000000"));
-        }
-        if size == 0 || size > MAX_PAGE_SIZE {
-            return Err(ApiError::invalid("size: must be between 1 and 100"));
-        }
-        Ok((page, size))
+    /// The page asked for: page ≥ 1, 1 ≤ size ≤ 100 (default 1 and 20).
+    pub fn checked(&self) -> Result<PageRequest, ApiError> {
+        PageRequest::new(self.page, self.size).map_err(ApiError::invalid)
     }
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Page<T> {
-    pub total: i64,
-    pub page: u32,
-    pub size: u32,
-    pub items: Vec<T>,
+/// `?q=`: search text; blank is no search.
+#[derive(Debug, Deserialize)]
+pub struct Search {
+    q: Option<String>,
 }
 
-pub fn offset(page: u32, size: u32) -> u64 {
-    u64::from(page - 1) * u64::from(size)
+impl Search {
+    /// The search text, refused past 100 characters.
+    pub fn checked(&self) -> Result<Option<SearchText>, ApiError> {
+        let text = self.q.as_deref().unwrap_or_default();
+        SearchText::parse(text).map_err(|e| ApiError::invalid(format!("q: {e}")))
+    }
 }

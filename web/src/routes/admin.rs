@@ -5,12 +5,13 @@ use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use chrono::DateTime;
+use jobs::paging::Page;
 use jobs::{accounts, users};
 use serde::{Deserialize, Serialize};
 
 use super::errors::{AccountErrors, ListErrors, SessionErrors};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiPath, ApiQuery, Page, Paging, offset};
+use crate::extract::{ApiPath, ApiQuery, Paging, Search};
 use crate::sessions::AdminSession;
 use crate::sessions::list::Listed;
 use crate::sessions::store::Store;
@@ -27,7 +28,8 @@ pub fn router() -> Router<AppState> {
 
 #[derive(Debug, Deserialize)]
 pub(super) struct SessionQuery {
-    q: Option<String>,
+    #[serde(flatten)]
+    search: Search,
     fuzzy: Option<String>,
     #[serde(flatten)]
     paging: Paging,
@@ -71,18 +73,13 @@ impl From<Listed> for SessionItem {
     }
 }
 
-/// `q` and whether the caller asked for a fuzzy (substring) search.
-fn search(q: Option<&str>, fuzzy: Option<&str>) -> ApiResult<(Option<String>, bool)> {
-    let q = q.map(str::trim).filter(|q| !q.is_empty());
-    if q.is_some_and(|q| q.chars().count() > super::books::MAX_QUERY_CHARS) {
-        return Err(ApiError::invalid("q: at most 100 characters"));
+/// Whether the caller asked for a fuzzy (substring) search.
+fn fuzzy(fuzzy: Option<&str>) -> ApiResult<bool> {
+    match fuzzy {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(_) => Err(ApiError::invalid("fuzzy: true or false")),
     }
-    let fuzzy = match fuzzy {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(_) => return Err(ApiError::invalid("fuzzy: true or false")),
-    };
-    Ok((q.map(str::to_owned), fuzzy))
 }
 
 /// Newest activity first. Fuzzy search reads the whole set, so it is honoured only while the
@@ -100,9 +97,10 @@ pub(super) async fn sessions(
     _admin: AdminSession,
     ApiQuery(query): ApiQuery<SessionQuery>,
 ) -> ApiResult<Json<SessionPage>> {
-    let (page, size) = query.paging.checked()?;
-    let (q, fuzzy) = search(query.q.as_deref(), query.fuzzy.as_deref())?;
-    let start = offset(page, size);
+    let request = query.paging.checked()?;
+    let q = query.search.checked()?;
+    let fuzzy = fuzzy(query.fuzzy.as_deref())?;
+    let (start, size) = (request.offset(), request.size());
     let mut store = Store::new(&state);
     let (matched, total, items) = match q {
         None => {
@@ -119,7 +117,7 @@ pub(super) async fn sessions(
                 .await?;
             let hits: Vec<Listed> = everyone
                 .into_iter()
-                .filter(|l| l.account.contains(&q))
+                .filter(|l| l.account.contains(q.as_str()))
                 .collect();
             let total = hits.len();
             let items = hits
@@ -130,7 +128,7 @@ pub(super) async fn sessions(
             ("fuzzy", total, items)
         }
         Some(q) => {
-            let found: Vec<Listed> = store.find(&q).await?.into_iter().collect();
+            let found: Vec<Listed> = store.find(q.as_str()).await?.into_iter().collect();
             let total = found.len();
             let items = found.into_iter().skip(start as usize).collect();
             ("exact", total, items)
@@ -138,7 +136,7 @@ pub(super) async fn sessions(
     };
     Ok(Json(SessionPage {
         total,
-        page,
+        page: request.page(),
         size,
         matched,
         items: items.into_iter().map(SessionItem::from).collect(),
@@ -216,7 +214,8 @@ async fn set_frozen(
 
 #[derive(Debug, Deserialize)]
 pub(super) struct UserQuery {
-    q: Option<String>,
+    #[serde(flatten)]
+    search: Search,
     #[serde(flatten)]
     paging: Paging,
 }
@@ -246,11 +245,11 @@ pub(super) async fn users(
     _admin: AdminSession,
     ApiQuery(query): ApiQuery<UserQuery>,
 ) -> ApiResult<Json<Page<UserItem>>> {
-    let (page, size) = query.paging.checked()?;
-    let (q, _) = search(query.q.as_deref(), None)?;
-    let (total, rows) =
-        users::list_users(&state.db.main, q.as_deref(), size, offset(page, size)).await?;
+    let request = query.paging.checked()?;
+    let q = query.search.checked()?;
+    let rows = users::list_users(&state.db.main, q.as_ref(), request).await?;
     let items = rows
+        .items
         .into_iter()
         .map(|u| UserItem {
             id: u.id,
@@ -261,10 +260,5 @@ pub(super) async fn users(
             frozen: u.frozen,
         })
         .collect();
-    Ok(Json(Page {
-        total,
-        page,
-        size,
-        items,
-    }))
+    Ok(Json(request.answer(rows.total, items)))
 }

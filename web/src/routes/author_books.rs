@@ -7,11 +7,12 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use jobs::accounts::ADMIN;
 use jobs::authoring::{self, AuthorBook, AuthoringError, NewChapter};
+use jobs::paging::Page;
 use serde::{Deserialize, Serialize};
 
 use super::errors::{ListErrors, LookupErrors, WriteErrors, WriteToErrors};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, ApiPath, ApiQuery, Page, Paging, offset};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Paging};
 use crate::sessions::{AuthorSession, EditorSession, Session};
 use crate::state::AppState;
 
@@ -35,7 +36,7 @@ pub const MAX_CONTENT_CHARS: usize = 200_000;
     path = "/api/author/books",
     tag = "authors",
     params(("page" = Option<u32>, Query, description = "page, from 1"), ("size" = Option<u32>, Query, description = "page size, 1 to 100")),
-    responses((status = 200, body = Page<jobs::authoring::AuthorBook>), ListErrors),
+    responses((status = 200, body = Page<AuthorBook>), ListErrors),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub(super) async fn list(
@@ -43,15 +44,8 @@ pub(super) async fn list(
     author: AuthorSession,
     ApiQuery(paging): ApiQuery<Paging>,
 ) -> ApiResult<Json<Page<AuthorBook>>> {
-    let (page, size) = paging.checked()?;
-    let (total, items) =
-        authoring::author_books(&state.db.main, author.author_id, size, offset(page, size)).await?;
-    Ok(Json(Page {
-        total,
-        page,
-        size,
-        items,
-    }))
+    let page = authoring::author_books(&state.db.main, author.author_id, paging.checked()?).await?;
+    Ok(Json(page))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

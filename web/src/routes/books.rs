@@ -4,11 +4,12 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use jobs::catalog::{self, BookDetail, BookSummary};
+use jobs::paging::Page;
 use serde::Deserialize;
 
 use super::errors::{PublicLookupErrors, ReadChapterErrors, SearchErrors};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiPath, ApiQuery, Page, Paging, offset};
+use crate::extract::{ApiPath, ApiQuery, Paging, Search};
 use crate::reading::{self, Chapter};
 use crate::sessions::MaybeSession;
 use crate::state::AppState;
@@ -20,11 +21,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/books/{book_id}/chapters/{index_id}", get(read))
 }
 
-pub const MAX_QUERY_CHARS: usize = 100;
-
 #[derive(Debug, Deserialize)]
 pub(super) struct ListQuery {
-    q: Option<String>,
+    #[serde(flatten)]
+    search: Search,
     #[serde(flatten)]
     paging: Paging,
 }
@@ -34,24 +34,16 @@ pub(super) struct ListQuery {
     path = "/api/books",
     tag = "catalog",
     params(("page" = Option<u32>, Query, description = "page, from 1"), ("size" = Option<u32>, Query, description = "page size, 1 to 100"), ("q" = Option<String>, Query, description = "book or pen name, substring")),
-    responses((status = 200, body = Page<jobs::catalog::BookSummary>), SearchErrors)
+    responses((status = 200, body = Page<BookSummary>), SearchErrors)
 )]
 pub(super) async fn list(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Page<BookSummary>>> {
-    let (page, size) = query.paging.checked()?;
-    let q = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
-    if q.is_some_and(|q| q.chars().count() > MAX_QUERY_CHARS) {
-        return Err(ApiError::invalid("q: at most 100 characters"));
-    }
-    let (total, items) = catalog::list_books(&state.db.main, q, size, offset(page, size)).await?;
-    Ok(Json(Page {
-        total,
-        page,
-        size,
-        items,
-    }))
+    let request = query.paging.checked()?;
+    let q = query.search.checked()?;
+    let page = catalog::list_books(&state.db.main, q.as_ref(), request).await?;
+    Ok(Json(page))
 }
 
 #[utoipa::path(

@@ -5,10 +5,11 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use jobs::follows::{self, FollowedAuthor};
+use jobs::paging::Page;
 
 use super::errors::{ListErrors, LookupErrors};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiPath, ApiQuery, Page, Paging, offset};
+use crate::extract::{ApiPath, ApiQuery, Paging};
 use crate::sessions::Session;
 use crate::state::AppState;
 
@@ -64,7 +65,7 @@ pub(super) async fn unfollow(
     path = "/api/me/follows",
     tag = "follows",
     params(("page" = Option<u32>, Query, description = "page, from 1"), ("size" = Option<u32>, Query, description = "page size, 1 to 100")),
-    responses((status = 200, body = Page<jobs::follows::FollowedAuthor>), ListErrors),
+    responses((status = 200, body = Page<FollowedAuthor>), ListErrors),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub(super) async fn feed(
@@ -72,13 +73,6 @@ pub(super) async fn feed(
     session: Session,
     ApiQuery(paging): ApiQuery<Paging>,
 ) -> ApiResult<Json<Page<FollowedAuthor>>> {
-    let (page, size) = paging.checked()?;
-    let (total, items) =
-        follows::feed(&state.db.main, session.user_id, size, offset(page, size)).await?;
-    Ok(Json(Page {
-        total,
-        page,
-        size,
-        items,
-    }))
+    let page = follows::feed(&state.db.main, session.user_id, paging.checked()?).await?;
+    Ok(Json(page))
 }

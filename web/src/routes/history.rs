@@ -4,10 +4,11 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use jobs::history::{self, LedgerEntry, Purchase};
+use jobs::paging::Page;
 
 use super::errors::ListErrors;
 use crate::error::ApiResult;
-use crate::extract::{ApiQuery, Page, Paging, offset};
+use crate::extract::{ApiQuery, Paging};
 use crate::sessions::Session;
 use crate::state::AppState;
 
@@ -22,7 +23,7 @@ pub fn router() -> Router<AppState> {
     path = "/api/me/purchases",
     tag = "purchases",
     params(("page" = Option<u32>, Query, description = "page, from 1"), ("size" = Option<u32>, Query, description = "page size, 1 to 100")),
-    responses((status = 200, body = Page<jobs::history::Purchase>), ListErrors),
+    responses((status = 200, body = Page<Purchase>), ListErrors),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub(super) async fn purchases(
@@ -30,15 +31,8 @@ pub(super) async fn purchases(
     session: Session,
     ApiQuery(paging): ApiQuery<Paging>,
 ) -> ApiResult<Json<Page<Purchase>>> {
-    let (page, size) = paging.checked()?;
-    let (total, items) =
-        history::purchases(&state.db.main, session.user_id, size, offset(page, size)).await?;
-    Ok(Json(Page {
-        total,
-        page,
-        size,
-        items,
-    }))
+    let page = history::purchases(&state.db.main, session.user_id, paging.checked()?).await?;
+    Ok(Json(page))
 }
 
 #[utoipa::path(
@@ -46,7 +40,7 @@ pub(super) async fn purchases(
     path = "/api/me/ledger",
     tag = "purchases",
     params(("page" = Option<u32>, Query, description = "page, from 1"), ("size" = Option<u32>, Query, description = "page size, 1 to 100")),
-    responses((status = 200, body = Page<jobs::history::LedgerEntry>), ListErrors),
+    responses((status = 200, body = Page<LedgerEntry>), ListErrors),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub(super) async fn ledger(
@@ -54,13 +48,6 @@ pub(super) async fn ledger(
     session: Session,
     ApiQuery(paging): ApiQuery<Paging>,
 ) -> ApiResult<Json<Page<LedgerEntry>>> {
-    let (page, size) = paging.checked()?;
-    let (total, items) =
-        history::ledger(&state.db.main, session.user_id, size, offset(page, size)).await?;
-    Ok(Json(Page {
-        total,
-        page,
-        size,
-        items,
-    }))
+    let page = history::ledger(&state.db.main, session.user_id, paging.checked()?).await?;
+    Ok(Json(page))
 }
