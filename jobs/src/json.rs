@@ -25,12 +25,15 @@ pub mod id {
         #[serde(untagged)]
         enum Raw {
             Number(i64),
+            Whole(f64),
             Text(String),
         }
-        let id = match Raw::deserialize(d).map_err(|_| {
+        let malformed = || {
             serde::de::Error::custom("expected an id (a positive integer, as a string or number)")
-        })? {
+        };
+        let id = match Raw::deserialize(d).map_err(|_| malformed())? {
             Raw::Number(n) => n,
+            Raw::Whole(f) => whole_float(f).ok_or_else(malformed)?,
             Raw::Text(s) => s
                 .parse()
                 .map_err(|_| serde::de::Error::custom("expected an id (digits only)"))?,
@@ -40,6 +43,28 @@ pub mod id {
         }
         Ok(id)
     }
+}
+
+/// A JSON integer, also when written with a zero fraction (`5.0`): JSON Schema counts that as
+/// an integer, so a client generated from the OpenAPI document may send it.
+pub fn whole<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Number(i64),
+        Whole(f64),
+    }
+    let number = match Raw::deserialize(d) {
+        Ok(Raw::Number(n)) => Some(n),
+        Ok(Raw::Whole(f)) => whole_float(f),
+        Err(_) => None,
+    };
+    number.ok_or_else(|| serde::de::Error::custom("expected an integer"))
+}
+
+/// `f` as an `i64` when it has no fraction and fits (`i64::MAX as f64` is 2^63, which does not).
+fn whole_float(f: f64) -> Option<i64> {
+    (f.fract() == 0.0 && f >= i64::MIN as f64 && f < i64::MAX as f64).then_some(f as i64)
 }
 
 pub mod opt_id {
@@ -113,5 +138,22 @@ mod tests {
         assert!(parse(r#"{"id":"4x"}"#).is_err());
         assert!(parse(r#"{"id":"99999999999999999999"}"#).is_err());
         assert!(parse(r#"{"id":1.5}"#).is_err());
+        assert_eq!(parse(r#"{"id":42.0}"#).unwrap(), 42);
+        assert!(parse(r#"{"id":1e20}"#).is_err());
+    }
+
+    #[test]
+    fn whole_numbers_may_carry_a_zero_fraction() {
+        #[derive(Deserialize)]
+        struct Body {
+            #[serde(deserialize_with = "whole")]
+            n: i64,
+        }
+        let parse = |s: &str| serde_json::from_str::<Body>(s).map(|b| b.n);
+        assert_eq!(parse(r#"{"n":7}"#).unwrap(), 7);
+        assert_eq!(parse(r#"{"n":-7.0}"#).unwrap(), -7);
+        assert!(parse(r#"{"n":7.5}"#).is_err());
+        assert!(parse(r#"{"n":"7"}"#).is_err());
+        assert!(parse(r#"{"n":9223372036854775808}"#).is_err());
     }
 }

@@ -31,6 +31,7 @@ pub const MAX_NOTE_CHARS: usize = 255;
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CreditRequest {
+    #[serde(deserialize_with = "jobs::json::whole")]
     amount: i64,
     note: Option<String>,
 }
