@@ -3,6 +3,9 @@
 use axum::extract::{FromRequest, FromRequestParts};
 use jobs::paging::{PageRequest, SearchText};
 use serde::Deserialize;
+use utoipa::openapi::schema::{
+    Array, ArrayBuilder, KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type,
+};
 
 use crate::error::ApiError;
 
@@ -22,11 +25,16 @@ pub struct ApiJson<T>(pub T);
 pub struct ApiQuery<T>(pub T);
 
 /// `?page=&size=`; numbers arrive as text when flattened into a larger query, so parse text.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Paging {
+    /// page, from 1
     #[serde(default, deserialize_with = "number")]
+    #[param(minimum = 1, maximum = 1000000)]
     page: Option<u32>,
+    /// page size, 1 to 100
     #[serde(default, deserialize_with = "number")]
+    #[param(minimum = 1, maximum = 100)]
     size: Option<u32>,
 }
 
@@ -58,4 +66,37 @@ impl Search {
         let text = self.q.as_deref().unwrap_or_default();
         SearchText::parse(text).map_err(|e| ApiError::invalid(format!("q: {e}")))
     }
+}
+
+/// An id as text, as answers send it and paths carry it.
+pub fn id_text_schema() -> Schema {
+    let text = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(jobs::json::id::PATTERN));
+    Schema::Object(text.build())
+}
+
+/// An id in a request body: a positive 64-bit integer, as text or a number.
+pub fn id_schema() -> Schema {
+    let number = ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+        .minimum(Some(1))
+        .maximum(Some(i64::MAX as isize));
+    Schema::OneOf(
+        OneOfBuilder::new()
+            .item(id_text_schema())
+            .item(number)
+            .build(),
+    )
+}
+
+/// A list of distinct ids in a request body, 1 to `max` of them.
+pub fn id_list_schema(max: usize) -> Array {
+    ArrayBuilder::new()
+        .items(utoipa::openapi::RefOr::T(id_schema()))
+        .min_items(Some(1))
+        .max_items(Some(max))
+        .unique_items(true)
+        .build()
 }

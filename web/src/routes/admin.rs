@@ -88,7 +88,11 @@ fn fuzzy(fuzzy: Option<&str>) -> ApiResult<bool> {
     get,
     path = "/api/admin/sessions",
     tag = "admin",
-    params(("page" = Option<u32>, Query, description = "page, from 1"), ("size" = Option<u32>, Query, description = "page size, 1 to 100"), ("q" = Option<String>, Query, description = "account"), ("fuzzy" = Option<bool>, Query, description = "substring search while the session count is small")),
+    params(
+        Paging,
+        ("q" = Option<String>, Query, max_length = 100, description = "account"),
+        ("fuzzy" = Option<bool>, Query, description = "substring search while the session count is small"),
+    ),
     responses((status = 200, body = SessionPage), ListErrors),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -169,7 +173,7 @@ pub(super) async fn kick(
     post,
     path = "/api/admin/sessions/{account}/freeze",
     tag = "admin",
-    params(("account" = String, Path)),
+    params(("account" = String, Path, pattern = "^[A-Za-z0-9_]{3,32}$")),
     responses((status = 204, description = "frozen"), AccountErrors),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -185,7 +189,7 @@ pub(super) async fn freeze(
     post,
     path = "/api/admin/sessions/{account}/unfreeze",
     tag = "admin",
-    params(("account" = String, Path)),
+    params(("account" = String, Path, pattern = "^[A-Za-z0-9_]{3,32}$")),
     responses((status = 204, description = "unfrozen"), AccountErrors),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -236,7 +240,10 @@ pub(super) struct UserItem {
     get,
     path = "/api/admin/users",
     tag = "admin",
-    params(("page" = Option<u32>, Query, description = "page, from 1"), ("size" = Option<u32>, Query, description = "page size, 1 to 100"), ("q" = Option<String>, Query, description = "username or nick name, substring")),
+    params(
+        Paging,
+        ("q" = Option<String>, Query, max_length = 100, description = "username or nick name, substring"),
+    ),
     responses((status = 200, body = Page<UserItem>), ListErrors),
     security(("bearer" = []), ("cookie" = []))
 )]

@@ -25,14 +25,18 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub(super) struct RegisterBody {
+pub(super) struct NewAccount {
+    #[schema(pattern = "^[A-Za-z0-9_]{3,32}$")]
     username: String,
+    #[schema(min_length = 8, max_length = 128)]
     password: String,
+    /// 1 to 64 characters, not blank (trimmed); the username when absent
+    #[schema(min_length = 1, max_length = 64, pattern = "\\S")]
     nick_name: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub(super) struct Registered {
+pub(super) struct AccountCreated {
     #[serde(with = "jobs::json::id")]
     #[schema(value_type = String)]
     user_id: i64,
@@ -41,15 +45,16 @@ pub(super) struct Registered {
 #[utoipa::path(
     post,
     path = "/api/auth/register",
+    operation_id = "register_account",
     tag = "accounts",
-    request_body = RegisterBody,
-    responses((status = 201, body = Registered), RegisterErrors)
+    request_body = NewAccount,
+    responses((status = 201, body = AccountCreated), RegisterErrors)
 )]
 pub(super) async fn register(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    ApiJson(body): ApiJson<RegisterBody>,
-) -> ApiResult<(StatusCode, Json<Registered>)> {
+    ApiJson(body): ApiJson<NewAccount>,
+) -> ApiResult<(StatusCode, Json<AccountCreated>)> {
     accounts::validate_username(&body.username).map_err(ApiError::Invalid)?;
     accounts::validate_password("password", &body.password).map_err(ApiError::Invalid)?;
     let nick_name = body
@@ -64,7 +69,7 @@ pub(super) async fn register(
     let user_id = state.ids.next_id().await?;
     let pool = &state.db.main;
     match accounts::insert_user(pool, user_id, &body.username, &hash, nick_name, "reader").await {
-        Ok(()) => Ok((StatusCode::CREATED, Json(Registered { user_id }))),
+        Ok(()) => Ok((StatusCode::CREATED, Json(AccountCreated { user_id }))),
         Err(AccountError::AlreadyExists) => Err(ApiError::Conflict("username is taken".into())),
         Err(AccountError::Db(error)) => Err(error.into()),
     }

@@ -19,12 +19,14 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub(super) struct RegisterBody {
+pub(super) struct NewAuthor {
+    /// 1 to 50 characters, not blank (trimmed)
+    #[schema(min_length = 1, max_length = 50, pattern = "\\S")]
     pen_name: String,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub(super) struct Registered {
+pub(super) struct AuthorCreated {
     #[serde(with = "jobs::json::id")]
     #[schema(value_type = String)]
     author_id: i64,
@@ -34,16 +36,17 @@ pub(super) struct Registered {
 #[utoipa::path(
     post,
     path = "/api/author/register",
+    operation_id = "register_author",
     tag = "authors",
-    request_body = RegisterBody,
-    responses((status = 201, body = Registered), CreateUniqueErrors),
+    request_body = NewAuthor,
+    responses((status = 201, body = AuthorCreated), CreateUniqueErrors),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub(super) async fn register(
     State(state): State<AppState>,
     session: Session,
-    ApiJson(body): ApiJson<RegisterBody>,
-) -> ApiResult<(StatusCode, Json<Registered>)> {
+    ApiJson(body): ApiJson<NewAuthor>,
+) -> ApiResult<(StatusCode, Json<AuthorCreated>)> {
     let pen_name = body.pen_name.trim();
     if pen_name.is_empty() || pen_name.chars().count() > 50 {
         return Err(ApiError::invalid("pen_name: 1 to 50 characters"));
@@ -67,5 +70,5 @@ pub(super) async fn register(
         ("author_id", author_id.to_string()),
     ];
     Store::new(&state).update(&session.key, &fields).await?;
-    Ok((StatusCode::CREATED, Json(Registered { author_id })))
+    Ok((StatusCode::CREATED, Json(AuthorCreated { author_id })))
 }

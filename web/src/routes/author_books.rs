@@ -34,8 +34,9 @@ pub const MAX_CONTENT_CHARS: usize = 200_000;
 #[utoipa::path(
     get,
     path = "/api/author/books",
+    operation_id = "list_author_books",
     tag = "authors",
-    params(("page" = Option<u32>, Query, description = "page, from 1"), ("size" = Option<u32>, Query, description = "page size, 1 to 100")),
+    params(Paging),
     responses((status = 200, body = Page<AuthorBook>), ListErrors),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -51,11 +52,13 @@ pub(super) async fn list(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct NewBook {
+    /// 1 to 50 characters, not blank (trimmed)
+    #[schema(min_length = 1, max_length = 50, pattern = "\\S")]
     book_name: String,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub(super) struct Created {
+pub(super) struct BookCreated {
     #[serde(with = "jobs::json::id")]
     #[schema(value_type = String)]
     book_id: i64,
@@ -73,20 +76,21 @@ fn text<'a>(field: &str, value: &'a str, max: usize) -> ApiResult<&'a str> {
 #[utoipa::path(
     post,
     path = "/api/author/books",
+    operation_id = "create_book",
     tag = "authors",
     request_body = NewBook,
-    responses((status = 201, body = Created), WriteErrors),
+    responses((status = 201, body = BookCreated), WriteErrors),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub(super) async fn create(
     State(state): State<AppState>,
     author: AuthorSession,
     ApiJson(body): ApiJson<NewBook>,
-) -> ApiResult<(StatusCode, Json<Created>)> {
+) -> ApiResult<(StatusCode, Json<BookCreated>)> {
     let book_name = text("book_name", &body.book_name, MAX_BOOK_NAME)?;
     let book_id = state.ids.next_id().await?;
     authoring::create_book(&state.db.main, book_id, author.author_id, book_name).await?;
-    Ok((StatusCode::CREATED, Json(Created { book_id })))
+    Ok((StatusCode::CREATED, Json(BookCreated { book_id })))
 }
 
 /// 404 when there is no such book, 403 when it is someone else's (admins may change any).
@@ -104,7 +108,7 @@ async fn may_edit(state: &AppState, session: &Session, book_id: i64) -> ApiResul
     post,
     path = "/api/author/books/{book_id}/publish",
     tag = "authors",
-    params(("book_id" = i64, Path)),
+    params(("book_id" = String, Path)),
     responses((status = 204, description = "published"), LookupErrors),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -121,7 +125,11 @@ pub(super) async fn publish(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ChapterBody {
+    /// 1 to 100 characters, not blank (trimmed)
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     index_name: String,
+    /// 1 to 200 000 characters, not blank
+    #[schema(min_length = 1, max_length = 200000, pattern = "\\S")]
     content: String,
     is_vip: bool,
 }
@@ -138,7 +146,7 @@ pub(super) struct ChapterCreated {
     post,
     path = "/api/author/books/{book_id}/chapters",
     tag = "authors",
-    params(("book_id" = i64, Path)),
+    params(("book_id" = String, Path)),
     request_body = ChapterBody,
     responses((status = 201, body = ChapterCreated), WriteToErrors),
     security(("bearer" = []), ("cookie" = []))
@@ -176,8 +184,11 @@ pub(super) async fn add_chapter(
     delete,
     path = "/api/author/books/{book_id}/chapters/{index_id}",
     tag = "authors",
-    params(("book_id" = i64, Path), ("index_id" = i64, Path)),
-    responses((status = 204, description = "deleted; its purchases are refunded by the next sweep"), LookupErrors),
+    params(("book_id" = String, Path), ("index_id" = String, Path)),
+    responses(
+        (status = 204, description = "deleted; its purchases are refunded by the next sweep"),
+        LookupErrors,
+    ),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub(super) async fn delete_chapter(

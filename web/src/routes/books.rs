@@ -32,8 +32,12 @@ pub(super) struct ListQuery {
 #[utoipa::path(
     get,
     path = "/api/books",
+    operation_id = "list_books",
     tag = "catalog",
-    params(("page" = Option<u32>, Query, description = "page, from 1"), ("size" = Option<u32>, Query, description = "page size, 1 to 100"), ("q" = Option<String>, Query, description = "book or pen name, substring")),
+    params(
+        Paging,
+        ("q" = Option<String>, Query, max_length = 100, description = "book or pen name, substring"),
+    ),
     responses((status = 200, body = Page<BookSummary>), SearchErrors)
 )]
 pub(super) async fn list(
@@ -49,8 +53,9 @@ pub(super) async fn list(
 #[utoipa::path(
     get,
     path = "/api/books/{book_id}",
+    operation_id = "show_book",
     tag = "catalog",
-    params(("book_id" = i64, Path)),
+    params(("book_id" = String, Path)),
     responses((status = 200, body = jobs::catalog::BookDetail), PublicLookupErrors)
 )]
 pub(super) async fn show(
@@ -68,8 +73,9 @@ pub(super) async fn show(
 #[utoipa::path(
     get,
     path = "/api/books/{book_id}/chapters/{index_id}",
+    operation_id = "read_chapter",
     tag = "catalog",
-    params(("book_id" = i64, Path), ("index_id" = i64, Path)),
+    params(("book_id" = String, Path), ("index_id" = String, Path)),
     responses((status = 200, body = crate::reading::Chapter), ReadChapterErrors)
 )]
 pub(super) async fn read(

@@ -32,7 +32,9 @@ pub const MAX_NOTE_CHARS: usize = 255;
 #[serde(deny_unknown_fields)]
 pub(super) struct CreditRequest {
     #[serde(deserialize_with = "jobs::json::whole")]
+    #[schema(minimum = 1, maximum = 1000000000)]
     amount: i64,
+    #[schema(max_length = 255)]
     note: Option<String>,
 }
 
@@ -45,7 +47,10 @@ pub(super) struct Balance {
     post,
     path = "/api/admin/users/{user_id}/credit",
     tag = "admin",
-    params(("user_id" = i64, Path), ("Idempotency-Key" = Option<String>, Header, description = "1 to 64 characters")),
+    params(
+        ("user_id" = String, Path),
+        Idempotency,
+    ),
     request_body = CreditRequest,
     responses((status = 200, body = Balance), CreditErrors),
     security(("bearer" = []), ("cookie" = []))

@@ -26,7 +26,7 @@ pub fn router() -> Router<AppState> {
     post,
     path = "/api/authors/{author_id}/follow",
     tag = "follows",
-    params(("author_id" = i64, Path)),
+    params(("author_id" = String, Path)),
     responses((status = 204, description = "following"), LookupErrors),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -45,7 +45,7 @@ pub(super) async fn follow(
     delete,
     path = "/api/authors/{author_id}/follow",
     tag = "follows",
-    params(("author_id" = i64, Path)),
+    params(("author_id" = String, Path)),
     responses((status = 204, description = "not following"), LookupErrors),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -64,7 +64,7 @@ pub(super) async fn unfollow(
     get,
     path = "/api/me/follows",
     tag = "follows",
-    params(("page" = Option<u32>, Query, description = "page, from 1"), ("size" = Option<u32>, Query, description = "page size, 1 to 100")),
+    params(Paging),
     responses((status = 200, body = Page<FollowedAuthor>), ListErrors),
     security(("bearer" = []), ("cookie" = []))
 )]

@@ -34,7 +34,10 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
     get,
     path = "/readyz",
     tag = "ops",
-    responses((status = 200, description = "MySQL and Redis reachable", body = Object), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody))
+    responses(
+        (status = 200, description = "MySQL and Redis reachable", body = Object),
+        (status = 503, description = "a dependency is down", body = crate::error::ErrorBody),
+    )
 )]
 pub(super) async fn readyz(State(state): State<AppState>) -> Response {
     let mysql = tokio::time::timeout(PROBE_TIMEOUT, state.db.ping());

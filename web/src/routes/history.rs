@@ -22,7 +22,7 @@ pub fn router() -> Router<AppState> {
     get,
     path = "/api/me/purchases",
     tag = "purchases",
-    params(("page" = Option<u32>, Query, description = "page, from 1"), ("size" = Option<u32>, Query, description = "page size, 1 to 100")),
+    params(Paging),
     responses((status = 200, body = Page<Purchase>), ListErrors),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -39,7 +39,7 @@ pub(super) async fn purchases(
     get,
     path = "/api/me/ledger",
     tag = "purchases",
-    params(("page" = Option<u32>, Query, description = "page, from 1"), ("size" = Option<u32>, Query, description = "page size, 1 to 100")),
+    params(Paging),
     responses((status = 200, body = Page<LedgerEntry>), ListErrors),
     security(("bearer" = []), ("cookie" = []))
 )]

@@ -37,6 +37,7 @@ pub(super) struct Me {
 #[utoipa::path(
     get,
     path = "/api/me",
+    operation_id = "show_me",
     tag = "accounts",
     responses((status = 200, body = Me), SessionErrors),
     security(("bearer" = []), ("cookie" = []))
@@ -58,6 +59,7 @@ pub(super) async fn show(State(state): State<AppState>, session: Session) -> Api
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(super) struct PasswordBody {
     old_password: String,
+    #[schema(min_length = 8, max_length = 128)]
     new_password: String,
 }
 

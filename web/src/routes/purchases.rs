@@ -28,7 +28,7 @@ pub fn router() -> Router<AppState> {
 #[serde(deny_unknown_fields)]
 pub(super) struct BuyRequest {
     #[serde(with = "jobs::json::id")]
-    #[schema(value_type = String)]
+    #[schema(schema_with = crate::extract::id_schema)]
     index_id: i64,
 }
 
@@ -36,8 +36,12 @@ pub(super) struct BuyRequest {
 #[serde(deny_unknown_fields)]
 pub(super) struct BatchRequest {
     #[serde(with = "jobs::json::ids")]
-    #[schema(value_type = Vec<String>)]
+    #[schema(schema_with = batch_schema)]
     index_ids: Vec<i64>,
+}
+
+fn batch_schema() -> utoipa::openapi::schema::Array {
+    crate::extract::id_list_schema(MAX_BATCH)
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -72,7 +76,7 @@ fn now_ms() -> i64 {
     post,
     path = "/api/purchases",
     tag = "purchases",
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 64 characters")),
+    params(Idempotency),
     request_body = BuyRequest,
     responses((status = 202, body = JobAccepted), EnqueueErrors),
     security(("bearer" = []), ("cookie" = []))
@@ -106,7 +110,7 @@ pub(super) async fn buy(
     post,
     path = "/api/purchases/batch",
     tag = "purchases",
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 64 characters")),
+    params(Idempotency),
     request_body = BatchRequest,
     responses((status = 202, body = JobAccepted), EnqueueErrors),
     security(("bearer" = []), ("cookie" = []))
