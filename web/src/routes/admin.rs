@@ -85,16 +85,16 @@ fn fuzzy(fuzzy: Option<&str>) -> ApiResult<bool> {
 /// Newest activity first. Fuzzy search reads the whole set, so it is honoured only while the
 /// set is small (`sessions.fuzzy_search_limit`); otherwise the search is exact.
 #[utoipa::path(
-    get,
-    path = "/api/admin/sessions",
-    tag = "admin",
+    get, path = "/api/admin/sessions", tag = "admin",
     params(
         Paging,
         ("q" = Option<String>, Query, max_length = 100, description = "account"),
-        ("fuzzy" = Option<bool>, Query, description = "substring search while the session count is small"),
+        (
+            "fuzzy" = Option<bool>, Query,
+            description = "substring search while the session count is small",
+        ),
     ),
-    responses((status = 200, body = SessionPage), ListErrors),
-    security(("bearer" = []), ("cookie" = []))
+    responses((status = 200, body = SessionPage), ListErrors)
 )]
 pub(super) async fn sessions(
     State(state): State<AppState>,
@@ -149,12 +149,9 @@ pub(super) async fn sessions(
 
 /// Ends the account's session at once; idempotent (204 when there was none).
 #[utoipa::path(
-    delete,
-    path = "/api/admin/sessions/{account}",
-    tag = "admin",
+    delete, path = "/api/admin/sessions/{account}", tag = "admin",
     params(("account" = String, Path)),
-    responses((status = 204, description = "kicked out"), SessionErrors),
-    security(("bearer" = []), ("cookie" = []))
+    responses((status = 204, description = "kicked out"), SessionErrors)
 )]
 pub(super) async fn kick(
     State(state): State<AppState>,
@@ -170,12 +167,9 @@ pub(super) async fn kick(
 }
 
 #[utoipa::path(
-    post,
-    path = "/api/admin/sessions/{account}/freeze",
-    tag = "admin",
+    post, path = "/api/admin/sessions/{account}/freeze", tag = "admin",
     params(("account" = String, Path, pattern = "^[A-Za-z0-9_]{3,32}$")),
-    responses((status = 204, description = "frozen"), AccountErrors),
-    security(("bearer" = []), ("cookie" = []))
+    responses((status = 204, description = "frozen"), AccountErrors)
 )]
 pub(super) async fn freeze(
     state: State<AppState>,
@@ -186,12 +180,9 @@ pub(super) async fn freeze(
 }
 
 #[utoipa::path(
-    post,
-    path = "/api/admin/sessions/{account}/unfreeze",
-    tag = "admin",
+    post, path = "/api/admin/sessions/{account}/unfreeze", tag = "admin",
     params(("account" = String, Path, pattern = "^[A-Za-z0-9_]{3,32}$")),
-    responses((status = 204, description = "unfrozen"), AccountErrors),
-    security(("bearer" = []), ("cookie" = []))
+    responses((status = 204, description = "unfrozen"), AccountErrors)
 )]
 pub(super) async fn unfreeze(
     state: State<AppState>,
@@ -237,15 +228,15 @@ pub(super) struct UserItem {
 }
 
 #[utoipa::path(
-    get,
-    path = "/api/admin/users",
-    tag = "admin",
+    get, path = "/api/admin/users", tag = "admin",
     params(
         Paging,
-        ("q" = Option<String>, Query, max_length = 100, description = "username or nick name, substring"),
+        (
+            "q" = Option<String>, Query, max_length = 100,
+            description = "username or nick name, substring",
+        ),
     ),
-    responses((status = 200, body = Page<UserItem>), ListErrors),
-    security(("bearer" = []), ("cookie" = []))
+    responses((status = 200, body = Page<UserItem>), ListErrors)
 )]
 pub(super) async fn users(
     State(state): State<AppState>,

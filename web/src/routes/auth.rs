@@ -43,10 +43,8 @@ pub(super) struct AccountCreated {
 }
 
 #[utoipa::path(
-    post,
-    path = "/api/auth/register",
-    operation_id = "register_account",
-    tag = "accounts",
+    post, path = "/api/auth/register", operation_id = "register_account", tag = "accounts",
+    security(()),
     request_body = NewAccount,
     responses((status = 201, body = AccountCreated), RegisterErrors)
 )]
@@ -100,9 +98,7 @@ pub(super) struct UserSummary {
 }
 
 #[utoipa::path(
-    post,
-    path = "/api/auth/login",
-    tag = "accounts",
+    post, path = "/api/auth/login", tag = "accounts", security(()),
     request_body = LoginBody,
     responses((status = 200, body = LoggedIn), LoginErrors)
 )]
@@ -193,11 +189,8 @@ pub(crate) fn session_headers(
 }
 
 #[utoipa::path(
-    post,
-    path = "/api/auth/logout",
-    tag = "accounts",
-    responses((status = 204, description = "signed out"), SessionErrors),
-    security(("bearer" = []), ("cookie" = []))
+    post, path = "/api/auth/logout", tag = "accounts",
+    responses((status = 204, description = "signed out"), SessionErrors)
 )]
 pub(super) async fn logout(State(state): State<AppState>, session: Session) -> ApiResult<Response> {
     let mut store = Store::new(&state);

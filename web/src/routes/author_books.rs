@@ -32,13 +32,9 @@ pub const MAX_CHAPTER_NAME: usize = 100;
 pub const MAX_CONTENT_CHARS: usize = 200_000;
 
 #[utoipa::path(
-    get,
-    path = "/api/author/books",
-    operation_id = "list_author_books",
-    tag = "authors",
+    get, path = "/api/author/books", operation_id = "list_author_books", tag = "authors",
     params(Paging),
-    responses((status = 200, body = Page<AuthorBook>), ListErrors),
-    security(("bearer" = []), ("cookie" = []))
+    responses((status = 200, body = Page<AuthorBook>), ListErrors)
 )]
 pub(super) async fn list(
     State(state): State<AppState>,
@@ -74,13 +70,9 @@ fn text<'a>(field: &str, value: &'a str, max: usize) -> ApiResult<&'a str> {
 }
 
 #[utoipa::path(
-    post,
-    path = "/api/author/books",
-    operation_id = "create_book",
-    tag = "authors",
+    post, path = "/api/author/books", operation_id = "create_book", tag = "authors",
     request_body = NewBook,
-    responses((status = 201, body = BookCreated), WriteErrors),
-    security(("bearer" = []), ("cookie" = []))
+    responses((status = 201, body = BookCreated), WriteErrors)
 )]
 pub(super) async fn create(
     State(state): State<AppState>,
@@ -105,12 +97,9 @@ async fn may_edit(state: &AppState, session: &Session, book_id: i64) -> ApiResul
 }
 
 #[utoipa::path(
-    post,
-    path = "/api/author/books/{book_id}/publish",
-    tag = "authors",
+    post, path = "/api/author/books/{book_id}/publish", tag = "authors",
     params(("book_id" = String, Path)),
-    responses((status = 204, description = "published"), LookupErrors),
-    security(("bearer" = []), ("cookie" = []))
+    responses((status = 204, description = "published"), LookupErrors)
 )]
 pub(super) async fn publish(
     State(state): State<AppState>,
@@ -143,13 +132,10 @@ pub(super) struct ChapterCreated {
 }
 
 #[utoipa::path(
-    post,
-    path = "/api/author/books/{book_id}/chapters",
-    tag = "authors",
+    post, path = "/api/author/books/{book_id}/chapters", tag = "authors",
     params(("book_id" = String, Path)),
     request_body = ChapterBody,
-    responses((status = 201, body = ChapterCreated), WriteToErrors),
-    security(("bearer" = []), ("cookie" = []))
+    responses((status = 201, body = ChapterCreated), WriteToErrors)
 )]
 pub(super) async fn add_chapter(
     State(state): State<AppState>,
@@ -181,15 +167,12 @@ pub(super) async fn add_chapter(
 }
 
 #[utoipa::path(
-    delete,
-    path = "/api/author/books/{book_id}/chapters/{index_id}",
-    tag = "authors",
+    delete, path = "/api/author/books/{book_id}/chapters/{index_id}", tag = "authors",
     params(("book_id" = String, Path), ("index_id" = String, Path)),
     responses(
         (status = 204, description = "deleted; its purchases are refunded by the next sweep"),
         LookupErrors,
-    ),
-    security(("bearer" = []), ("cookie" = []))
+    )
 )]
 pub(super) async fn delete_chapter(
     State(state): State<AppState>,

@@ -30,13 +30,13 @@ pub(super) struct ListQuery {
 }
 
 #[utoipa::path(
-    get,
-    path = "/api/books",
-    operation_id = "list_books",
-    tag = "catalog",
+    get, path = "/api/books", operation_id = "list_books", tag = "catalog", security(()),
     params(
         Paging,
-        ("q" = Option<String>, Query, max_length = 100, description = "book or pen name, substring"),
+        (
+            "q" = Option<String>, Query, max_length = 100,
+            description = "book or pen name, substring",
+        ),
     ),
     responses((status = 200, body = Page<BookSummary>), SearchErrors)
 )]
@@ -51,10 +51,7 @@ pub(super) async fn list(
 }
 
 #[utoipa::path(
-    get,
-    path = "/api/books/{book_id}",
-    operation_id = "show_book",
-    tag = "catalog",
+    get, path = "/api/books/{book_id}", operation_id = "show_book", tag = "catalog", security(()),
     params(("book_id" = String, Path)),
     responses((status = 200, body = jobs::catalog::BookDetail), PublicLookupErrors)
 )]
@@ -71,10 +68,8 @@ pub(super) async fn show(
 }
 
 #[utoipa::path(
-    get,
-    path = "/api/books/{book_id}/chapters/{index_id}",
-    operation_id = "read_chapter",
-    tag = "catalog",
+    get, path = "/api/books/{book_id}/chapters/{index_id}", operation_id = "read_chapter",
+    tag = "catalog", security(()),
     params(("book_id" = String, Path), ("index_id" = String, Path)),
     responses((status = 200, body = crate::reading::Chapter), ReadChapterErrors)
 )]

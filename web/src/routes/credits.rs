@@ -44,16 +44,13 @@ pub(super) struct Balance {
 }
 
 #[utoipa::path(
-    post,
-    path = "/api/admin/users/{user_id}/credit",
-    tag = "admin",
+    post, path = "/api/admin/users/{user_id}/credit", tag = "admin",
     params(
         ("user_id" = String, Path),
         Idempotency,
     ),
     request_body = CreditRequest,
-    responses((status = 200, body = Balance), CreditErrors),
-    security(("bearer" = []), ("cookie" = []))
+    responses((status = 200, body = Balance), CreditErrors)
 )]
 pub(super) async fn credit(
     State(state): State<AppState>,
@@ -99,11 +96,8 @@ pub(super) async fn credit(
 }
 
 #[utoipa::path(
-    post,
-    path = "/api/admin/refunds/sweep",
-    tag = "admin",
-    responses((status = 202, body = super::purchases::JobAccepted), SweepErrors),
-    security(("bearer" = []), ("cookie" = []))
+    post, path = "/api/admin/refunds/sweep", tag = "admin",
+    responses((status = 202, body = super::purchases::JobAccepted), SweepErrors)
 )]
 pub(super) async fn sweep(
     State(state): State<AppState>,

@@ -23,12 +23,9 @@ pub fn router() -> Router<AppState> {
 }
 
 #[utoipa::path(
-    post,
-    path = "/api/authors/{author_id}/follow",
-    tag = "follows",
+    post, path = "/api/authors/{author_id}/follow", tag = "follows",
     params(("author_id" = String, Path)),
-    responses((status = 204, description = "following"), LookupErrors),
-    security(("bearer" = []), ("cookie" = []))
+    responses((status = 204, description = "following"), LookupErrors)
 )]
 pub(super) async fn follow(
     State(state): State<AppState>,
@@ -42,12 +39,9 @@ pub(super) async fn follow(
 }
 
 #[utoipa::path(
-    delete,
-    path = "/api/authors/{author_id}/follow",
-    tag = "follows",
+    delete, path = "/api/authors/{author_id}/follow", tag = "follows",
     params(("author_id" = String, Path)),
-    responses((status = 204, description = "not following"), LookupErrors),
-    security(("bearer" = []), ("cookie" = []))
+    responses((status = 204, description = "not following"), LookupErrors)
 )]
 pub(super) async fn unfollow(
     State(state): State<AppState>,
@@ -61,12 +55,9 @@ pub(super) async fn unfollow(
 }
 
 #[utoipa::path(
-    get,
-    path = "/api/me/follows",
-    tag = "follows",
+    get, path = "/api/me/follows", tag = "follows",
     params(Paging),
-    responses((status = 200, body = Page<FollowedAuthor>), ListErrors),
-    security(("bearer" = []), ("cookie" = []))
+    responses((status = 200, body = Page<FollowedAuthor>), ListErrors)
 )]
 pub(super) async fn feed(
     State(state): State<AppState>,

@@ -19,12 +19,9 @@ pub fn router() -> Router<AppState> {
 }
 
 #[utoipa::path(
-    get,
-    path = "/api/me/purchases",
-    tag = "purchases",
+    get, path = "/api/me/purchases", tag = "purchases",
     params(Paging),
-    responses((status = 200, body = Page<Purchase>), ListErrors),
-    security(("bearer" = []), ("cookie" = []))
+    responses((status = 200, body = Page<Purchase>), ListErrors)
 )]
 pub(super) async fn purchases(
     State(state): State<AppState>,
@@ -36,12 +33,9 @@ pub(super) async fn purchases(
 }
 
 #[utoipa::path(
-    get,
-    path = "/api/me/ledger",
-    tag = "purchases",
+    get, path = "/api/me/ledger", tag = "purchases",
     params(Paging),
-    responses((status = 200, body = Page<LedgerEntry>), ListErrors),
-    security(("bearer" = []), ("cookie" = []))
+    responses((status = 200, body = Page<LedgerEntry>), ListErrors)
 )]
 pub(super) async fn ledger(
     State(state): State<AppState>,

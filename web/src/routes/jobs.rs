@@ -39,16 +39,15 @@ async fn visible(state: &AppState, session: &Session, job_id: &str) -> ApiResult
 
 /// `?wait_ms=N` (at most 10 000) long-polls until the job is terminal or the time is up.
 #[utoipa::path(
-    get,
-    path = "/api/jobs/{job_id}",
-    operation_id = "show_job",
-    tag = "purchases",
+    get, path = "/api/jobs/{job_id}", operation_id = "show_job", tag = "purchases",
     params(
         ("job_id" = String, Path, pattern = "^[0-9A-Za-z]{1,64}$"),
-        ("wait_ms" = Option<u64>, Query, maximum = 10000, description = "long-poll up to this many ms (at most 10000)"),
+        (
+            "wait_ms" = Option<u64>, Query, maximum = 10000,
+            description = "long-poll up to this many ms (at most 10000)",
+        ),
     ),
-    responses((status = 200, body = jobs::job::JobView), LookupErrors),
-    security(("bearer" = []), ("cookie" = []))
+    responses((status = 200, body = jobs::job::JobView), LookupErrors)
 )]
 pub(super) async fn show(
     State(state): State<AppState>,

@@ -35,12 +35,8 @@ pub(super) struct Me {
 }
 
 #[utoipa::path(
-    get,
-    path = "/api/me",
-    operation_id = "show_me",
-    tag = "accounts",
-    responses((status = 200, body = Me), SessionErrors),
-    security(("bearer" = []), ("cookie" = []))
+    get, path = "/api/me", operation_id = "show_me", tag = "accounts",
+    responses((status = 200, body = Me), SessionErrors)
 )]
 pub(super) async fn show(State(state): State<AppState>, session: Session) -> ApiResult<Json<Me>> {
     let user = users::user(&state.db.main, session.user_id)
@@ -70,12 +66,9 @@ pub(super) struct NewToken {
 
 /// Sets a new password and replaces the session: every older token of the account stops working.
 #[utoipa::path(
-    post,
-    path = "/api/me/password",
-    tag = "accounts",
+    post, path = "/api/me/password", tag = "accounts",
     request_body = PasswordBody,
-    responses((status = 200, body = NewToken), WriteErrors),
-    security(("bearer" = []), ("cookie" = []))
+    responses((status = 200, body = NewToken), WriteErrors)
 )]
 pub(super) async fn change_password(
     State(state): State<AppState>,

@@ -34,6 +34,8 @@ mod purchases;
         books::list, books::show, books::read,
         purchases::buy, purchases::buy_batch, jobs::show,
     ),
+    // Every operation needs a session unless it says `security(())`.
+    security(("bearer" = []), ("cookie" = [])),
     modifiers(&Security, &PathIds)
 )]
 pub struct ApiDoc;

@@ -73,13 +73,10 @@ fn now_ms() -> i64 {
 }
 
 #[utoipa::path(
-    post,
-    path = "/api/purchases",
-    tag = "purchases",
+    post, path = "/api/purchases", tag = "purchases",
     params(Idempotency),
     request_body = BuyRequest,
-    responses((status = 202, body = JobAccepted), EnqueueErrors),
-    security(("bearer" = []), ("cookie" = []))
+    responses((status = 202, body = JobAccepted), EnqueueErrors)
 )]
 pub(super) async fn buy(
     State(state): State<AppState>,
@@ -107,13 +104,10 @@ pub(super) async fn buy(
 }
 
 #[utoipa::path(
-    post,
-    path = "/api/purchases/batch",
-    tag = "purchases",
+    post, path = "/api/purchases/batch", tag = "purchases",
     params(Idempotency),
     request_body = BatchRequest,
-    responses((status = 202, body = JobAccepted), EnqueueErrors),
-    security(("bearer" = []), ("cookie" = []))
+    responses((status = 202, body = JobAccepted), EnqueueErrors)
 )]
 pub(super) async fn buy_batch(
     State(state): State<AppState>,
