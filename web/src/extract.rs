@@ -1,4 +1,5 @@
-//! Extractors whose rejections speak the API's error shape, and paging.
+//! Extractors whose rejections speak the API's error shape, paging and search, and the OpenAPI
+//! schemas of ids in requests.
 
 use axum::extract::{FromRequest, FromRequestParts};
 use jobs::paging::{PageRequest, SearchText};
