@@ -9,7 +9,7 @@ ensure_services
 # The API fuzz test runs schemathesis against the OpenAPI document.
 if ! command -v st >/dev/null 2>&1; then
   log "installing schemathesis"
-  python3 -m pip install -q schemathesis
+  python3 -m pip install -q 'schemathesis>=4.32,<5'
 fi
 if [ ! -x /usr/bin/prometheus ]; then
   log "installing Prometheus"

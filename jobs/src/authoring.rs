@@ -7,6 +7,7 @@ use crate::config::PricingSettings;
 use crate::content;
 use crate::db::Db;
 use crate::ids::{IdError, IdGenerator};
+use crate::paging::{self, Binds, Page, PageRequest};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthoringError {
@@ -194,25 +195,19 @@ pub struct AuthorBook {
 pub async fn author_books(
     pool: &MySqlPool,
     author_id: i64,
-    limit: u32,
-    offset: u64,
-) -> Result<(i64, Vec<AuthorBook>), sqlx::Error> {
-    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM book WHERE author_id = ?")
-        .bind(author_id)
-        .fetch_one(pool)
-        .await?;
-    let items = sqlx::query_as(
+    request: PageRequest,
+) -> Result<Page<AuthorBook>, sqlx::Error> {
+    paging::count_and_page(
+        pool,
+        "SELECT COUNT(*) FROM book WHERE author_id = ?",
         r"SELECT b.id, b.book_name, b.status, b.word_count,
                  (SELECT COUNT(*) FROM book_index i WHERE i.book_id = b.id) AS chapter_count,
                  b.last_index_update_time
-          FROM book b WHERE b.author_id = ? ORDER BY b.id DESC LIMIT ? OFFSET ?",
+          FROM book b WHERE b.author_id = ? ORDER BY b.id DESC",
+        Binds::default().bind(author_id),
+        request,
     )
-    .bind(author_id)
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(pool)
-    .await?;
-    Ok((total, items))
+    .await
 }
 
 /// The author of a book, or `None` when there is no such book.

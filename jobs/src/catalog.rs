@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::MySqlPool;
 
+use crate::paging::{self, Binds, Page, PageRequest, SearchText};
+
 /// Who is asking, for draft visibility and the `owned` marks.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Viewer {
@@ -84,53 +86,31 @@ impl ChapterRow {
     }
 }
 
-/// `%` and `_` in a user's search are taken literally.
-pub fn like_pattern(q: &str) -> String {
-    let mut pattern = String::with_capacity(q.len() + 2);
-    pattern.push('%');
-    for c in q.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
-}
-
+/// Published books whose name or pen name contains `q`, newest chapter update first.
 #[tracing::instrument(skip_all)]
 pub async fn list_books(
     pool: &MySqlPool,
-    q: Option<&str>,
-    limit: u32,
-    offset: u64,
-) -> Result<(i64, Vec<BookSummary>), sqlx::Error> {
-    let pattern = q.map(like_pattern);
-    let total: i64 = sqlx::query_scalar(
+    q: Option<&SearchText>,
+    request: PageRequest,
+) -> Result<Page<BookSummary>, sqlx::Error> {
+    let pattern = q.map(SearchText::like_pattern);
+    let binds = Binds::default()
+        .bind(&pattern)
+        .bind(&pattern)
+        .bind(&pattern);
+    paging::count_and_page(
+        pool,
         r"SELECT COUNT(*) FROM book b JOIN author a ON a.id = b.author_id
           WHERE b.status = 1 AND (? IS NULL OR b.book_name LIKE ? OR a.pen_name LIKE ?)",
-    )
-    .bind(&pattern)
-    .bind(&pattern)
-    .bind(&pattern)
-    .fetch_one(pool)
-    .await?;
-    let items = sqlx::query_as(
         r"SELECT b.id, b.book_name, b.author_id, a.pen_name, b.word_count, b.last_index_id,
                  b.last_index_name, b.last_index_update_time
           FROM book b JOIN author a ON a.id = b.author_id
           WHERE b.status = 1 AND (? IS NULL OR b.book_name LIKE ? OR a.pen_name LIKE ?)
-          ORDER BY b.last_index_update_time DESC, b.id DESC
-          LIMIT ? OFFSET ?",
+          ORDER BY b.last_index_update_time DESC, b.id DESC",
+        binds,
+        request,
     )
-    .bind(&pattern)
-    .bind(&pattern)
-    .bind(&pattern)
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(pool)
-    .await?;
-    Ok((total, items))
+    .await
 }
 
 /// A book with its chapters, or `None` if it does not exist or is a draft the viewer may not see.
@@ -202,14 +182,4 @@ pub async fn owns(pool: &MySqlPool, user_id: i64, index_id: i64) -> Result<bool,
     .fetch_optional(pool)
     .await?;
     Ok(owned.is_some())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn like_metacharacters_are_escaped() {
-        assert_eq!(like_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
-    }
 }

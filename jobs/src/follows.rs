@@ -4,6 +4,7 @@ use serde::Serialize;
 use sqlx::MySqlPool;
 
 use crate::clock;
+use crate::paging::{self, Binds, Page, PageRequest};
 
 #[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct FollowedAuthor {
@@ -65,14 +66,11 @@ pub async fn unfollow(pool: &MySqlPool, user_id: i64, author_id: i64) -> Result<
 pub async fn feed(
     pool: &MySqlPool,
     user_id: i64,
-    limit: u32,
-    offset: u64,
-) -> Result<(i64, Vec<FollowedAuthor>), sqlx::Error> {
-    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM author_follow WHERE user_id = ?")
-        .bind(user_id)
-        .fetch_one(pool)
-        .await?;
-    let items = sqlx::query_as(
+    request: PageRequest,
+) -> Result<Page<FollowedAuthor>, sqlx::Error> {
+    paging::count_and_page(
+        pool,
+        "SELECT COUNT(*) FROM author_follow WHERE user_id = ?",
         r"SELECT a.id AS author_id, a.pen_name, a.user_photo, b.id AS book_id, b.book_name,
                  b.last_index_id, b.last_index_name
           FROM author_follow f
@@ -80,13 +78,9 @@ pub async fn feed(
           LEFT JOIN book b ON b.id = (SELECT MAX(p.id) FROM book p
                                       WHERE p.author_id = a.id AND p.status = 1)
           WHERE f.user_id = ?
-          ORDER BY f.create_time DESC, f.author_id DESC
-          LIMIT ? OFFSET ?",
+          ORDER BY f.create_time DESC, f.author_id DESC",
+        Binds::default().bind(user_id),
+        request,
     )
-    .bind(user_id)
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(pool)
-    .await?;
-    Ok((total, items))
+    .await
 }

@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::MySqlPool;
 
+use crate::paging::{self, Binds, Page, PageRequest};
+
 #[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Purchase {
     #[serde(with = "crate::json::id")]
@@ -32,50 +34,39 @@ pub struct LedgerEntry {
     pub create_time: DateTime<Utc>,
 }
 
+/// The reader's purchases, newest first.
 #[tracing::instrument(skip_all)]
 pub async fn purchases(
     pool: &MySqlPool,
     user_id: i64,
-    limit: u32,
-    offset: u64,
-) -> Result<(i64, Vec<Purchase>), sqlx::Error> {
-    let total = sqlx::query_scalar("SELECT COUNT(*) FROM user_buy_record WHERE user_id = ?")
-        .bind(user_id)
-        .fetch_one(pool)
-        .await?;
-    let items = sqlx::query_as(
+    request: PageRequest,
+) -> Result<Page<Purchase>, sqlx::Error> {
+    paging::count_and_page(
+        pool,
+        "SELECT COUNT(*) FROM user_buy_record WHERE user_id = ?",
         r"SELECT book_id, book_name, book_index_id AS index_id, book_index_name AS index_name,
                  buy_amount AS amount, refund_status = 1 AS refunded, create_time
-          FROM user_buy_record WHERE user_id = ?
-          ORDER BY create_time DESC, id DESC LIMIT ? OFFSET ?",
+          FROM user_buy_record WHERE user_id = ? ORDER BY create_time DESC, id DESC",
+        Binds::default().bind(user_id),
+        request,
     )
-    .bind(user_id)
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(pool)
-    .await?;
-    Ok((total, items))
+    .await
 }
 
+/// The reader's ledger, newest first.
 #[tracing::instrument(skip_all)]
 pub async fn ledger(
     pool: &MySqlPool,
     user_id: i64,
-    limit: u32,
-    offset: u64,
-) -> Result<(i64, Vec<LedgerEntry>), sqlx::Error> {
-    let total = sqlx::query_scalar("SELECT COUNT(*) FROM account_flow WHERE user_id = ?")
-        .bind(user_id)
-        .fetch_one(pool)
-        .await?;
-    let items = sqlx::query_as(
+    request: PageRequest,
+) -> Result<Page<LedgerEntry>, sqlx::Error> {
+    paging::count_and_page(
+        pool,
+        "SELECT COUNT(*) FROM account_flow WHERE user_id = ?",
         r"SELECT delta, balance_after, reason, ref_id, create_time FROM account_flow
-          WHERE user_id = ? ORDER BY id DESC LIMIT ? OFFSET ?",
+          WHERE user_id = ? ORDER BY id DESC",
+        Binds::default().bind(user_id),
+        request,
     )
-    .bind(user_id)
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(pool)
-    .await?;
-    Ok((total, items))
+    .await
 }

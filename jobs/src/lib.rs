@@ -18,6 +18,7 @@ pub mod job;
 pub mod json;
 pub mod ledger;
 pub mod metrics;
+pub mod paging;
 pub mod purchase;
 pub mod queues;
 pub mod redis_conn;

@@ -1,8 +1,9 @@
 //! Account reads and changes beyond login: profiles, the admin list, passwords, freezing.
 
-use sqlx::MySqlPool;
+use sqlx::{AssertSqlSafe, MySqlPool};
 
 use crate::clock;
+use crate::paging::{self, Binds, Page, PageRequest, SearchText};
 
 /// An account as its owner (`/api/me`) and admins see it.
 #[derive(Debug, sqlx::FromRow)]
@@ -22,45 +23,36 @@ const USER_COLUMNS: &str = r"SELECT u.id, u.username, u.nick_name, u.roles,
 
 #[tracing::instrument(skip_all)]
 pub async fn user(pool: &MySqlPool, id: i64) -> Result<Option<UserRow>, sqlx::Error> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{USER_COLUMNS} WHERE u.id = ?"
-    )))
-    .bind(id)
-    .fetch_optional(pool)
-    .await
+    sqlx::query_as(AssertSqlSafe(format!("{USER_COLUMNS} WHERE u.id = ?")))
+        .bind(id)
+        .fetch_optional(pool)
+        .await
 }
 
 /// Users whose username or nick name contains `q` (literally), newest first.
 #[tracing::instrument(skip_all)]
 pub async fn list_users(
     pool: &MySqlPool,
-    q: Option<&str>,
-    limit: u32,
-    offset: u64,
-) -> Result<(i64, Vec<UserRow>), sqlx::Error> {
-    let pattern = q.map(crate::catalog::like_pattern);
+    q: Option<&SearchText>,
+    request: PageRequest,
+) -> Result<Page<UserRow>, sqlx::Error> {
+    let pattern = q.map(SearchText::like_pattern);
     // `username` is ASCII: convert it, or a non-ASCII pattern is an illegal mix of collations.
     let filter =
         "WHERE (? IS NULL OR CONVERT(u.username USING utf8mb4) LIKE ? OR u.nick_name LIKE ?)";
-    let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "SELECT COUNT(*) FROM user u {filter}"
-    )))
-    .bind(&pattern)
-    .bind(&pattern)
-    .bind(&pattern)
-    .fetch_one(pool)
-    .await?;
-    let items = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{USER_COLUMNS} {filter} ORDER BY u.create_time DESC, u.id DESC LIMIT ? OFFSET ?"
-    )))
-    .bind(&pattern)
-    .bind(&pattern)
-    .bind(&pattern)
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(pool)
-    .await?;
-    Ok((total, items))
+    paging::count_and_page(
+        pool,
+        AssertSqlSafe(format!("SELECT COUNT(*) FROM user u {filter}")),
+        AssertSqlSafe(format!(
+            "{USER_COLUMNS} {filter} ORDER BY u.create_time DESC, u.id DESC"
+        )),
+        Binds::default()
+            .bind(&pattern)
+            .bind(&pattern)
+            .bind(&pattern),
+        request,
+    )
+    .await
 }
 
 /// Sets a new password hash unless the account is frozen (or gone): `false` then.

@@ -1,8 +1,10 @@
 //! The one HTTP error type of the API: `{error, message}` with a stable code and status.
 
 use axum::Json;
+use axum::extract::Request;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -169,3 +171,18 @@ impl From<QueryRejection> for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// The body limit answers 413 in plain text before any handler runs; under `/api` the answer
+/// takes the error shape like every other.
+pub async fn too_large_in_shape(request: Request, next: Next) -> Response {
+    let api = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    let json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"application/json"));
+    if api && response.status() == StatusCode::PAYLOAD_TOO_LARGE && !json {
+        return ApiError::TooLarge.into_response();
+    }
+    response
+}

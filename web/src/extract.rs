@@ -1,7 +1,12 @@
-//! Extractors whose rejections speak the API's error shape, and paging.
+//! Extractors whose rejections speak the API's error shape, paging and search, and the OpenAPI
+//! schemas of ids in requests.
 
 use axum::extract::{FromRequest, FromRequestParts};
-use serde::{Deserialize, Serialize};
+use jobs::paging::{PageRequest, SearchText};
+use serde::Deserialize;
+use utoipa::openapi::schema::{
+    Array, ArrayBuilder, KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type,
+};
 
 use crate::error::ApiError;
 
@@ -20,14 +25,17 @@ pub struct ApiJson<T>(pub T);
 #[from_request(via(axum::extract::Query), rejection(ApiError))]
 pub struct ApiQuery<T>(pub T);
 
-pub const MAX_PAGE_SIZE: u32 = 100;
-
 /// `?page=&size=`; numbers arrive as text when flattened into a larger query, so parse text.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Paging {
+    /// page, from 1
     #[serde(default, deserialize_with = "number")]
+    #[param(minimum = 1, maximum = 1000000)]
     page: Option<u32>,
+    /// page size, 1 to 100
     #[serde(default, deserialize_with = "number")]
+    #[param(minimum = 1, maximum = 100)]
     size: Option<u32>,
 }
 
@@ -41,28 +49,55 @@ fn number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Erro
 }
 
 impl Paging {
-    /// `(page, size)` validated: page ≥ 1, 1 ≤ size ≤ 100 (default 1 and 20).
-    pub fn checked(&self) -> Result<(u32, u32), ApiError> {
-        let page = self.page.unwrap_or(1);
-        let size = self.size.unwrap_or(20);
-        if page == 0 || page > 1_000_000 {
-            return Err(ApiError::invalid("page: must be between 1 and 1000000"));
-        }
-        if size == 0 || size > MAX_PAGE_SIZE {
-            return Err(ApiError::invalid("size: must be between 1 and 100"));
-        }
-        Ok((page, size))
+    /// The page asked for: page ≥ 1, 1 ≤ size ≤ 100 (default 1 and 20).
+    pub fn checked(&self) -> Result<PageRequest, ApiError> {
+        PageRequest::new(self.page, self.size).map_err(ApiError::invalid)
     }
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Page<T> {
-    pub total: i64,
-    pub page: u32,
-    pub size: u32,
-    pub items: Vec<T>,
+/// `?q=`: search text; blank is no search.
+#[derive(Debug, Deserialize)]
+pub struct Search {
+    q: Option<String>,
 }
 
-pub fn offset(page: u32, size: u32) -> u64 {
-    u64::from(page - 1) * u64::from(size)
+impl Search {
+    /// The search text, refused past 100 characters.
+    pub fn checked(&self) -> Result<Option<SearchText>, ApiError> {
+        let text = self.q.as_deref().unwrap_or_default();
+        SearchText::parse(text).map_err(|e| ApiError::invalid(format!("q: {e}")))
+    }
+}
+
+/// An id as text, as answers send it and paths carry it.
+pub fn id_text_schema() -> Schema {
+    let text = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(jobs::json::id::PATTERN));
+    Schema::Object(text.build())
+}
+
+/// An id in a request body: a positive 64-bit integer, as text or a number.
+pub fn id_schema() -> Schema {
+    let number = ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+        .minimum(Some(1))
+        .maximum(Some(i64::MAX as isize));
+    Schema::OneOf(
+        OneOfBuilder::new()
+            .item(id_text_schema())
+            .item(number)
+            .build(),
+    )
+}
+
+/// A list of distinct ids in a request body, 1 to `max` of them.
+pub fn id_list_schema(max: usize) -> Array {
+    ArrayBuilder::new()
+        .items(utoipa::openapi::RefOr::T(id_schema()))
+        .min_items(Some(1))
+        .max_items(Some(max))
+        .unique_items(true)
+        .build()
 }

@@ -38,6 +38,28 @@ impl<S: Send + Sync> FromRequestParts<S> for Idempotency {
     }
 }
 
+/// The header as the OpenAPI document shows it: `params(Idempotency)`.
+impl utoipa::IntoParams for Idempotency {
+    fn into_params(
+        _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+    ) -> Vec<utoipa::openapi::path::Parameter> {
+        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        use utoipa::openapi::{ObjectBuilder, Required, Type};
+        let schema = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(Some(1))
+            .max_length(Some(MAX_IDEMPOTENCY_KEY))
+            .pattern(Some("^[!-~]+$"));
+        let header = ParameterBuilder::new()
+            .name("Idempotency-Key")
+            .parameter_in(ParameterIn::Header)
+            .required(Required::False)
+            .description(Some("1 to 64 visible ASCII characters"))
+            .schema(Some(schema));
+        vec![header.build()]
+    }
+}
+
 /// A key and the fingerprint of the whole request it was sent with.
 pub struct Keyed {
     pub key: String,

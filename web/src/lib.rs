@@ -67,6 +67,7 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(axum::middleware::from_fn(observe::track))
         .layer(RequestBodyLimitLayer::new(settings.body_limit_bytes))
+        .layer(axum::middleware::from_fn(error::too_large_in_shape))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_millis(settings.request_timeout_ms),

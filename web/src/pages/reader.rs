@@ -3,13 +3,14 @@
 use axum::extract::State;
 use axum::response::Response;
 use jobs::catalog::{self, ChapterSummary};
+use jobs::paging::{MAX_SEARCH_CHARS, PageRequest, SearchText};
 use jobs::{history, users};
 use minijinja::context;
 use serde::Deserialize;
 
 use super::{PageError, render, sign_in_first};
 use crate::error::ApiError;
-use crate::extract::{ApiPath, ApiQuery, Paging, offset};
+use crate::extract::{ApiPath, ApiQuery, Paging};
 use crate::reading;
 use crate::sessions::{MaybeSession, Session};
 use crate::state::AppState;
@@ -30,12 +31,15 @@ pub async fn home(
     query: Result<ApiQuery<HomeQuery>, ApiError>,
 ) -> PageResult {
     let ApiQuery(query) = query?;
-    let (page, size) = query.paging.checked()?;
-    let q = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
-    let q = q.map(|q| q.chars().take(100).collect::<String>());
-    let (total, books) =
-        catalog::list_books(&state.db.main, q.as_deref(), size, offset(page, size)).await?;
-    let pages = (total.max(1) as u64).div_ceil(u64::from(size));
+    let request = query.paging.checked()?;
+    // A page shortens a long search instead of refusing it.
+    let q = query.q.as_deref().map(str::trim).unwrap_or_default();
+    let q: String = q.chars().take(MAX_SEARCH_CHARS).collect();
+    let q = SearchText::parse(&q).map_err(ApiError::invalid)?;
+    let found = catalog::list_books(&state.db.main, q.as_ref(), request).await?;
+    let (total, books, page) = (found.total, found.items, request.page());
+    let pages = (total.max(1) as u64).div_ceil(u64::from(request.size()));
+    let q = q.as_ref().map(SearchText::as_str);
     let ctx = context! { books, q, page, pages, total };
     render("home.html", session.as_ref(), ctx)
 }
@@ -152,8 +156,11 @@ pub async fn me(State(state): State<AppState>, MaybeSession(session): MaybeSessi
     let user = users::user(&state.db.main, session.user_id)
         .await?
         .ok_or(ApiError::Unauthenticated)?;
-    let (_, purchases) = history::purchases(&state.db.main, user.id, 20, 0).await?;
-    let (_, ledger) = history::ledger(&state.db.main, user.id, 20, 0).await?;
+    let first = PageRequest::default();
+    let purchases = history::purchases(&state.db.main, user.id, first)
+        .await?
+        .items;
+    let ledger = history::ledger(&state.db.main, user.id, first).await?.items;
     let ctx = context! {
         username => user.username, nick_name => user.nick_name, balance => user.balance,
         purchases, ledger,

@@ -5,11 +5,13 @@ use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use chrono::DateTime;
+use jobs::paging::Page;
 use jobs::{accounts, users};
 use serde::{Deserialize, Serialize};
 
+use super::errors::{AccountErrors, ListErrors, SessionErrors};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiPath, ApiQuery, Page, Paging, offset};
+use crate::extract::{ApiPath, ApiQuery, Paging, Search};
 use crate::sessions::AdminSession;
 use crate::sessions::list::Listed;
 use crate::sessions::store::Store;
@@ -26,7 +28,8 @@ pub fn router() -> Router<AppState> {
 
 #[derive(Debug, Deserialize)]
 pub(super) struct SessionQuery {
-    q: Option<String>,
+    #[serde(flatten)]
+    search: Search,
     fuzzy: Option<String>,
     #[serde(flatten)]
     paging: Paging,
@@ -70,38 +73,38 @@ impl From<Listed> for SessionItem {
     }
 }
 
-/// `q` and whether the caller asked for a fuzzy (substring) search.
-fn search(q: Option<&str>, fuzzy: Option<&str>) -> ApiResult<(Option<String>, bool)> {
-    let q = q.map(str::trim).filter(|q| !q.is_empty());
-    if q.is_some_and(|q| q.chars().count() > super::books::MAX_QUERY_CHARS) {
-        return Err(ApiError::invalid("q: at most 100 characters"));
+/// Whether the caller asked for a fuzzy (substring) search.
+fn fuzzy(fuzzy: Option<&str>) -> ApiResult<bool> {
+    match fuzzy {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(_) => Err(ApiError::invalid("fuzzy: true or false")),
     }
-    let fuzzy = match fuzzy {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(_) => return Err(ApiError::invalid("fuzzy: true or false")),
-    };
-    Ok((q.map(str::to_owned), fuzzy))
 }
 
 /// Newest activity first. Fuzzy search reads the whole set, so it is honoured only while the
 /// set is small (`sessions.fuzzy_search_limit`); otherwise the search is exact.
 #[utoipa::path(
-    get,
-    path = "/api/admin/sessions",
-    tag = "admin",
-    params(("page" = Option<u32>, Query, description = "page, from 1"), ("size" = Option<u32>, Query, description = "page size, 1 to 100"), ("q" = Option<String>, Query, description = "account"), ("fuzzy" = Option<bool>, Query, description = "substring search while the session count is small")),
-    responses((status = 200, body = SessionPage), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
-    security(("bearer" = []), ("cookie" = []))
+    get, path = "/api/admin/sessions", tag = "admin",
+    params(
+        Paging,
+        ("q" = Option<String>, Query, max_length = 100, description = "account"),
+        (
+            "fuzzy" = Option<bool>, Query,
+            description = "substring search while the session count is small",
+        ),
+    ),
+    responses((status = 200, body = SessionPage), ListErrors)
 )]
 pub(super) async fn sessions(
     State(state): State<AppState>,
     _admin: AdminSession,
     ApiQuery(query): ApiQuery<SessionQuery>,
 ) -> ApiResult<Json<SessionPage>> {
-    let (page, size) = query.paging.checked()?;
-    let (q, fuzzy) = search(query.q.as_deref(), query.fuzzy.as_deref())?;
-    let start = offset(page, size);
+    let request = query.paging.checked()?;
+    let q = query.search.checked()?;
+    let fuzzy = fuzzy(query.fuzzy.as_deref())?;
+    let (start, size) = (request.offset(), request.size());
     let mut store = Store::new(&state);
     let (matched, total, items) = match q {
         None => {
@@ -118,7 +121,7 @@ pub(super) async fn sessions(
                 .await?;
             let hits: Vec<Listed> = everyone
                 .into_iter()
-                .filter(|l| l.account.contains(&q))
+                .filter(|l| l.account.contains(q.as_str()))
                 .collect();
             let total = hits.len();
             let items = hits
@@ -129,7 +132,7 @@ pub(super) async fn sessions(
             ("fuzzy", total, items)
         }
         Some(q) => {
-            let found: Vec<Listed> = store.find(&q).await?.into_iter().collect();
+            let found: Vec<Listed> = store.find(q.as_str()).await?.into_iter().collect();
             let total = found.len();
             let items = found.into_iter().skip(start as usize).collect();
             ("exact", total, items)
@@ -137,7 +140,7 @@ pub(super) async fn sessions(
     };
     Ok(Json(SessionPage {
         total,
-        page,
+        page: request.page(),
         size,
         matched,
         items: items.into_iter().map(SessionItem::from).collect(),
@@ -146,12 +149,9 @@ pub(super) async fn sessions(
 
 /// Ends the account's session at once; idempotent (204 when there was none).
 #[utoipa::path(
-    delete,
-    path = "/api/admin/sessions/{account}",
-    tag = "admin",
+    delete, path = "/api/admin/sessions/{account}", tag = "admin",
     params(("account" = String, Path)),
-    responses((status = 204, description = "kicked out"), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
-    security(("bearer" = []), ("cookie" = []))
+    responses((status = 204, description = "kicked out"), SessionErrors)
 )]
 pub(super) async fn kick(
     State(state): State<AppState>,
@@ -167,12 +167,9 @@ pub(super) async fn kick(
 }
 
 #[utoipa::path(
-    post,
-    path = "/api/admin/sessions/{account}/freeze",
-    tag = "admin",
-    params(("account" = String, Path)),
-    responses((status = 204, description = "frozen"), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
-    security(("bearer" = []), ("cookie" = []))
+    post, path = "/api/admin/sessions/{account}/freeze", tag = "admin",
+    params(("account" = String, Path, pattern = "^[A-Za-z0-9_]{3,32}$")),
+    responses((status = 204, description = "frozen"), AccountErrors)
 )]
 pub(super) async fn freeze(
     state: State<AppState>,
@@ -183,12 +180,9 @@ pub(super) async fn freeze(
 }
 
 #[utoipa::path(
-    post,
-    path = "/api/admin/sessions/{account}/unfreeze",
-    tag = "admin",
-    params(("account" = String, Path)),
-    responses((status = 204, description = "unfrozen"), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
-    security(("bearer" = []), ("cookie" = []))
+    post, path = "/api/admin/sessions/{account}/unfreeze", tag = "admin",
+    params(("account" = String, Path, pattern = "^[A-Za-z0-9_]{3,32}$")),
+    responses((status = 204, description = "unfrozen"), AccountErrors)
 )]
 pub(super) async fn unfreeze(
     state: State<AppState>,
@@ -215,7 +209,8 @@ async fn set_frozen(
 
 #[derive(Debug, Deserialize)]
 pub(super) struct UserQuery {
-    q: Option<String>,
+    #[serde(flatten)]
+    search: Search,
     #[serde(flatten)]
     paging: Paging,
 }
@@ -233,23 +228,26 @@ pub(super) struct UserItem {
 }
 
 #[utoipa::path(
-    get,
-    path = "/api/admin/users",
-    tag = "admin",
-    params(("page" = Option<u32>, Query, description = "page, from 1"), ("size" = Option<u32>, Query, description = "page size, 1 to 100"), ("q" = Option<String>, Query, description = "username or nick name, substring")),
-    responses((status = 200, body = Page<UserItem>), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
-    security(("bearer" = []), ("cookie" = []))
+    get, path = "/api/admin/users", tag = "admin",
+    params(
+        Paging,
+        (
+            "q" = Option<String>, Query, max_length = 100,
+            description = "username or nick name, substring",
+        ),
+    ),
+    responses((status = 200, body = Page<UserItem>), ListErrors)
 )]
 pub(super) async fn users(
     State(state): State<AppState>,
     _admin: AdminSession,
     ApiQuery(query): ApiQuery<UserQuery>,
 ) -> ApiResult<Json<Page<UserItem>>> {
-    let (page, size) = query.paging.checked()?;
-    let (q, _) = search(query.q.as_deref(), None)?;
-    let (total, rows) =
-        users::list_users(&state.db.main, q.as_deref(), size, offset(page, size)).await?;
+    let request = query.paging.checked()?;
+    let q = query.search.checked()?;
+    let rows = users::list_users(&state.db.main, q.as_ref(), request).await?;
     let items = rows
+        .items
         .into_iter()
         .map(|u| UserItem {
             id: u.id,
@@ -260,10 +258,5 @@ pub(super) async fn users(
             frozen: u.frozen,
         })
         .collect();
-    Ok(Json(Page {
-        total,
-        page,
-        size,
-        items,
-    }))
+    Ok(Json(request.answer(rows.total, items)))
 }

@@ -10,6 +10,7 @@ use axum::{Json, Router};
 use jobs::accounts::{self, AccountError, LoginRow};
 use serde::{Deserialize, Serialize};
 
+use super::errors::{LoginErrors, RegisterErrors, SessionErrors};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::sessions::store::{Created, Store};
@@ -24,31 +25,34 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub(super) struct RegisterBody {
+pub(super) struct NewAccount {
+    #[schema(pattern = "^[A-Za-z0-9_]{3,32}$")]
     username: String,
+    #[schema(min_length = 8, max_length = 128)]
     password: String,
+    /// 1 to 64 characters, not blank (trimmed); the username when absent
+    #[schema(min_length = 1, max_length = 64, pattern = "\\S")]
     nick_name: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub(super) struct Registered {
+pub(super) struct AccountCreated {
     #[serde(with = "jobs::json::id")]
     #[schema(value_type = String)]
     user_id: i64,
 }
 
 #[utoipa::path(
-    post,
-    path = "/api/auth/register",
-    tag = "accounts",
-    request_body = RegisterBody,
-    responses((status = 201, body = Registered), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 409, description = "conflict", body = crate::error::ErrorBody), (status = 413, description = "body too large", body = crate::error::ErrorBody), (status = 429, description = "rate limited", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody))
+    post, path = "/api/auth/register", operation_id = "register_account", tag = "accounts",
+    security(()),
+    request_body = NewAccount,
+    responses((status = 201, body = AccountCreated), RegisterErrors)
 )]
 pub(super) async fn register(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    ApiJson(body): ApiJson<RegisterBody>,
-) -> ApiResult<(StatusCode, Json<Registered>)> {
+    ApiJson(body): ApiJson<NewAccount>,
+) -> ApiResult<(StatusCode, Json<AccountCreated>)> {
     accounts::validate_username(&body.username).map_err(ApiError::Invalid)?;
     accounts::validate_password("password", &body.password).map_err(ApiError::Invalid)?;
     let nick_name = body
@@ -63,7 +67,7 @@ pub(super) async fn register(
     let user_id = state.ids.next_id().await?;
     let pool = &state.db.main;
     match accounts::insert_user(pool, user_id, &body.username, &hash, nick_name, "reader").await {
-        Ok(()) => Ok((StatusCode::CREATED, Json(Registered { user_id }))),
+        Ok(()) => Ok((StatusCode::CREATED, Json(AccountCreated { user_id }))),
         Err(AccountError::AlreadyExists) => Err(ApiError::Conflict("username is taken".into())),
         Err(AccountError::Db(error)) => Err(error.into()),
     }
@@ -94,11 +98,9 @@ pub(super) struct UserSummary {
 }
 
 #[utoipa::path(
-    post,
-    path = "/api/auth/login",
-    tag = "accounts",
+    post, path = "/api/auth/login", tag = "accounts", security(()),
     request_body = LoginBody,
-    responses((status = 200, body = LoggedIn), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 413, description = "body too large", body = crate::error::ErrorBody), (status = 429, description = "rate limited", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody))
+    responses((status = 200, body = LoggedIn), LoginErrors)
 )]
 pub(super) async fn login(
     State(state): State<AppState>,
@@ -187,11 +189,8 @@ pub(crate) fn session_headers(
 }
 
 #[utoipa::path(
-    post,
-    path = "/api/auth/logout",
-    tag = "accounts",
-    responses((status = 204, description = "signed out"), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
-    security(("bearer" = []), ("cookie" = []))
+    post, path = "/api/auth/logout", tag = "accounts",
+    responses((status = 204, description = "signed out"), SessionErrors)
 )]
 pub(super) async fn logout(State(state): State<AppState>, session: Session) -> ApiResult<Response> {
     let mut store = Store::new(&state);

@@ -7,6 +7,7 @@ use axum::{Json, Router};
 use jobs::accounts::{self, AUTHOR, AccountError};
 use serde::{Deserialize, Serialize};
 
+use super::errors::CreateUniqueErrors;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::sessions::Session;
@@ -18,12 +19,14 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub(super) struct RegisterBody {
+pub(super) struct NewAuthor {
+    /// 1 to 50 characters, not blank (trimmed)
+    #[schema(min_length = 1, max_length = 50, pattern = "\\S")]
     pen_name: String,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub(super) struct Registered {
+pub(super) struct AuthorCreated {
     #[serde(with = "jobs::json::id")]
     #[schema(value_type = String)]
     author_id: i64,
@@ -31,18 +34,15 @@ pub(super) struct Registered {
 
 /// Makes the reader an author; the live session gains the role at once, same token.
 #[utoipa::path(
-    post,
-    path = "/api/author/register",
-    tag = "authors",
-    request_body = RegisterBody,
-    responses((status = 201, body = Registered), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 409, description = "conflict", body = crate::error::ErrorBody), (status = 413, description = "body too large", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
-    security(("bearer" = []), ("cookie" = []))
+    post, path = "/api/author/register", operation_id = "register_author", tag = "authors",
+    request_body = NewAuthor,
+    responses((status = 201, body = AuthorCreated), CreateUniqueErrors)
 )]
 pub(super) async fn register(
     State(state): State<AppState>,
     session: Session,
-    ApiJson(body): ApiJson<RegisterBody>,
-) -> ApiResult<(StatusCode, Json<Registered>)> {
+    ApiJson(body): ApiJson<NewAuthor>,
+) -> ApiResult<(StatusCode, Json<AuthorCreated>)> {
     let pen_name = body.pen_name.trim();
     if pen_name.is_empty() || pen_name.chars().count() > 50 {
         return Err(ApiError::invalid("pen_name: 1 to 50 characters"));
@@ -66,5 +66,5 @@ pub(super) async fn register(
         ("author_id", author_id.to_string()),
     ];
     Store::new(&state).update(&session.key, &fields).await?;
-    Ok((StatusCode::CREATED, Json(Registered { author_id })))
+    Ok((StatusCode::CREATED, Json(AuthorCreated { author_id })))
 }

@@ -7,10 +7,12 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use jobs::accounts::ADMIN;
 use jobs::authoring::{self, AuthorBook, AuthoringError, NewChapter};
+use jobs::paging::Page;
 use serde::{Deserialize, Serialize};
 
+use super::errors::{ListErrors, LookupErrors, WriteErrors, WriteToErrors};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, ApiPath, ApiQuery, Page, Paging, offset};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Paging};
 use crate::sessions::{AuthorSession, EditorSession, Session};
 use crate::state::AppState;
 
@@ -30,37 +32,29 @@ pub const MAX_CHAPTER_NAME: usize = 100;
 pub const MAX_CONTENT_CHARS: usize = 200_000;
 
 #[utoipa::path(
-    get,
-    path = "/api/author/books",
-    tag = "authors",
-    params(("page" = Option<u32>, Query, description = "page, from 1"), ("size" = Option<u32>, Query, description = "page size, 1 to 100")),
-    responses((status = 200, body = Page<jobs::authoring::AuthorBook>), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
-    security(("bearer" = []), ("cookie" = []))
+    get, path = "/api/author/books", operation_id = "list_author_books", tag = "authors",
+    params(Paging),
+    responses((status = 200, body = Page<AuthorBook>), ListErrors)
 )]
 pub(super) async fn list(
     State(state): State<AppState>,
     author: AuthorSession,
     ApiQuery(paging): ApiQuery<Paging>,
 ) -> ApiResult<Json<Page<AuthorBook>>> {
-    let (page, size) = paging.checked()?;
-    let (total, items) =
-        authoring::author_books(&state.db.main, author.author_id, size, offset(page, size)).await?;
-    Ok(Json(Page {
-        total,
-        page,
-        size,
-        items,
-    }))
+    let page = authoring::author_books(&state.db.main, author.author_id, paging.checked()?).await?;
+    Ok(Json(page))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct NewBook {
+    /// 1 to 50 characters, not blank (trimmed)
+    #[schema(min_length = 1, max_length = 50, pattern = "\\S")]
     book_name: String,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub(super) struct Created {
+pub(super) struct BookCreated {
     #[serde(with = "jobs::json::id")]
     #[schema(value_type = String)]
     book_id: i64,
@@ -76,22 +70,19 @@ fn text<'a>(field: &str, value: &'a str, max: usize) -> ApiResult<&'a str> {
 }
 
 #[utoipa::path(
-    post,
-    path = "/api/author/books",
-    tag = "authors",
+    post, path = "/api/author/books", operation_id = "create_book", tag = "authors",
     request_body = NewBook,
-    responses((status = 201, body = Created), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 413, description = "body too large", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
-    security(("bearer" = []), ("cookie" = []))
+    responses((status = 201, body = BookCreated), WriteErrors)
 )]
 pub(super) async fn create(
     State(state): State<AppState>,
     author: AuthorSession,
     ApiJson(body): ApiJson<NewBook>,
-) -> ApiResult<(StatusCode, Json<Created>)> {
+) -> ApiResult<(StatusCode, Json<BookCreated>)> {
     let book_name = text("book_name", &body.book_name, MAX_BOOK_NAME)?;
     let book_id = state.ids.next_id().await?;
     authoring::create_book(&state.db.main, book_id, author.author_id, book_name).await?;
-    Ok((StatusCode::CREATED, Json(Created { book_id })))
+    Ok((StatusCode::CREATED, Json(BookCreated { book_id })))
 }
 
 /// 404 when there is no such book, 403 when it is someone else's (admins may change any).
@@ -106,12 +97,9 @@ async fn may_edit(state: &AppState, session: &Session, book_id: i64) -> ApiResul
 }
 
 #[utoipa::path(
-    post,
-    path = "/api/author/books/{book_id}/publish",
-    tag = "authors",
-    params(("book_id" = i64, Path)),
-    responses((status = 204, description = "published"), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
-    security(("bearer" = []), ("cookie" = []))
+    post, path = "/api/author/books/{book_id}/publish", tag = "authors",
+    params(("book_id" = String, Path)),
+    responses((status = 204, description = "published"), LookupErrors)
 )]
 pub(super) async fn publish(
     State(state): State<AppState>,
@@ -126,7 +114,11 @@ pub(super) async fn publish(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ChapterBody {
+    /// 1 to 100 characters, not blank (trimmed)
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     index_name: String,
+    /// 1 to 200 000 characters, not blank
+    #[schema(min_length = 1, max_length = 200000, pattern = "\\S")]
     content: String,
     is_vip: bool,
 }
@@ -140,13 +132,10 @@ pub(super) struct ChapterCreated {
 }
 
 #[utoipa::path(
-    post,
-    path = "/api/author/books/{book_id}/chapters",
-    tag = "authors",
-    params(("book_id" = i64, Path)),
+    post, path = "/api/author/books/{book_id}/chapters", tag = "authors",
+    params(("book_id" = String, Path)),
     request_body = ChapterBody,
-    responses((status = 201, body = ChapterCreated), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 413, description = "body too large", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
-    security(("bearer" = []), ("cookie" = []))
+    responses((status = 201, body = ChapterCreated), WriteToErrors)
 )]
 pub(super) async fn add_chapter(
     State(state): State<AppState>,
@@ -178,12 +167,12 @@ pub(super) async fn add_chapter(
 }
 
 #[utoipa::path(
-    delete,
-    path = "/api/author/books/{book_id}/chapters/{index_id}",
-    tag = "authors",
-    params(("book_id" = i64, Path), ("index_id" = i64, Path)),
-    responses((status = 204, description = "deleted; its purchases are refunded by the next sweep"), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
-    security(("bearer" = []), ("cookie" = []))
+    delete, path = "/api/author/books/{book_id}/chapters/{index_id}", tag = "authors",
+    params(("book_id" = String, Path), ("index_id" = String, Path)),
+    responses(
+        (status = 204, description = "deleted; its purchases are refunded by the next sweep"),
+        LookupErrors,
+    )
 )]
 pub(super) async fn delete_chapter(
     State(state): State<AppState>,

@@ -4,10 +4,12 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use jobs::catalog::{self, BookDetail, BookSummary};
+use jobs::paging::Page;
 use serde::Deserialize;
 
+use super::errors::{PublicLookupErrors, ReadChapterErrors, SearchErrors};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiPath, ApiQuery, Page, Paging, offset};
+use crate::extract::{ApiPath, ApiQuery, Paging, Search};
 use crate::reading::{self, Chapter};
 use crate::sessions::MaybeSession;
 use crate::state::AppState;
@@ -19,46 +21,39 @@ pub fn router() -> Router<AppState> {
         .route("/api/books/{book_id}/chapters/{index_id}", get(read))
 }
 
-pub const MAX_QUERY_CHARS: usize = 100;
-
 #[derive(Debug, Deserialize)]
 pub(super) struct ListQuery {
-    q: Option<String>,
+    #[serde(flatten)]
+    search: Search,
     #[serde(flatten)]
     paging: Paging,
 }
 
 #[utoipa::path(
-    get,
-    path = "/api/books",
-    tag = "catalog",
-    params(("page" = Option<u32>, Query, description = "page, from 1"), ("size" = Option<u32>, Query, description = "page size, 1 to 100"), ("q" = Option<String>, Query, description = "book or pen name, substring")),
-    responses((status = 200, body = Page<jobs::catalog::BookSummary>), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody))
+    get, path = "/api/books", operation_id = "list_books", tag = "catalog", security(()),
+    params(
+        Paging,
+        (
+            "q" = Option<String>, Query, max_length = 100,
+            description = "book or pen name, substring",
+        ),
+    ),
+    responses((status = 200, body = Page<BookSummary>), SearchErrors)
 )]
 pub(super) async fn list(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Page<BookSummary>>> {
-    let (page, size) = query.paging.checked()?;
-    let q = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
-    if q.is_some_and(|q| q.chars().count() > MAX_QUERY_CHARS) {
-        return Err(ApiError::invalid("q: at most 100 characters"));
-    }
-    let (total, items) = catalog::list_books(&state.db.main, q, size, offset(page, size)).await?;
-    Ok(Json(Page {
-        total,
-        page,
-        size,
-        items,
-    }))
+    let request = query.paging.checked()?;
+    let q = query.search.checked()?;
+    let page = catalog::list_books(&state.db.main, q.as_ref(), request).await?;
+    Ok(Json(page))
 }
 
 #[utoipa::path(
-    get,
-    path = "/api/books/{book_id}",
-    tag = "catalog",
-    params(("book_id" = i64, Path)),
-    responses((status = 200, body = jobs::catalog::BookDetail), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody))
+    get, path = "/api/books/{book_id}", operation_id = "show_book", tag = "catalog", security(()),
+    params(("book_id" = String, Path)),
+    responses((status = 200, body = jobs::catalog::BookDetail), PublicLookupErrors)
 )]
 pub(super) async fn show(
     State(state): State<AppState>,
@@ -73,11 +68,10 @@ pub(super) async fn show(
 }
 
 #[utoipa::path(
-    get,
-    path = "/api/books/{book_id}/chapters/{index_id}",
-    tag = "catalog",
-    params(("book_id" = i64, Path), ("index_id" = i64, Path)),
-    responses((status = 200, body = crate::reading::Chapter), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 402, description = "purchase required", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody))
+    get, path = "/api/books/{book_id}/chapters/{index_id}", operation_id = "read_chapter",
+    tag = "catalog", security(()),
+    params(("book_id" = String, Path), ("index_id" = String, Path)),
+    responses((status = 200, body = crate::reading::Chapter), ReadChapterErrors)
 )]
 pub(super) async fn read(
     State(state): State<AppState>,

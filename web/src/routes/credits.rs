@@ -9,6 +9,7 @@ use jobs::metrics as m;
 use jobs::refund::RefundSweepJob;
 use serde::{Deserialize, Serialize};
 
+use super::errors::{CreditErrors, SweepErrors};
 use super::purchases::{AcceptedResponse, accepted};
 use crate::enqueue;
 use crate::error::{ApiError, ApiResult};
@@ -29,7 +30,10 @@ pub const MAX_NOTE_CHARS: usize = 255;
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CreditRequest {
+    #[serde(deserialize_with = "jobs::json::whole")]
+    #[schema(minimum = 1, maximum = 1000000000)]
     amount: i64,
+    #[schema(max_length = 255)]
     note: Option<String>,
 }
 
@@ -39,13 +43,13 @@ pub(super) struct Balance {
 }
 
 #[utoipa::path(
-    post,
-    path = "/api/admin/users/{user_id}/credit",
-    tag = "admin",
-    params(("user_id" = i64, Path), ("Idempotency-Key" = Option<String>, Header, description = "1 to 64 characters")),
+    post, path = "/api/admin/users/{user_id}/credit", tag = "admin",
+    params(
+        ("user_id" = String, Path),
+        Idempotency,
+    ),
     request_body = CreditRequest,
-    responses((status = 200, body = Balance), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 413, description = "body too large", body = crate::error::ErrorBody), (status = 422, description = "Idempotency-Key used with another request", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
-    security(("bearer" = []), ("cookie" = []))
+    responses((status = 200, body = Balance), CreditErrors)
 )]
 pub(super) async fn credit(
     State(state): State<AppState>,
@@ -91,11 +95,8 @@ pub(super) async fn credit(
 }
 
 #[utoipa::path(
-    post,
-    path = "/api/admin/refunds/sweep",
-    tag = "admin",
-    responses((status = 202, body = super::purchases::JobAccepted), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 429, description = "rate limited", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
-    security(("bearer" = []), ("cookie" = []))
+    post, path = "/api/admin/refunds/sweep", tag = "admin",
+    responses((status = 202, body = super::purchases::JobAccepted), SweepErrors)
 )]
 pub(super) async fn sweep(
     State(state): State<AppState>,

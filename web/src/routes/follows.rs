@@ -5,9 +5,11 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use jobs::follows::{self, FollowedAuthor};
+use jobs::paging::Page;
 
+use super::errors::{ListErrors, LookupErrors};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiPath, ApiQuery, Page, Paging, offset};
+use crate::extract::{ApiPath, ApiQuery, Paging};
 use crate::sessions::Session;
 use crate::state::AppState;
 
@@ -21,12 +23,9 @@ pub fn router() -> Router<AppState> {
 }
 
 #[utoipa::path(
-    post,
-    path = "/api/authors/{author_id}/follow",
-    tag = "follows",
-    params(("author_id" = i64, Path)),
-    responses((status = 204, description = "following"), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
-    security(("bearer" = []), ("cookie" = []))
+    post, path = "/api/authors/{author_id}/follow", tag = "follows",
+    params(("author_id" = String, Path)),
+    responses((status = 204, description = "following"), LookupErrors)
 )]
 pub(super) async fn follow(
     State(state): State<AppState>,
@@ -40,12 +39,9 @@ pub(super) async fn follow(
 }
 
 #[utoipa::path(
-    delete,
-    path = "/api/authors/{author_id}/follow",
-    tag = "follows",
-    params(("author_id" = i64, Path)),
-    responses((status = 204, description = "not following"), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
-    security(("bearer" = []), ("cookie" = []))
+    delete, path = "/api/authors/{author_id}/follow", tag = "follows",
+    params(("author_id" = String, Path)),
+    responses((status = 204, description = "not following"), LookupErrors)
 )]
 pub(super) async fn unfollow(
     State(state): State<AppState>,
@@ -59,25 +55,15 @@ pub(super) async fn unfollow(
 }
 
 #[utoipa::path(
-    get,
-    path = "/api/me/follows",
-    tag = "follows",
-    params(("page" = Option<u32>, Query, description = "page, from 1"), ("size" = Option<u32>, Query, description = "page size, 1 to 100")),
-    responses((status = 200, body = Page<jobs::follows::FollowedAuthor>), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
-    security(("bearer" = []), ("cookie" = []))
+    get, path = "/api/me/follows", tag = "follows",
+    params(Paging),
+    responses((status = 200, body = Page<FollowedAuthor>), ListErrors)
 )]
 pub(super) async fn feed(
     State(state): State<AppState>,
     session: Session,
     ApiQuery(paging): ApiQuery<Paging>,
 ) -> ApiResult<Json<Page<FollowedAuthor>>> {
-    let (page, size) = paging.checked()?;
-    let (total, items) =
-        follows::feed(&state.db.main, session.user_id, size, offset(page, size)).await?;
-    Ok(Json(Page {
-        total,
-        page,
-        size,
-        items,
-    }))
+    let page = follows::feed(&state.db.main, session.user_id, paging.checked()?).await?;
+    Ok(Json(page))
 }

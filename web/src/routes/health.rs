@@ -19,9 +19,7 @@ pub fn router() -> Router<AppState> {
 }
 
 #[utoipa::path(
-    get,
-    path = "/healthz",
-    tag = "ops",
+    get, path = "/healthz", tag = "ops", security(()),
     responses((status = 200, description = "alive", body = Object))
 )]
 pub(super) async fn healthz() -> Json<serde_json::Value> {
@@ -34,10 +32,11 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 /// (`redis_persistence`: `aof`, `rdb` or `none`); otherwise 503 naming each dependency that is
 /// down.
 #[utoipa::path(
-    get,
-    path = "/readyz",
-    tag = "ops",
-    responses((status = 200, description = "MySQL and Redis reachable", body = Object), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody))
+    get, path = "/readyz", tag = "ops", security(()),
+    responses(
+        (status = 200, description = "MySQL and Redis reachable", body = Object),
+        (status = 503, description = "a dependency is down", body = crate::error::ErrorBody),
+    )
 )]
 pub(super) async fn readyz(State(state): State<AppState>) -> Response {
     let mysql = tokio::time::timeout(PROBE_TIMEOUT, state.db.ping());

@@ -4,9 +4,11 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use jobs::history::{self, LedgerEntry, Purchase};
+use jobs::paging::Page;
 
+use super::errors::ListErrors;
 use crate::error::ApiResult;
-use crate::extract::{ApiQuery, Page, Paging, offset};
+use crate::extract::{ApiQuery, Paging};
 use crate::sessions::Session;
 use crate::state::AppState;
 
@@ -17,49 +19,29 @@ pub fn router() -> Router<AppState> {
 }
 
 #[utoipa::path(
-    get,
-    path = "/api/me/purchases",
-    tag = "purchases",
-    params(("page" = Option<u32>, Query, description = "page, from 1"), ("size" = Option<u32>, Query, description = "page size, 1 to 100")),
-    responses((status = 200, body = Page<jobs::history::Purchase>), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
-    security(("bearer" = []), ("cookie" = []))
+    get, path = "/api/me/purchases", tag = "purchases",
+    params(Paging),
+    responses((status = 200, body = Page<Purchase>), ListErrors)
 )]
 pub(super) async fn purchases(
     State(state): State<AppState>,
     session: Session,
     ApiQuery(paging): ApiQuery<Paging>,
 ) -> ApiResult<Json<Page<Purchase>>> {
-    let (page, size) = paging.checked()?;
-    let (total, items) =
-        history::purchases(&state.db.main, session.user_id, size, offset(page, size)).await?;
-    Ok(Json(Page {
-        total,
-        page,
-        size,
-        items,
-    }))
+    let page = history::purchases(&state.db.main, session.user_id, paging.checked()?).await?;
+    Ok(Json(page))
 }
 
 #[utoipa::path(
-    get,
-    path = "/api/me/ledger",
-    tag = "purchases",
-    params(("page" = Option<u32>, Query, description = "page, from 1"), ("size" = Option<u32>, Query, description = "page size, 1 to 100")),
-    responses((status = 200, body = Page<jobs::history::LedgerEntry>), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
-    security(("bearer" = []), ("cookie" = []))
+    get, path = "/api/me/ledger", tag = "purchases",
+    params(Paging),
+    responses((status = 200, body = Page<LedgerEntry>), ListErrors)
 )]
 pub(super) async fn ledger(
     State(state): State<AppState>,
     session: Session,
     ApiQuery(paging): ApiQuery<Paging>,
 ) -> ApiResult<Json<Page<LedgerEntry>>> {
-    let (page, size) = paging.checked()?;
-    let (total, items) =
-        history::ledger(&state.db.main, session.user_id, size, offset(page, size)).await?;
-    Ok(Json(Page {
-        total,
-        page,
-        size,
-        items,
-    }))
+    let page = history::ledger(&state.db.main, session.user_id, paging.checked()?).await?;
+    Ok(Json(page))
 }

@@ -9,6 +9,7 @@ use jobs::accounts::ADMIN;
 use jobs::job::JobView;
 use serde::Deserialize;
 
+use super::errors::LookupErrors;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::sessions::Session;
@@ -38,12 +39,15 @@ async fn visible(state: &AppState, session: &Session, job_id: &str) -> ApiResult
 
 /// `?wait_ms=N` (at most 10 000) long-polls until the job is terminal or the time is up.
 #[utoipa::path(
-    get,
-    path = "/api/jobs/{job_id}",
-    tag = "purchases",
-    params(("job_id" = String, Path), ("wait_ms" = Option<u64>, Query, description = "long-poll up to this many ms (at most 10000)")),
-    responses((status = 200, body = jobs::job::JobView), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
-    security(("bearer" = []), ("cookie" = []))
+    get, path = "/api/jobs/{job_id}", operation_id = "show_job", tag = "purchases",
+    params(
+        ("job_id" = String, Path, pattern = "^[0-9A-Za-z]{1,64}$"),
+        (
+            "wait_ms" = Option<u64>, Query, maximum = 10000,
+            description = "long-poll up to this many ms (at most 10000)",
+        ),
+    ),
+    responses((status = 200, body = jobs::job::JobView), LookupErrors)
 )]
 pub(super) async fn show(
     State(state): State<AppState>,

@@ -8,6 +8,7 @@ use jobs::{accounts, users};
 use serde::{Deserialize, Serialize};
 
 use super::auth::session_headers;
+use super::errors::{SessionErrors, WriteErrors};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::sessions::{self, Session};
@@ -34,11 +35,8 @@ pub(super) struct Me {
 }
 
 #[utoipa::path(
-    get,
-    path = "/api/me",
-    tag = "accounts",
-    responses((status = 200, body = Me), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
-    security(("bearer" = []), ("cookie" = []))
+    get, path = "/api/me", operation_id = "show_me", tag = "accounts",
+    responses((status = 200, body = Me), SessionErrors)
 )]
 pub(super) async fn show(State(state): State<AppState>, session: Session) -> ApiResult<Json<Me>> {
     let user = users::user(&state.db.main, session.user_id)
@@ -57,6 +55,7 @@ pub(super) async fn show(State(state): State<AppState>, session: Session) -> Api
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(super) struct PasswordBody {
     old_password: String,
+    #[schema(min_length = 8, max_length = 128)]
     new_password: String,
 }
 
@@ -67,12 +66,9 @@ pub(super) struct NewToken {
 
 /// Sets a new password and replaces the session: every older token of the account stops working.
 #[utoipa::path(
-    post,
-    path = "/api/me/password",
-    tag = "accounts",
+    post, path = "/api/me/password", tag = "accounts",
     request_body = PasswordBody,
-    responses((status = 200, body = NewToken), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 413, description = "body too large", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
-    security(("bearer" = []), ("cookie" = []))
+    responses((status = 200, body = NewToken), WriteErrors)
 )]
 pub(super) async fn change_password(
     State(state): State<AppState>,

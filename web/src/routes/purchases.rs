@@ -10,6 +10,7 @@ use jobs::job::Status;
 use jobs::purchase::{BatchPurchaseJob, MAX_BATCH, PurchaseJob};
 use serde::{Deserialize, Serialize};
 
+use super::errors::EnqueueErrors;
 use crate::enqueue::{self, Accepted};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
@@ -27,7 +28,7 @@ pub fn router() -> Router<AppState> {
 #[serde(deny_unknown_fields)]
 pub(super) struct BuyRequest {
     #[serde(with = "jobs::json::id")]
-    #[schema(value_type = String)]
+    #[schema(schema_with = crate::extract::id_schema)]
     index_id: i64,
 }
 
@@ -35,8 +36,12 @@ pub(super) struct BuyRequest {
 #[serde(deny_unknown_fields)]
 pub(super) struct BatchRequest {
     #[serde(with = "jobs::json::ids")]
-    #[schema(value_type = Vec<String>)]
+    #[schema(schema_with = batch_schema)]
     index_ids: Vec<i64>,
+}
+
+fn batch_schema() -> utoipa::openapi::schema::Array {
+    crate::extract::id_list_schema(MAX_BATCH)
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -64,13 +69,10 @@ pub fn accepted(accepted: Accepted) -> AcceptedResponse {
 }
 
 #[utoipa::path(
-    post,
-    path = "/api/purchases",
-    tag = "purchases",
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 64 characters")),
+    post, path = "/api/purchases", tag = "purchases",
+    params(Idempotency),
     request_body = BuyRequest,
-    responses((status = 202, body = JobAccepted), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 413, description = "body too large", body = crate::error::ErrorBody), (status = 422, description = "Idempotency-Key used with another request", body = crate::error::ErrorBody), (status = 429, description = "rate limited", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
-    security(("bearer" = []), ("cookie" = []))
+    responses((status = 202, body = JobAccepted), EnqueueErrors)
 )]
 pub(super) async fn buy(
     State(state): State<AppState>,
@@ -91,13 +93,10 @@ pub(super) async fn buy(
 }
 
 #[utoipa::path(
-    post,
-    path = "/api/purchases/batch",
-    tag = "purchases",
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 64 characters")),
+    post, path = "/api/purchases/batch", tag = "purchases",
+    params(Idempotency),
     request_body = BatchRequest,
-    responses((status = 202, body = JobAccepted), (status = 400, description = "invalid request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "frozen, CSRF or forbidden", body = crate::error::ErrorBody), (status = 413, description = "body too large", body = crate::error::ErrorBody), (status = 422, description = "Idempotency-Key used with another request", body = crate::error::ErrorBody), (status = 429, description = "rate limited", body = crate::error::ErrorBody), (status = 503, description = "a dependency is down", body = crate::error::ErrorBody)),
-    security(("bearer" = []), ("cookie" = []))
+    responses((status = 202, body = JobAccepted), EnqueueErrors)
 )]
 pub(super) async fn buy_batch(
     State(state): State<AppState>,

@@ -1,7 +1,7 @@
 //! Admin credits: validation, the order of checks, and at most one credit per key.
 
 use futures::future::join_all;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, expect_error, spawn_app};
@@ -90,4 +90,30 @@ async fn a_credit_retried_with_its_key_credits_once_and_the_key_cannot_be_reused
         .unwrap();
     assert_eq!(rows, 2, "two credits, two ledger rows");
     testkit::assert_books_balance(&app.state.db).await;
+}
+
+/// JSON Schema counts `5.0` as an integer, so a client generated from the document may send it.
+#[tokio::test]
+async fn whole_numbers_written_with_a_zero_fraction_are_integers() {
+    let app = spawn_app().await;
+    let reader = app.reader_with_coins("reader1", 10).await;
+    app.create_admin("boss").await;
+    let admin = app.sign_in("boss").await;
+    let path = format!("/api/admin/users/{}/credit", reader.user_id);
+    let body = json!({ "amount": 5.0 });
+    let response = app
+        .request(Method::POST, &path, admin.bearer(), Some(body))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(balance(&app, &reader.user_id).await, 15);
+    let body = json!({ "amount": 5.5 });
+    let response = app
+        .request(Method::POST, &path, admin.bearer(), Some(body))
+        .await;
+    expect_error(response, StatusCode::BAD_REQUEST, "invalid_request").await;
+    let body = json!({ "index_id": 42.0 });
+    let response = app
+        .request(Method::POST, "/api/purchases", reader.bearer(), Some(body))
+        .await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
 }

@@ -275,7 +275,7 @@ async fn overflowing_negative_and_malformed_numbers_and_bodies_get_400() {
     }
     let too_big = vec![b' '; 2 * 1024 * 1024];
     let response = raw(too_big).await.unwrap();
-    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    expect_error(response, StatusCode::PAYLOAD_TOO_LARGE, "too_large").await;
     assert_eq!(snapshot(&app).await, before, "nothing changed");
 }
 
