@@ -130,7 +130,7 @@ async fn bulk_chapters(
     for _ in 0..n {
         index_ids.push(ids.next_id().await?);
     }
-    let now = jobs::json::now_millis();
+    let now = jobs::clock::now();
     for (chunk_no, chunk) in index_ids.chunks(500).enumerate() {
         let mut insert = sqlx::QueryBuilder::<sqlx::MySql>::new(
             r"INSERT INTO book_index (id, book_id, index_num, index_name, word_count, is_vip,

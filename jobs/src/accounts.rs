@@ -5,8 +5,8 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use rand::TryRngCore;
 use sqlx::MySqlPool;
 
+use crate::clock;
 use crate::db::{DUPLICATE_KEY, mysql_code};
-use crate::json::now_millis;
 
 pub const READER: &str = "reader";
 pub const AUTHOR: &str = "author";
@@ -99,7 +99,7 @@ pub async fn insert_user(
     nick_name: &str,
     roles: &str,
 ) -> Result<(), AccountError> {
-    let now = now_millis();
+    let now = clock::now();
     let inserted = sqlx::query(
         r"INSERT INTO user (id, username, password_hash, nick_name, roles, create_time, update_time)
           VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -134,7 +134,7 @@ pub async fn create_author(
     .bind(id)
     .bind(user_id)
     .bind(pen_name)
-    .bind(now_millis())
+    .bind(clock::now())
     .execute(&mut *tx)
     .await;
     match inserted {
@@ -145,7 +145,7 @@ pub async fn create_author(
         r"UPDATE user SET roles = CONCAT(roles, ',author'), update_time = ?
           WHERE id = ? AND FIND_IN_SET('author', roles) = 0",
     )
-    .bind(now_millis())
+    .bind(clock::now())
     .bind(user_id)
     .execute(&mut *tx)
     .await?;

@@ -2,11 +2,11 @@
 
 use sqlx::MySqlPool;
 
+use crate::clock;
 use crate::config::PricingSettings;
 use crate::content;
 use crate::db::Db;
 use crate::ids::{IdError, IdGenerator};
-use crate::json::now_millis;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthoringError {
@@ -38,7 +38,7 @@ pub async fn create_book(
     author_id: i64,
     book_name: &str,
 ) -> Result<(), sqlx::Error> {
-    let now = now_millis();
+    let now = clock::now();
     sqlx::query(
         r"INSERT INTO book (id, author_id, book_name, status, word_count, create_time, update_time)
           VALUES (?, ?, ?, 0, 0, ?, ?)",
@@ -56,7 +56,7 @@ pub async fn create_book(
 #[tracing::instrument(skip_all)]
 pub async fn publish_book(pool: &MySqlPool, book_id: i64) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE book SET status = 1, update_time = ? WHERE id = ?")
-        .bind(now_millis())
+        .bind(clock::now())
         .bind(book_id)
         .execute(pool)
         .await?;
@@ -98,7 +98,7 @@ pub async fn add_chapter(
     if locked.is_none() {
         return Err(AuthoringError::NotFound);
     }
-    let now = now_millis();
+    let now = clock::now();
     sqlx::query(
         r"INSERT INTO book_index (id, book_id, index_num, index_name, word_count, is_vip, book_price,
                                   create_time, update_time)
@@ -166,7 +166,7 @@ pub async fn delete_chapter(db: &Db, book_id: i64, index_id: i64) -> Result<(), 
     )
     .bind(book_id)
     .bind(words)
-    .bind(now_millis())
+    .bind(clock::now())
     .bind(book_id)
     .execute(&mut *tx)
     .await?;

@@ -86,6 +86,10 @@ pub struct WorkerSettings {
     pub refund_sweep_cron: String,
 }
 
+/// The most jobs a worker fetches at once, and so purchase jobs one group transaction holds:
+/// 65 batches of 100 chapters fill one MySQL statement (`purchase::group` checks the sum).
+pub const MAX_BATCH_SIZE: usize = 65;
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct JobSettings {
     /// Seconds a terminal job status stays in Redis; afterwards polls are answered from MySQL.
@@ -95,7 +99,7 @@ pub struct JobSettings {
     pub heartbeat_secs: u64,
     pub missed_heartbeats: usize,
     /// Jobs one worker fetches at a time (close to its concurrency), and so the most purchase
-    /// jobs one group transaction holds (at most `purchase_group::MAX_GROUP`).
+    /// jobs one group transaction holds (at most [`MAX_BATCH_SIZE`]).
     pub batch_size: usize,
     /// How often the reaper records dead-set jobs as failed.
     pub reaper_interval_ms: u64,
@@ -259,7 +263,7 @@ impl Settings {
         if self.worker.concurrency == 0 {
             return invalid("worker.concurrency", "must be at least 1");
         }
-        if !(1..=crate::purchase_group::MAX_GROUP).contains(&self.jobs.batch_size) {
+        if !(1..=MAX_BATCH_SIZE).contains(&self.jobs.batch_size) {
             return invalid(
                 "jobs.batch_size",
                 "must be 1..=65: a group of that many 100-chapter batches fills one MySQL statement",

@@ -3,9 +3,9 @@
 use chrono::{Duration, Utc};
 use sqlx::{MySql, MySqlPool, Transaction};
 
+use crate::clock;
 use crate::db::with_retries;
 use crate::ids::{IdGenerator, next_for_sql};
-use crate::json::now_millis;
 use crate::ledger::{self, Entry, Reason};
 
 /// A key is the same credit for this long (as a purchase's key).
@@ -86,7 +86,7 @@ async fn try_once(
         .bind(credit.user_id)
         .bind(credit.amount)
         .bind(balance)
-        .bind(now_millis())
+        .bind(clock::now())
         .execute(&mut *tx)
         .await?;
     }
@@ -111,7 +111,7 @@ async fn earlier(
     let Some((fingerprint, balance, created)) = row else {
         return Ok(None);
     };
-    if created < now_millis() - Duration::hours(KEY_KEPT_HOURS) {
+    if created < clock::now() - Duration::hours(KEY_KEPT_HOURS) {
         sqlx::query("DELETE FROM admin_credit WHERE admin_id = ? AND idempotency_key = ?")
             .bind(admin_id)
             .bind(key.key)

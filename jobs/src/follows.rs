@@ -3,7 +3,7 @@
 use serde::Serialize;
 use sqlx::MySqlPool;
 
-use crate::json::now_millis;
+use crate::clock;
 
 #[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct FollowedAuthor {
@@ -30,7 +30,7 @@ pub async fn follow(pool: &MySqlPool, user_id: i64, author_id: i64) -> Result<bo
           SELECT ?, id, ? FROM author WHERE id = ?",
     )
     .bind(user_id)
-    .bind(now_millis())
+    .bind(clock::now())
     .bind(author_id)
     .execute(pool)
     .await?;

@@ -2,7 +2,7 @@
 
 use sqlx::{MySql, Transaction};
 
-use crate::json::now_millis;
+use crate::clock;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reason {
@@ -94,7 +94,7 @@ pub(crate) async fn insert_rows(
     note: Option<&str>,
     rows: &[(i64, i64, i64, i64, &str)],
 ) -> Result<(), sqlx::Error> {
-    let now = now_millis();
+    let now = clock::now();
     let mut insert = sqlx::QueryBuilder::<MySql>::new(
         "INSERT INTO account_flow (id, user_id, delta, balance_after, reason, ref_id, note, create_time) ",
     );

@@ -8,10 +8,9 @@ use sqlx::{MySql, MySqlPool, QueryBuilder};
 
 use crate::db::with_retries;
 use crate::ids::IdGenerator;
-use crate::job::{JobView, Kind};
+use crate::job::outcome::{self, Record, insert_outcome, replay, twin};
+use crate::job::{Done, JobView, Kind, payload};
 use crate::ledger::{self, Entry, Reason};
-use crate::outcome::{insert_outcome, replay, twin};
-use crate::purchase::{Done, Order};
 
 /// Finds refundable buy records and enqueues `refund` jobs for them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -30,6 +29,9 @@ pub struct RefundJob {
     pub record_ids: Vec<i64>,
     pub enqueued_at_ms: i64,
 }
+
+payload!(RefundSweepJob, Kind::RefundSweep, requested_by);
+payload!(RefundJob, Kind::Refund, user_id);
 
 /// Buy records per `refund` job.
 pub const CHUNK: usize = 100;
@@ -67,29 +69,16 @@ pub async fn record_sweep(
     jobs: usize,
     records: usize,
 ) -> Result<Done, sqlx::Error> {
-    let order = Order {
-        job_id: &job.job_id,
-        user_id: job.requested_by,
-        kind: Kind::RefundSweep,
-        index_ids: vec![],
-    };
     let view = JobView::succeeded(
         &job.job_id,
         Kind::RefundSweep,
         json!({ "refund_jobs": jobs, "records": records }),
     );
-    if insert_outcome(pool, &order, &view, 1).await? {
-        return Ok(Done {
-            view,
-            spent: 0,
-            replayed: false,
-        });
-    }
-    twin(pool, &job.job_id).await
+    outcome::record(pool, view, job.requested_by, 1).await
 }
 
 /// Marks each record refunded (only if it was not), credits the sum and writes one ledger row,
-/// all in one transaction; `spent` of the result is the amount refunded.
+/// all in one transaction; the result's `coins` are the amount refunded.
 pub async fn run(
     pool: &MySqlPool,
     ids: &IdGenerator,
@@ -155,17 +144,16 @@ async fn try_once(
         Kind::Refund,
         json!({ "refunded": refunded, "amount": amount, "balance": balance }),
     );
-    let order = Order {
-        job_id: &job.job_id,
-        user_id: job.user_id,
-        kind: Kind::Refund,
-        index_ids: vec![],
+    let record = Record {
+        view: &view,
+        owner: job.user_id,
+        attempt: 1,
     };
-    if insert_outcome(&mut *tx, &order, &view, 1).await? {
+    if insert_outcome(&mut *tx, record).await? {
         tx.commit().await?;
         return Ok(Done {
             view,
-            spent: amount,
+            coins: amount,
             replayed: false,
         });
     }

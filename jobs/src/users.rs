@@ -2,7 +2,7 @@
 
 use sqlx::MySqlPool;
 
-use crate::json::now_millis;
+use crate::clock;
 
 /// An account as its owner (`/api/me`) and admins see it.
 #[derive(Debug, sqlx::FromRow)]
@@ -70,7 +70,7 @@ pub async fn set_password_hash(pool: &MySqlPool, id: i64, hash: &str) -> Result<
         "UPDATE user SET password_hash = ?, update_time = ? WHERE id = ? AND session_frozen = 0",
     )
     .bind(hash)
-    .bind(now_millis())
+    .bind(clock::now())
     .bind(id)
     .execute(pool)
     .await?;
@@ -94,7 +94,7 @@ pub async fn set_frozen(
     };
     sqlx::query("UPDATE user SET session_frozen = ?, update_time = ? WHERE id = ?")
         .bind(i8::from(frozen))
-        .bind(now_millis())
+        .bind(clock::now())
         .bind(id)
         .execute(&mut *tx)
         .await?;
@@ -126,7 +126,7 @@ pub async fn grant_admin(pool: &MySqlPool, username: &str) -> Result<bool, sqlx:
         r"UPDATE user SET roles = CONCAT(roles, ',admin'), update_time = ?
           WHERE id = ? AND FIND_IN_SET('admin', roles) = 0",
     )
-    .bind(now_millis())
+    .bind(clock::now())
     .bind(id)
     .execute(pool)
     .await?;

@@ -248,7 +248,7 @@ pub async fn bulk_chapters(
     for _ in 0..n {
         index_ids.push(ids.next_id().await.unwrap());
     }
-    let now = jobs::json::now_millis();
+    let now = jobs::clock::now();
     let start: i32 = sqlx::query_scalar(
         "SELECT CAST(COALESCE(MAX(index_num), 0) AS SIGNED) FROM book_index WHERE book_id = ?",
     )

@@ -2,11 +2,8 @@
 //! claim, status, push), and the replay of a key claimed before.
 
 use apalis_redis::RedisStorage;
-use jobs::job::{JobView, Kind, Status};
-use jobs::queue;
-use jobs::submit::{Admission, Admitted, Claim};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use jobs::job::submit::{self, Admission, Admitted, Claim};
+use jobs::job::{Job, JobView, Status, outcome};
 
 use crate::error::{ApiError, ApiResult};
 use crate::idempotency::{IDEMPOTENCY_TTL_SECS, Keyed};
@@ -18,28 +15,25 @@ pub struct Accepted {
     pub status: Status,
 }
 
-/// Enqueues `make(job_id)` for `user_id`, or answers the job an earlier request with the same
+/// Enqueues `make(job_id)`, or answers the job an earlier request of its owner with the same
 /// `Idempotency-Key` made.
-pub async fn submit<T>(
+pub async fn submit<T: Job>(
     state: &AppState,
     storage: &RedisStorage<T>,
-    kind: Kind,
-    user_id: i64,
     key: Option<Keyed>,
     make: impl Fn(String) -> T,
-) -> ApiResult<Accepted>
-where
-    T: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static,
-{
+) -> ApiResult<Accepted> {
     let prefix = &state.settings.redis.prefix;
     let limits = &state.settings.limits;
     let job_id = ulid::Ulid::new().to_string();
+    let job = make(job_id.clone());
+    let owner = job.owner();
     let claim_key = key
         .as_ref()
-        .map(|k| format!("{prefix}:idem:{user_id}:{}", k.key));
+        .map(|k| format!("{prefix}:idem:{owner}:{}", k.key));
     // The rate limit, the key's claim, the `queued` status and the push: one atomic call.
     let admission = Admission {
-        bucket: &format!("{prefix}:rl:enqueue:{user_id}"),
+        bucket: &format!("{prefix}:rl:enqueue:{owner}"),
         rate: limits.enqueue_per_second,
         burst: limits.enqueue_burst,
         claim: key
@@ -51,23 +45,15 @@ where
             }),
         claim_ttl_secs: IDEMPOTENCY_TTL_SECS,
     };
-    let view = JobView::new(&job_id, kind, Status::Queued);
-    let job = make(job_id.clone());
-    match jobs::submit::submit(
-        storage,
-        &state.status,
-        user_id,
-        &view,
-        Some(&admission),
-        &job,
-    )
-    .await
-    .map_err(ApiError::Unavailable)?
+    let view = JobView::new(&job_id, T::KIND, Status::Queued);
+    match submit::submit(storage, &state.status, owner, &view, Some(&admission), &job)
+        .await
+        .map_err(ApiError::Unavailable)?
     {
         Admitted::RateLimited => Err(ApiError::RateLimited {
             retry_after_secs: 1,
         }),
-        Admitted::Earlier(earlier) => replay(state, storage, kind, user_id, earlier, make).await,
+        Admitted::Earlier(earlier) => replay(state, storage, earlier, make).await,
         Admitted::KeyReused => Err(ApiError::IdempotencyKeyReused),
         Admitted::New => Ok(Accepted {
             job_id,
@@ -79,17 +65,12 @@ where
 /// The job an earlier request with the same key made. If neither Redis nor MySQL knows it (its
 /// status expired while it waited, or Redis lost it), this request's job is enqueued under the
 /// earlier id instead; its outcome key still lets it be charged only once.
-async fn replay<T>(
+async fn replay<T: Job>(
     state: &AppState,
     storage: &RedisStorage<T>,
-    kind: Kind,
-    user_id: i64,
     job_id: String,
     make: impl FnOnce(String) -> T,
-) -> ApiResult<Accepted>
-where
-    T: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static,
-{
+) -> ApiResult<Accepted> {
     // A status means the job was queued with it: `submit` writes both in one call.
     if let Some(stored) = state.status.get(&job_id).await? {
         return Ok(Accepted {
@@ -97,22 +78,15 @@ where
             status: stored.view.status,
         });
     }
-    if let Some(view) = jobs::outcome::recorded(&state.db.main, &job_id).await? {
+    if let Some(view) = outcome::recorded(&state.db.main, &job_id).await? {
         return Ok(Accepted {
             job_id,
             status: view.status,
         });
     }
-    queue::enqueue(
-        storage,
-        &state.status,
-        kind,
-        user_id,
-        &job_id,
-        make(job_id.clone()),
-    )
-    .await
-    .map_err(ApiError::Unavailable)?;
+    submit::enqueue(storage, &state.status, make(job_id.clone()))
+        .await
+        .map_err(ApiError::Unavailable)?;
     Ok(Accepted {
         job_id,
         status: Status::Queued,

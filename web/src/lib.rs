@@ -9,7 +9,7 @@ use jobs::config::Settings;
 use jobs::db::Db;
 use jobs::ids::IdGenerator;
 use jobs::job::StatusStore;
-use jobs::queue::Queues;
+use jobs::queues::Queues;
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -91,13 +91,13 @@ pub async fn serve(
     metrics_listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let handle = jobs::metrics::install();
+    let handle = jobs::exporter::install();
     sessions::register_metrics();
     hashing::register_metrics();
     let (db, ids) = (state.db.clone(), state.ids.clone());
     let metrics =
         tokio::spawn(
-            async move { axum::serve(metrics_listener, jobs::metrics::router(handle)).await },
+            async move { axum::serve(metrics_listener, jobs::exporter::router(handle)).await },
         );
     tracing::info!(addr = %listener.local_addr()?, "web tier listening");
     let app = app(state).into_make_service_with_connect_info::<SocketAddr>();

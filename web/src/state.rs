@@ -7,7 +7,7 @@ use jobs::config::Settings;
 use jobs::db::Db;
 use jobs::ids::IdGenerator;
 use jobs::job::StatusStore;
-use jobs::queue::Queues;
+use jobs::queues::Queues;
 use redis::aio::ConnectionManager;
 
 use crate::hashing::Hasher;

@@ -1,6 +1,6 @@
 //! This worker's purchase jobs committed together: each handler hands its order over and waits
 //! for its own outcome, and a committer takes every order waiting (up to `jobs.batch_size`) into
-//! one transaction (`jobs::purchase_group`), publishing the group's `running` statuses while it
+//! one transaction (`jobs::purchase::group`), publishing the group's `running` statuses while it
 //! runs and its outcomes after, in one Redis round trip each. An order that finds a committer idle
 //! runs at once, alone; under load the orders that queue up meanwhile share the next group.
 
@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use jobs::db::Db;
 use jobs::ids::IdGenerator;
-use jobs::job::{JobView, Kind, Status, StatusStore};
-use jobs::purchase::{Done, Order};
-use jobs::purchase_group::{self, Member};
+use jobs::job::{Done, JobView, Kind, Status, StatusStore};
+use jobs::purchase::Order;
+use jobs::purchase::group::{self, Member};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 /// Transactions in flight per worker: one runs while the next group gathers.
@@ -121,7 +121,7 @@ async fn commit(waiting: Arc<Mutex<mpsc::Receiver<Waiting>>>, with: Committer, g
         };
         let ((), mut outcomes) = tokio::join!(
             publish_running,
-            purchase_group::run(&with.db.main, &with.ids, &members, with.retries)
+            group::run(&with.db.main, &with.ids, &members, with.retries)
         );
         drop(members);
         let finished: Vec<(&JobView, i64)> = group

@@ -6,8 +6,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use apalis_redis::Config;
 use jobs::config::Settings;
 use jobs::job::Kind;
+use jobs::job::queue;
 use jobs::metrics as m;
-use jobs::queue;
 use redis::aio::ConnectionManager;
 use tokio::sync::watch;
 

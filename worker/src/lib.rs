@@ -12,7 +12,8 @@ use jobs::config::Settings;
 use jobs::db::Db;
 use jobs::ids::IdGenerator;
 use jobs::job::StatusStore;
-use jobs::queue::{self, Queues};
+use jobs::job::{Job, queue};
+use jobs::queues::Queues;
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 
@@ -23,7 +24,7 @@ mod pickup;
 mod reaper;
 mod schedule;
 
-use handlers::{Job, WorkerState};
+use handlers::WorkerState;
 use jobs::purchase::{BatchPurchaseJob, PurchaseJob};
 use jobs::refund::{RefundJob, RefundSweepJob};
 use schedule::CronState;
@@ -46,7 +47,7 @@ pub async fn run(
     metrics_listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let handle = jobs::metrics::install();
+    let handle = jobs::exporter::install();
     // Only workers group purchases: registered here, not with every process's metrics.
     let _ = metrics::histogram!(jobs::metrics::PURCHASE_GROUP);
     let db = Db::connect(&settings.database, &settings.sharding)?;
@@ -83,7 +84,7 @@ pub async fn run(
     };
     let metrics_server =
         tokio::spawn(
-            async move { axum::serve(metrics_listener, jobs::metrics::router(handle)).await },
+            async move { axum::serve(metrics_listener, jobs::exporter::router(handle)).await },
         );
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let reaper = tokio::spawn(reaper::run(

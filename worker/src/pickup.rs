@@ -74,7 +74,7 @@ impl PollStrategy for Ticks {
     }
 }
 
-/// Subscribes to each queue's announcement channel (`jobs::queue::announce_channel`) and signals
+/// Subscribes to each queue's announcement channel (`jobs::job::queue::announce_channel`) and signals
 /// that queue's consumer; reconnects after errors.
 pub fn listen(url: String, channels: HashMap<String, Arc<Announced>>) {
     tokio::spawn(async move {

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use jobs::config::Settings;
 use jobs::job::Kind;
+use jobs::job::{outcome, queue};
 use jobs::metrics as m;
-use jobs::{outcome, queue};
 use redis::aio::ConnectionManager;
 use tokio::sync::watch;
 

@@ -2,12 +2,11 @@
 
 use apalis::prelude::{BoxDynError, Data};
 use apalis_cron::Tick;
-use jobs::job::Kind;
-use jobs::queue;
+use jobs::job::submit;
 use jobs::refund::RefundSweepJob;
 use redis::aio::ConnectionManager;
 
-use crate::handlers::{WorkerState, now_ms};
+use crate::handlers::WorkerState;
 
 #[derive(Clone)]
 pub struct CronState {
@@ -35,18 +34,10 @@ pub async fn on_tick(tick: Tick, state: Data<CronState>) -> Result<(), BoxDynErr
     let job = RefundSweepJob {
         job_id: job_id.clone(),
         requested_by: 0,
-        enqueued_at_ms: now_ms(),
+        enqueued_at_ms: jobs::clock::now_ms(),
     };
     let worker = &state.worker;
-    queue::enqueue(
-        &worker.queues.refund_sweep,
-        &worker.status,
-        Kind::RefundSweep,
-        0,
-        &job_id,
-        job,
-    )
-    .await?;
+    submit::enqueue(&worker.queues.refund_sweep, &worker.status, job).await?;
     tracing::info!(job_id, tick = at, "refund sweep enqueued");
     Ok(())
 }

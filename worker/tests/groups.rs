@@ -1,9 +1,9 @@
-//! Purchase jobs committed together (`jobs::purchase_group`): one transaction, each job its own
+//! Purchase jobs committed together (`jobs::purchase::group`): one transaction, each job its own
 //! outcome, exactly as if each had run alone.
 
 use jobs::job::{JobView, Kind};
 use jobs::purchase::Order;
-use jobs::purchase_group::{self, Member};
+use jobs::purchase::group::{self as purchase_group, Member};
 use testkit::{assert_books_balance, balance, book, prepare, reader_with_coins, settings};
 
 fn member(job_id: &str, user_id: i64, kind: Kind, index_ids: Vec<i64>) -> Member<'_> {
@@ -22,7 +22,7 @@ fn code(view: &JobView) -> &'static str {
     view.error.as_ref().map_or("succeeded", |e| e.code.as_str())
 }
 
-fn views(results: Vec<anyhow::Result<jobs::purchase::Done>>) -> Vec<JobView> {
+fn views(results: Vec<anyhow::Result<jobs::job::Done>>) -> Vec<JobView> {
     results.into_iter().map(|r| r.unwrap().view).collect()
 }
 
@@ -101,7 +101,7 @@ async fn every_job_of_a_group_gets_the_outcome_it_would_get_alone() {
             .unwrap();
     assert_eq!(poor_records, 0);
     for view in &outcomes {
-        let recorded = jobs::outcome::recorded(&db.main, &view.job_id)
+        let recorded = jobs::job::outcome::recorded(&db.main, &view.job_id)
             .await
             .unwrap()
             .unwrap();

@@ -3,8 +3,9 @@
 use std::time::{Duration, Instant};
 
 use jobs::job::{Kind, StatusStore};
+use jobs::job::{queue, submit};
 use jobs::purchase::{BatchPurchaseJob, PurchaseJob};
-use jobs::queue::{self, Queues};
+use jobs::queues::Queues;
 use testkit::{
     WorkerProcess, assert_books_balance, balance, book, bulk_chapters, prepare, reader_with_coins,
     settings, wait_for_outcomes,
@@ -38,10 +39,6 @@ async fn deploy(workers: usize) -> Deployment {
     }
 }
 
-fn now_ms() -> i64 {
-    jobs::json::now_millis().timestamp_millis()
-}
-
 impl Deployment {
     async fn buy(&self, user_id: i64, index_id: i64) -> String {
         let job_id = ulid::Ulid::new().to_string();
@@ -49,18 +46,11 @@ impl Deployment {
             job_id: job_id.clone(),
             user_id,
             index_id,
-            enqueued_at_ms: now_ms(),
+            enqueued_at_ms: jobs::clock::now_ms(),
         };
-        queue::enqueue(
-            &self.queues.purchase,
-            &self.status,
-            Kind::Purchase,
-            user_id,
-            &job_id,
-            job,
-        )
-        .await
-        .unwrap();
+        submit::enqueue(&self.queues.purchase, &self.status, job)
+            .await
+            .unwrap();
         job_id
     }
 
@@ -70,18 +60,11 @@ impl Deployment {
             job_id: job_id.clone(),
             user_id,
             index_ids,
-            enqueued_at_ms: now_ms(),
+            enqueued_at_ms: jobs::clock::now_ms(),
         };
-        queue::enqueue(
-            &self.queues.batch_purchase,
-            &self.status,
-            Kind::BatchPurchase,
-            user_id,
-            &job_id,
-            job,
-        )
-        .await
-        .unwrap();
+        submit::enqueue(&self.queues.batch_purchase, &self.status, job)
+            .await
+            .unwrap();
         job_id
     }
 
@@ -90,7 +73,7 @@ impl Deployment {
         let mut views = Vec::new();
         for id in job_ids {
             views.push(
-                jobs::outcome::recorded(&self.db.main, id)
+                jobs::job::outcome::recorded(&self.db.main, id)
                     .await
                     .unwrap()
                     .unwrap(),
@@ -251,7 +234,7 @@ async fn the_same_job_delivered_twice_charges_once() {
         job_id: job_id.clone(),
         user_id: reader,
         index_ids: chapters.clone(),
-        enqueued_at_ms: now_ms(),
+        enqueued_at_ms: jobs::clock::now_ms(),
     };
     queue::push(&app.queues.batch_purchase, &job_id, again.clone())
         .await

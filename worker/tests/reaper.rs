@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use jobs::job::{JobView, Kind, Status, StatusStore};
-use jobs::queue;
+use jobs::job::{queue, submit};
 use testkit::{WorkerProcess, prepare, settings, wait_for_outcomes};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -31,7 +31,7 @@ async fn a_job_in_the_dead_set_is_recorded_as_failed_internal_and_its_poll_ends(
         .unwrap();
     let _worker = WorkerProcess::spawn(&settings);
     wait_for_outcomes(&db, std::slice::from_ref(&job_id), Duration::from_secs(20)).await;
-    let (owner, view) = jobs::outcome::recorded_with_owner(&db.main, &job_id)
+    let (owner, view) = jobs::job::outcome::recorded_with_owner(&db.main, &job_id)
         .await
         .unwrap()
         .unwrap();
@@ -58,18 +58,13 @@ async fn a_malformed_payload_is_not_retried_forever_and_ends_failed() {
     let config = queue::config(&settings.redis.prefix, Kind::Purchase, &settings.jobs, 1);
     let raw = queue::storage::<serde_json::Value>(&redis, config);
     let job_id = ulid::Ulid::new().to_string();
-    queue::enqueue(
-        &raw,
-        &status,
-        Kind::Purchase,
-        7,
-        &job_id,
-        serde_json::json!({ "index_id": "not a purchase" }),
-    )
-    .await
-    .unwrap();
+    let view = JobView::new(&job_id, Kind::Purchase, Status::Queued);
+    let malformed = serde_json::json!({ "index_id": "not a purchase" });
+    submit::submit(&raw, &status, 7, &view, None, &malformed)
+        .await
+        .unwrap();
     // A well-formed job queued behind it still runs: the bad one does not block the queue.
-    let queues = queue::Queues::new(&redis, &settings.redis.prefix, &settings.jobs, 1);
+    let queues = jobs::queues::Queues::new(&redis, &settings.redis.prefix, &settings.jobs, 1);
     let good_id = ulid::Ulid::new().to_string();
     let good = jobs::purchase::PurchaseJob {
         job_id: good_id.clone(),
@@ -77,7 +72,7 @@ async fn a_malformed_payload_is_not_retried_forever_and_ends_failed() {
         index_id: 99,
         enqueued_at_ms: 0,
     };
-    queue::enqueue(&queues.purchase, &status, Kind::Purchase, 7, &good_id, good)
+    submit::enqueue(&queues.purchase, &status, good)
         .await
         .unwrap();
     let _worker = WorkerProcess::spawn(&settings);
@@ -87,12 +82,12 @@ async fn a_malformed_payload_is_not_retried_forever_and_ends_failed() {
         Duration::from_secs(30),
     )
     .await;
-    let view = jobs::outcome::recorded(&db.main, &job_id)
+    let view = jobs::job::outcome::recorded(&db.main, &job_id)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(view.error.unwrap().code.as_str(), "internal");
-    let good = jobs::outcome::recorded(&db.main, &good_id)
+    let good = jobs::job::outcome::recorded(&db.main, &good_id)
         .await
         .unwrap()
         .unwrap();

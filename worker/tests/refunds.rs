@@ -2,36 +2,26 @@
 
 use std::time::{Duration, Instant};
 
+use jobs::job::submit;
 use jobs::job::{Kind, StatusStore};
 use jobs::purchase::PurchaseJob;
-use jobs::queue::{self, Queues};
+use jobs::queues::Queues;
 use jobs::refund::RefundSweepJob;
 use testkit::{
     WorkerProcess, assert_books_balance, balance, book, prepare, reader_with_coins, settings,
     wait_for_outcomes,
 };
 
-fn now_ms() -> i64 {
-    jobs::json::now_millis().timestamp_millis()
-}
-
 async fn sweep(queues: &Queues, status: &StatusStore) -> String {
     let job_id = ulid::Ulid::new().to_string();
     let job = RefundSweepJob {
         job_id: job_id.clone(),
         requested_by: 0,
-        enqueued_at_ms: now_ms(),
+        enqueued_at_ms: jobs::clock::now_ms(),
     };
-    queue::enqueue(
-        &queues.refund_sweep,
-        status,
-        Kind::RefundSweep,
-        0,
-        &job_id,
-        job,
-    )
-    .await
-    .unwrap();
+    submit::enqueue(&queues.refund_sweep, status, job)
+        .await
+        .unwrap();
     job_id
 }
 
@@ -41,18 +31,11 @@ async fn buy(queues: &Queues, status: &StatusStore, user_id: i64, index_id: i64)
         job_id: job_id.clone(),
         user_id,
         index_id,
-        enqueued_at_ms: now_ms(),
+        enqueued_at_ms: jobs::clock::now_ms(),
     };
-    queue::enqueue(
-        &queues.purchase,
-        status,
-        Kind::Purchase,
-        user_id,
-        &job_id,
-        job,
-    )
-    .await
-    .unwrap();
+    submit::enqueue(&queues.purchase, status, job)
+        .await
+        .unwrap();
     job_id
 }
 
@@ -282,7 +265,7 @@ async fn a_refund_waiting_for_its_id_lease_holds_no_row_locked() {
         job_id: "REFUND-1".into(),
         user_id: reader,
         record_ids: vec![record],
-        enqueued_at_ms: now_ms(),
+        enqueued_at_ms: jobs::clock::now_ms(),
     };
     let pool = db.main.clone();
     let refund = tokio::spawn(async move { jobs::refund::run(&pool, &fenced, &job, 3).await });
@@ -299,7 +282,7 @@ async fn a_refund_waiting_for_its_id_lease_holds_no_row_locked() {
     assert!(locked.is_ok(), "the record is free meanwhile: {locked:?}");
     tx.rollback().await.unwrap();
     let done = refund.await.unwrap().unwrap();
-    assert_eq!(done.spent, 5);
+    assert_eq!(done.coins, 5);
     assert_eq!(balance(&db, reader).await, 100);
     assert_books_balance(&db).await;
 }

@@ -2,9 +2,10 @@
 
 use std::time::Duration;
 
-use jobs::job::{Kind, StatusStore};
+use jobs::job::StatusStore;
+use jobs::job::submit;
 use jobs::purchase::PurchaseJob;
-use jobs::queue::{self, Queues};
+use jobs::queues::Queues;
 use redis::aio::ConnectionManager;
 use testkit::{
     WorkerProcess, book, bulk_chapters, prepare, reader_with_coins, settings, wait_for_outcomes,
@@ -54,16 +55,9 @@ async fn run_jobs(queues: &Queues, status: &StatusStore, pairs: &[(i64, i64)]) -
                 index_id: *index_id,
                 enqueued_at_ms: 0,
             };
-            queue::enqueue(
-                &queues.purchase,
-                status,
-                Kind::Purchase,
-                *user_id,
-                &job_id,
-                job,
-            )
-            .await
-            .unwrap();
+            submit::enqueue(&queues.purchase, status, job)
+                .await
+                .unwrap();
             job_id
         });
         ids.extend(futures::future::join_all(pushes).await);

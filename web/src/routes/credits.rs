@@ -5,7 +5,6 @@ use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
 use jobs::credit::{self, Credit, Credited, Key};
-use jobs::job::Kind;
 use jobs::metrics as m;
 use jobs::refund::RefundSweepJob;
 use serde::{Deserialize, Serialize};
@@ -103,18 +102,13 @@ pub(super) async fn sweep(
     AdminSession(admin): AdminSession,
 ) -> ApiResult<AcceptedResponse> {
     let requested_by = admin.user_id;
-    let job = enqueue::submit(
-        &state,
-        &state.queues.refund_sweep,
-        Kind::RefundSweep,
-        requested_by,
-        None,
-        |job_id| RefundSweepJob {
+    let job = enqueue::submit(&state, &state.queues.refund_sweep, None, |job_id| {
+        RefundSweepJob {
             job_id,
             requested_by,
-            enqueued_at_ms: jobs::json::now_millis().timestamp_millis(),
-        },
-    )
+            enqueued_at_ms: jobs::clock::now_ms(),
+        }
+    })
     .await?;
     Ok(accepted(job))
 }

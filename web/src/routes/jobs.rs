@@ -29,7 +29,7 @@ pub(super) struct Wait {
 async fn visible(state: &AppState, session: &Session, job_id: &str) -> ApiResult<Option<JobView>> {
     let found = match state.status.get(job_id).await? {
         Some(stored) => Some((stored.owner, stored.view)),
-        None => jobs::outcome::recorded_with_owner(&state.db.main, job_id).await?,
+        None => jobs::job::outcome::recorded_with_owner(&state.db.main, job_id).await?,
     };
     Ok(found
         .filter(|(owner, _)| *owner == session.user_id || session.has_role(ADMIN))

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use jobs::job::{Kind, Status};
+use jobs::job::Status;
 use jobs::purchase::{BatchPurchaseJob, MAX_BATCH, PurchaseJob};
 use serde::{Deserialize, Serialize};
 
@@ -63,10 +63,6 @@ pub fn accepted(accepted: Accepted) -> AcceptedResponse {
     (StatusCode::ACCEPTED, Json(accepted.into()))
 }
 
-fn now_ms() -> i64 {
-    jobs::json::now_millis().timestamp_millis()
-}
-
 #[utoipa::path(
     post,
     path = "/api/purchases",
@@ -84,19 +80,12 @@ pub(super) async fn buy(
 ) -> ApiResult<AcceptedResponse> {
     let key = idempotency.with_body(&body);
     let user_id = session.user_id;
-    let job = enqueue::submit(
-        &state,
-        &state.queues.purchase,
-        Kind::Purchase,
+    let job = enqueue::submit(&state, &state.queues.purchase, key, |job_id| PurchaseJob {
+        job_id,
         user_id,
-        key,
-        |job_id| PurchaseJob {
-            job_id,
-            user_id,
-            index_id: body.index_id,
-            enqueued_at_ms: now_ms(),
-        },
-    )
+        index_id: body.index_id,
+        enqueued_at_ms: jobs::clock::now_ms(),
+    })
     .await?;
     Ok(accepted(job))
 }
@@ -129,19 +118,14 @@ pub(super) async fn buy_batch(
         ));
     }
     let user_id = session.user_id;
-    let job = enqueue::submit(
-        &state,
-        &state.queues.batch_purchase,
-        Kind::BatchPurchase,
-        user_id,
-        key,
-        |job_id| BatchPurchaseJob {
+    let job = enqueue::submit(&state, &state.queues.batch_purchase, key, |job_id| {
+        BatchPurchaseJob {
             job_id,
             user_id,
             index_ids: ids.clone(),
-            enqueued_at_ms: now_ms(),
-        },
-    )
+            enqueued_at_ms: jobs::clock::now_ms(),
+        }
+    })
     .await?;
     Ok(accepted(job))
 }

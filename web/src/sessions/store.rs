@@ -46,8 +46,9 @@ pub enum Resolved {
     Live(Session),
 }
 
+/// The clock as the session scripts' millisecond scores take it.
 pub fn now_ms() -> u64 {
-    u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0)
+    u64::try_from(jobs::clock::now_ms()).unwrap_or(0)
 }
 
 /// Check order is the API's: unknown or expired, frozen, CSRF; then rotate and touch.

@@ -9,10 +9,8 @@ use redis::aio::ConnectionManager;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::view::Kind;
 use crate::config::JobSettings;
-use crate::job::{JobView, Kind, Status, StatusStore};
-use crate::purchase::{BatchPurchaseJob, PurchaseJob};
-use crate::refund::{RefundJob, RefundSweepJob};
 
 /// `{prefix}:q:{kind}`: every deployment (and test) has queues of its own.
 pub fn queue_name(prefix: &str, kind: Kind) -> String {
@@ -46,35 +44,9 @@ pub fn storage<T>(redis: &ConnectionManager, config: Config) -> RedisStorage<T> 
     RedisStorage::new(redis.clone()).with_config(config)
 }
 
-/// Handles to every queue (for producers, and for the worker's consumers: `batch_size`).
-#[derive(Clone)]
-pub struct Queues {
-    pub purchase: RedisStorage<PurchaseJob>,
-    pub batch_purchase: RedisStorage<BatchPurchaseJob>,
-    pub refund: RedisStorage<RefundJob>,
-    pub refund_sweep: RedisStorage<RefundSweepJob>,
-}
-
-impl Queues {
-    pub fn new(
-        redis: &ConnectionManager,
-        prefix: &str,
-        settings: &JobSettings,
-        batch_size: usize,
-    ) -> Self {
-        let config = |kind| config(prefix, kind, settings, batch_size);
-        Self {
-            purchase: storage(redis, config(Kind::Purchase)),
-            batch_purchase: storage(redis, config(Kind::BatchPurchase)),
-            refund: storage(redis, config(Kind::Refund)),
-            refund_sweep: storage(redis, config(Kind::RefundSweep)),
-        }
-    }
-}
-
 /// Pushes `job` under the caller's id through apalis's own push, then announces it: what a
 /// redelivery looks like (pushing an id that is already queued changes nothing). New jobs are
-/// queued by [`crate::submit`], which writes the same layout; its test compares the two.
+/// queued by `submit`, which writes the same layout; its test compares the two.
 pub async fn push<T>(storage: &RedisStorage<T>, job_id: &str, job: T) -> anyhow::Result<()>
 where
     T: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static,
@@ -91,23 +63,5 @@ where
         .arg(job_id)
         .exec_async(storage.get_connection())
         .await?;
-    Ok(())
-}
-
-/// Queues a new job of `owner`'s (no admission checks): status, push and announcement in one
-/// call ([`crate::submit`]).
-pub async fn enqueue<T>(
-    storage: &RedisStorage<T>,
-    status: &StatusStore,
-    kind: Kind,
-    owner: i64,
-    job_id: &str,
-    job: T,
-) -> anyhow::Result<()>
-where
-    T: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static,
-{
-    let view = JobView::new(job_id, kind, Status::Queued);
-    crate::submit::submit(storage, status, owner, &view, None, &job).await?;
     Ok(())
 }

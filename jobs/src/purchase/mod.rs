@@ -1,14 +1,16 @@
 //! The `purchase` and `batch_purchase` jobs, idempotent by job id; their transaction is
-//! `purchase_group`'s, which commits one job or several together.
+//! [`group`]'s, which commits one job or several together.
+
+pub mod group;
 
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 use sqlx::MySqlPool;
 
+use self::group::Member;
 use crate::ids::IdGenerator;
-use crate::job::{JobView, Kind};
-use crate::purchase_group::{self, Member};
+use crate::job::{Done, Kind, payload};
 
 /// Buy one VIP chapter.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -29,6 +31,9 @@ pub struct BatchPurchaseJob {
 }
 
 pub const MAX_BATCH: usize = 100;
+
+payload!(PurchaseJob, Kind::Purchase, user_id);
+payload!(BatchPurchaseJob, Kind::BatchPurchase, user_id);
 
 /// Either job, as the shared transaction sees it.
 #[derive(Debug, Clone)]
@@ -69,15 +74,7 @@ impl BatchPurchaseJob {
     }
 }
 
-/// A finished job: its view, the coins it moved, and whether an earlier run had decided it.
-#[derive(Debug, Clone)]
-pub struct Done {
-    pub view: JobView,
-    pub spent: i64,
-    pub replayed: bool,
-}
-
-/// Runs one order: a group of one ([`purchase_group::run`]), retrying deadlocks and lock wait
+/// Runs one order: a group of one ([`group::run`]), retrying deadlocks and lock wait
 /// timeouts up to `retries` times.
 pub async fn run(
     pool: &MySqlPool,
@@ -90,7 +87,7 @@ pub async fn run(
         order: order.clone(),
         attempt,
     };
-    purchase_group::run(pool, ids, std::slice::from_ref(&member), retries)
+    group::run(pool, ids, std::slice::from_ref(&member), retries)
         .await
         .pop()
         .expect("one result per member")

@@ -1,8 +1,5 @@
-//! The job object clients poll, its kinds and failure codes, and its status in Redis.
+//! The job object clients poll: its kind, status, result or failure code.
 
-use std::sync::LazyLock;
-
-use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -137,114 +134,6 @@ impl JobView {
 
     pub fn is_terminal(&self) -> bool {
         matches!(self.status, Status::Succeeded | Status::Failed)
-    }
-}
-
-/// The Redis status of one job: a hash with its owner and view.
-#[derive(Clone)]
-pub struct StatusStore {
-    redis: ConnectionManager,
-    prefix: String,
-    /// Seconds a terminal result stays in Redis (afterwards MySQL answers).
-    result_ttl_secs: u64,
-}
-
-/// Marks each job (KEYS[i], view ARGV[i]) running, but only while it is still queued: a queued
-/// or running status never overwrites a terminal one.
-static SET_RUNNING: LazyLock<redis::Script> = LazyLock::new(|| {
-    redis::Script::new(
-        r"
-for i, key in ipairs(KEYS) do
-  if redis.call('HGET', key, 'status') == 'queued' then
-    redis.call('HSET', key, 'status', 'running', 'view', ARGV[i])
-  end
-end
-return 1",
-    )
-});
-
-/// The pub/sub channel a job's terminal view (its JSON, which names the job) is published on
-/// once it is in Redis: the web tier answers that job's long-polls with it, without a re-read.
-pub fn done_channel(prefix: &str) -> String {
-    format!("{prefix}:jobs:done")
-}
-
-/// One job's status hash as stored.
-#[derive(Debug, Clone)]
-pub struct StoredStatus {
-    pub owner: i64,
-    pub view: JobView,
-}
-
-impl StatusStore {
-    pub fn new(redis: ConnectionManager, prefix: &str, result_ttl_secs: u64) -> Self {
-        Self {
-            redis,
-            prefix: prefix.to_owned(),
-            result_ttl_secs,
-        }
-    }
-
-    /// The connection statuses are written on (for scripts that write a status with more).
-    pub(crate) fn connection(&self) -> ConnectionManager {
-        self.redis.clone()
-    }
-
-    /// The job's status hash: fields `status`, `view` (the JSON clients see) and `owner`.
-    pub fn key(&self, job_id: &str) -> String {
-        format!("{}:job:{job_id}", self.prefix)
-    }
-
-    /// Several jobs at once (a worker's group), in one call.
-    pub async fn running(&self, views: &[JobView]) -> redis::RedisResult<()> {
-        let mut marking = SET_RUNNING.prepare_invoke();
-        for view in views {
-            marking.key(self.key(&view.job_id)).arg(to_json(view));
-        }
-        marking.invoke_async::<i64>(&mut self.redis.clone()).await?;
-        Ok(())
-    }
-
-    /// Published after the MySQL commit, each kept for `result_ttl_secs`; several jobs (a
-    /// worker's group, with their owners) in one round trip.
-    pub async fn terminal(&self, done: &[(&JobView, i64)]) -> redis::RedisResult<()> {
-        let mut pipe = redis::pipe();
-        pipe.atomic();
-        for &(view, owner) in done {
-            let key = self.key(&view.job_id);
-            let status = if view.status == Status::Succeeded {
-                "succeeded"
-            } else {
-                "failed"
-            };
-            let json = to_json(view);
-            pipe.hset_multiple(
-                &key,
-                &[
-                    ("status", status.to_owned()),
-                    ("view", json.clone()),
-                    ("owner", owner.to_string()),
-                ],
-            )
-            .expire(&key, self.result_ttl_secs as i64)
-            .publish(done_channel(&self.prefix), json);
-        }
-        pipe.exec_async(&mut self.redis.clone()).await
-    }
-
-    pub async fn get(&self, job_id: &str) -> redis::RedisResult<Option<StoredStatus>> {
-        let (owner, view): (Option<i64>, Option<String>) = redis::cmd("HMGET")
-            .arg(self.key(job_id))
-            .arg("owner")
-            .arg("view")
-            .query_async(&mut self.redis.clone())
-            .await?;
-        let (Some(owner), Some(view)) = (owner, view) else {
-            return Ok(None);
-        };
-        Ok(serde_json::from_str(&view)
-            .ok()
-            .map(|view| StoredStatus { owner, view }))
     }
 }
 

@@ -7,26 +7,28 @@
 //! the jobs that cannot pay are deleted again; one debit `UPDATE`; the ledger rows; the
 //! outcomes. A twin delivery of one job (its outcome key taken) rolls the round back, and that
 //! round's jobs then run one by one: a job alone whose key is taken answers its twin's outcome.
-//! A single job ([`crate::purchase::run`]) is a group of one.
+//! A single job ([`super::run`]) is a group of one.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde_json::json;
 use sqlx::{MySql, MySqlPool, QueryBuilder, Transaction};
 
+use super::Order;
+use crate::clock;
 use crate::db::{DUPLICATE_KEY, is_transient, mysql_code, with_retries};
 use crate::ids::{IdGenerator, next_for_sql};
-use crate::job::{FailureCode, JobView, Kind};
-use crate::json::now_millis;
+use crate::job::outcome::{Record, insert_outcomes, twin};
+use crate::job::{Done, FailureCode, JobView, Kind};
 use crate::ledger::{self, Reason};
-use crate::outcome::{insert_outcomes, twin};
-use crate::purchase::{Done, Order};
 
 /// Bind parameters MySQL allows in one statement.
 const MAX_PLACEHOLDERS: usize = 65_535;
 
-/// The most jobs one group may hold: its buy records of full batches fit one `INSERT`.
-pub const MAX_GROUP: usize = MAX_PLACEHOLDERS / (BUY_RECORD_COLUMNS * crate::purchase::MAX_BATCH);
+// A group of `jobs.batch_size` full batches must fit its buy records in one `INSERT`.
+const _: () = assert!(
+    crate::config::MAX_BATCH_SIZE * super::MAX_BATCH * BUY_RECORD_COLUMNS <= MAX_PLACEHOLDERS
+);
 
 /// One job of a group and the delivery attempt it is on.
 pub struct Member<'a> {
@@ -191,10 +193,14 @@ async fn try_round(
         return Ok(Settled::Diverged);
     };
     let dones: Vec<Done> = plans.iter().map(|p| done(p, &balances, &after)).collect();
-    let outcomes: Vec<(&Order, &JobView, i32)> = plans
+    let outcomes: Vec<Record> = plans
         .iter()
         .zip(&dones)
-        .map(|(p, d)| (&p.member.order, &d.view, p.member.attempt))
+        .map(|(p, d)| Record {
+            view: &d.view,
+            owner: p.member.order.user_id,
+            attempt: p.member.attempt,
+        })
         .collect();
     match insert_outcomes(&mut *tx, &outcomes).await {
         Ok(()) => {
@@ -244,7 +250,7 @@ async fn insert_buy_records(
         return Ok(());
     }
     let total = rows.len() as u64;
-    let now = now_millis();
+    let now = clock::now();
     let mut insert = QueryBuilder::<MySql>::new(INSERT_BUY_RECORDS);
     insert.push_values(rows, |mut row, (id, order, chapter)| {
         bind_buy_record(&mut row, id, order, chapter, now);
@@ -413,7 +419,7 @@ fn done(plan: &Plan<'_>, balances: &HashMap<i64, i64>, after: &HashMap<i64, i64>
     if let Some(code) = plan.failure {
         return Done {
             view: JobView::failed(order.job_id, order.kind, code),
-            spent: 0,
+            coins: 0,
             replayed: false,
         };
     }
@@ -425,7 +431,7 @@ fn done(plan: &Plan<'_>, balances: &HashMap<i64, i64>, after: &HashMap<i64, i64>
     let result = result(order, &plan.bought, plan.spent, balance);
     Done {
         view: JobView::succeeded(order.job_id, order.kind, result),
-        spent: plan.spent,
+        coins: plan.spent,
         replayed: false,
     }
 }

@@ -1,11 +1,21 @@
-//! Durable job outcomes in `purchase_job`: the idempotency record every job checks first.
+//! Durable job outcomes in `purchase_job` (the table keeps its name for outside tools): the
+//! idempotency record every job kind checks first and writes last.
 
 use sqlx::{MySql, MySqlPool};
 
+use super::Done;
+use super::view::{FailureCode, JobView, Kind};
+use crate::clock;
 use crate::db::{DUPLICATE_KEY, mysql_code};
-use crate::job::{FailureCode, JobView, Kind};
-use crate::json::now_millis;
-use crate::purchase::{Done, Order};
+
+/// One finished job as the store keeps it: its view (id, kind, result or error), the user who
+/// may poll it, and the delivery attempt that finished it.
+#[derive(Debug, Clone, Copy)]
+pub struct Record<'a> {
+    pub view: &'a JobView,
+    pub owner: i64,
+    pub attempt: i32,
+}
 
 #[derive(sqlx::FromRow)]
 struct OutcomeRow {
@@ -19,11 +29,9 @@ struct OutcomeRow {
 /// Inserts the durable outcome; false when a twin delivery already recorded one.
 pub(crate) async fn insert_outcome<'e>(
     executor: impl sqlx::Executor<'e, Database = MySql>,
-    order: &Order<'_>,
-    view: &JobView,
-    attempt: i32,
+    record: Record<'_>,
 ) -> Result<bool, sqlx::Error> {
-    match insert_outcomes(executor, &[(order, view, attempt)]).await {
+    match insert_outcomes(executor, &[record]).await {
         Ok(()) => Ok(true),
         Err(error) if mysql_code(&error) == Some(DUPLICATE_KEY) => Ok(false),
         Err(error) => Err(error),
@@ -33,26 +41,27 @@ pub(crate) async fn insert_outcome<'e>(
 /// The outcomes of several jobs in one statement (all or none: a taken job id fails it).
 pub(crate) async fn insert_outcomes<'e>(
     executor: impl sqlx::Executor<'e, Database = MySql>,
-    outcomes: &[(&Order<'_>, &JobView, i32)],
+    outcomes: &[Record<'_>],
 ) -> Result<(), sqlx::Error> {
-    let now = now_millis();
+    let now = clock::now();
     let mut insert = sqlx::QueryBuilder::<MySql>::new(
         r"INSERT INTO purchase_job (job_id, user_id, kind, status, result, error_code, attempts,
                                     create_time, finish_time) ",
     );
-    insert.push_values(outcomes, |mut row, &(order, view, attempt)| {
+    insert.push_values(outcomes, |mut row, record| {
+        let view = record.view;
         let status = if view.error.is_none() {
             "succeeded"
         } else {
             "failed"
         };
-        row.push_bind(order.job_id.to_owned())
-            .push_bind(order.user_id)
-            .push_bind(order.kind.as_str())
+        row.push_bind(view.job_id.clone())
+            .push_bind(record.owner)
+            .push_bind(view.kind.as_str())
             .push_bind(status)
             .push_bind(view.result.as_ref().map(|r| r.to_string()))
             .push_bind(view.error.as_ref().map(|e| e.code.as_str()))
-            .push_bind(attempt)
+            .push_bind(record.attempt)
             .push_bind(now)
             .push_bind(now);
     });
@@ -60,28 +69,34 @@ pub(crate) async fn insert_outcomes<'e>(
     Ok(())
 }
 
-pub(crate) async fn record_failure(
+/// Records `view` as this job's outcome (it moved no coins), unless a twin delivery recorded
+/// one first: then that one.
+pub async fn record(
     pool: &MySqlPool,
-    order: &Order<'_>,
-    code: FailureCode,
+    view: JobView,
+    owner: i64,
     attempt: i32,
 ) -> Result<Done, sqlx::Error> {
-    let view = JobView::failed(order.job_id, order.kind, code);
-    if insert_outcome(pool, order, &view, attempt).await? {
+    let record = Record {
+        view: &view,
+        owner,
+        attempt,
+    };
+    if insert_outcome(pool, record).await? {
         return Ok(Done {
             view,
-            spent: 0,
+            coins: 0,
             replayed: false,
         });
     }
-    twin(pool, order.job_id).await
+    twin(pool, &view.job_id).await
 }
 
 /// The earlier run's outcome, if this job already has one: it only needs publishing again.
 pub async fn replay(pool: &MySqlPool, job_id: &str) -> Result<Option<Done>, sqlx::Error> {
     Ok(recorded(pool, job_id).await?.map(|view| Done {
         view,
-        spent: 0,
+        coins: 0,
         replayed: true,
     }))
 }
@@ -119,16 +134,19 @@ pub async fn recorded_with_owner(
     else {
         return Ok(None);
     };
-    let kind = Kind::parse(&kind).unwrap_or(Kind::Purchase);
+    let corrupt =
+        |what: String| sqlx::Error::Decode(format!("purchase_job {job_id}: {what}").into());
+    let kind = Kind::parse(&kind).ok_or_else(|| corrupt(format!("unknown kind `{kind}`")))?;
     let view = if status == "succeeded" {
-        let result = result
-            .and_then(|r| serde_json::from_str(&r).ok())
-            .unwrap_or_default();
+        let result = result.ok_or_else(|| corrupt("a success without a result".into()))?;
+        let result = serde_json::from_str(&result).map_err(|e| corrupt(e.to_string()))?;
         JobView::succeeded(job_id, kind, result)
     } else {
-        let code = error_code
-            .and_then(|c| FailureCode::ALL.into_iter().find(|f| f.as_str() == c))
-            .unwrap_or(FailureCode::Internal);
+        let code = error_code.unwrap_or_default();
+        let code = FailureCode::ALL
+            .into_iter()
+            .find(|f| f.as_str() == code)
+            .ok_or_else(|| corrupt(format!("unknown error code `{code}`")))?;
         JobView::failed(job_id, kind, code)
     };
     Ok(Some((owner, view)))
@@ -141,13 +159,6 @@ pub async fn record_internal_failure(
     user_id: i64,
     kind: Kind,
 ) -> Result<JobView, sqlx::Error> {
-    let order = Order {
-        job_id,
-        user_id,
-        kind,
-        index_ids: Vec::new(),
-    };
-    Ok(record_failure(pool, &order, FailureCode::Internal, 0)
-        .await?
-        .view)
+    let view = JobView::failed(job_id, kind, FailureCode::Internal);
+    Ok(record(pool, view, user_id, 0).await?.view)
 }

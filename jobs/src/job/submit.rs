@@ -12,12 +12,12 @@ use std::sync::LazyLock;
 
 use apalis_redis::RedisStorage;
 use redis::Script;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 
-use crate::job::{JobView, StatusStore, to_json};
+use super::Job;
+use super::queue::announce_channel;
+use super::status::StatusStore;
+use super::view::{JobView, Status, to_json};
 use crate::metrics as m;
-use crate::queue::announce_channel;
 
 /// Seconds a queued job's status is kept while it waits (a deep backlog must not lose it).
 const QUEUED_TTL_SECS: u64 = 24 * 3600;
@@ -116,17 +116,14 @@ pub enum Admitted {
 
 /// Queues `job` (the new job `view` names, polled by `owner`) after the `admission` checks;
 /// counted as enqueued when it is.
-pub async fn submit<T>(
+pub async fn submit<T: serde::Serialize>(
     storage: &RedisStorage<T>,
     status: &StatusStore,
     owner: i64,
     view: &JobView,
     admission: Option<&Admission<'_>>,
     job: &T,
-) -> anyhow::Result<Admitted>
-where
-    T: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static,
-{
+) -> anyhow::Result<Admitted> {
     let config = storage.get_config();
     let id = &view.job_id;
     let mut call = SUBMIT.prepare_invoke();
@@ -148,7 +145,7 @@ where
         }
         Some(admission) => {
             call.key(admission.bucket)
-                .arg(crate::json::now_millis().timestamp_millis())
+                .arg(crate::clock::now_ms())
                 .arg(admission.rate)
                 .arg(admission.burst);
             match admission.claim {
@@ -172,6 +169,18 @@ where
     })
 }
 
+/// Queues a new job with no admission checks (the sweep's refunds, tests): its status, push
+/// and announcement in one call.
+pub async fn enqueue<T: Job>(
+    storage: &RedisStorage<T>,
+    status: &StatusStore,
+    job: T,
+) -> anyhow::Result<()> {
+    let view = JobView::new(job.job_id(), T::KIND, Status::Queued);
+    submit(storage, status, job.owner(), &view, None, &job).await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
@@ -179,15 +188,34 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
-    use crate::job::{Kind, Status};
-    use crate::purchase::PurchaseJob;
-    use crate::queue;
+    use crate::job::queue;
+    use crate::job::view::Kind;
 
-    fn job(job_id: &str) -> PurchaseJob {
-        PurchaseJob {
+    /// A payload of the shape every kind's has.
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Probe {
+        job_id: String,
+        user_id: i64,
+        enqueued_at_ms: i64,
+    }
+
+    impl Job for Probe {
+        const KIND: Kind = Kind::Purchase;
+        fn job_id(&self) -> &str {
+            &self.job_id
+        }
+        fn owner(&self) -> i64 {
+            self.user_id
+        }
+        fn enqueued_at_ms(&self) -> i64 {
+            self.enqueued_at_ms
+        }
+    }
+
+    fn job(job_id: &str) -> Probe {
+        Probe {
             job_id: job_id.to_owned(),
             user_id: 7,
-            index_id: 9,
             enqueued_at_ms: 1,
         }
     }
@@ -217,7 +245,7 @@ mod tests {
         let prefix = &settings.redis.prefix;
         let mut redis = crate::redis_conn::connect(&settings.redis).await.unwrap();
         let config = queue::config(prefix, Kind::Purchase, &settings.jobs, 1);
-        let storage = queue::storage::<PurchaseJob>(&redis, config.clone());
+        let storage = queue::storage::<Probe>(&redis, config.clone());
         let status = StatusStore::new(redis.clone(), prefix, 60);
         let pushed = ulid::Ulid::new().to_string();
         queue::push(&storage, &pushed, job(&pushed)).await.unwrap();

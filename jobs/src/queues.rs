@@ -1,0 +1,36 @@
+//! Handles to every kind's queue, for producers (web, the sweep) and the worker's consumers.
+
+use apalis_redis::RedisStorage;
+use redis::aio::ConnectionManager;
+
+use crate::config::JobSettings;
+use crate::job::Kind;
+use crate::job::queue::{config, storage};
+use crate::purchase::{BatchPurchaseJob, PurchaseJob};
+use crate::refund::{RefundJob, RefundSweepJob};
+
+/// Handles to every queue (for producers, and for the worker's consumers: `batch_size`).
+#[derive(Clone)]
+pub struct Queues {
+    pub purchase: RedisStorage<PurchaseJob>,
+    pub batch_purchase: RedisStorage<BatchPurchaseJob>,
+    pub refund: RedisStorage<RefundJob>,
+    pub refund_sweep: RedisStorage<RefundSweepJob>,
+}
+
+impl Queues {
+    pub fn new(
+        redis: &ConnectionManager,
+        prefix: &str,
+        settings: &JobSettings,
+        batch_size: usize,
+    ) -> Self {
+        let config = |kind| config(prefix, kind, settings, batch_size);
+        Self {
+            purchase: storage(redis, config(Kind::Purchase)),
+            batch_purchase: storage(redis, config(Kind::BatchPurchase)),
+            refund: storage(redis, config(Kind::Refund)),
+            refund_sweep: storage(redis, config(Kind::RefundSweep)),
+        }
+    }
+}
