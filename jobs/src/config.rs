@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -156,6 +156,19 @@ impl SessionSettings {
 impl DatabaseSettings {
     pub fn acquire_timeout(&self) -> Duration {
         Duration::from_millis(self.acquire_timeout_ms)
+    }
+
+    /// The configured server's URL naming `database` instead (empty: none), e.g. for a test's
+    /// database of its own.
+    pub fn url_of(&self, database: &str) -> SecretString {
+        let url = self.url.expose_secret();
+        let (base, query) = url
+            .split_once('?')
+            .map_or((url, None), |(b, q)| (b, Some(q)));
+        let start = base.find("://").map_or(0, |i| i + 3);
+        let server = base[start..].find('/').map_or(base, |i| &base[..start + i]);
+        let query = query.map(|q| format!("?{q}")).unwrap_or_default();
+        SecretString::from(format!("{server}/{database}{query}"))
     }
 }
 

@@ -225,7 +225,7 @@ mod tests {
     #[tokio::test]
     async fn a_snapshot_isolation_conflict_is_retried_like_a_deadlock() {
         let settings = crate::config::load_with("test").unwrap().database;
-        let server = pool("mysql://root@127.0.0.1:3306", 2, &settings).unwrap();
+        let server = pool(settings.url_of("").expose_secret(), 2, &settings).unwrap();
         let table = format!(
             "novel_t_snapshot_{}.counter",
             ulid::Ulid::new().to_string().to_lowercase()
@@ -265,7 +265,7 @@ mod tests {
     #[tokio::test]
     async fn a_connection_taken_again_at_once_is_not_pinged_but_one_idle_a_while_is() {
         let settings = crate::config::load_with("test").unwrap().database;
-        let one = pool("mysql://root@127.0.0.1:3306", 1, &settings).unwrap();
+        let one = pool(settings.url_of("").expose_secret(), 1, &settings).unwrap();
         let first = pings(&mut one.acquire().await.unwrap()).await;
         // The release ping runs in the background once the connection is dropped.
         tokio::time::sleep(Duration::from_millis(100)).await;

@@ -82,29 +82,46 @@ async fn record(
         .bind(entry.user_id)
         .fetch_one(&mut **tx)
         .await?;
-    let row = (entry.id, entry.user_id, delta, balance, entry.ref_id);
+    let row = Row {
+        id: entry.id,
+        user_id: entry.user_id,
+        delta,
+        balance_after: balance,
+        ref_id: entry.ref_id,
+    };
     insert_rows(tx, entry.reason, entry.note, &[row]).await?;
     Ok(balance)
 }
 
-/// Ledger rows of one reason and note: (id, user, delta, balance after, ref id) each.
+/// One ledger row of a batch written by [`insert_rows`].
+pub(crate) struct Row<'a> {
+    pub id: i64,
+    pub user_id: i64,
+    pub delta: i64,
+    pub balance_after: i64,
+    /// What moved the coins: a job id, or `admin:{id}` for a credit.
+    pub ref_id: &'a str,
+}
+
+/// Ledger rows of one reason and note.
 pub(crate) async fn insert_rows(
     tx: &mut Transaction<'_, MySql>,
     reason: Reason,
     note: Option<&str>,
-    rows: &[(i64, i64, i64, i64, &str)],
+    rows: &[Row<'_>],
 ) -> Result<(), sqlx::Error> {
     let now = clock::now();
     let mut insert = sqlx::QueryBuilder::<MySql>::new(
         "INSERT INTO account_flow (id, user_id, delta, balance_after, reason, ref_id, note, create_time) ",
     );
-    insert.push_values(rows, |mut row, &(id, user, delta, balance, ref_id)| {
-        row.push_bind(id)
-            .push_bind(user)
-            .push_bind(delta)
-            .push_bind(balance)
+    insert.push_values(rows, |mut values, row| {
+        values
+            .push_bind(row.id)
+            .push_bind(row.user_id)
+            .push_bind(row.delta)
+            .push_bind(row.balance_after)
             .push_bind(reason.as_str())
-            .push_bind(ref_id.to_owned())
+            .push_bind(row.ref_id.to_owned())
             .push_bind(note.map(str::to_owned))
             .push_bind(now);
     });

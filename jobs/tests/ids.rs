@@ -9,8 +9,8 @@ use redis::aio::ConnectionManager;
 const TTL: Duration = Duration::from_millis(500);
 
 async fn redis() -> ConnectionManager {
-    let client = redis::Client::open("redis://127.0.0.1:6379").unwrap();
-    ConnectionManager::new(client).await.unwrap()
+    let settings = jobs::config::load_with("test").unwrap();
+    jobs::redis_conn::connect(&settings.redis).await.unwrap()
 }
 
 fn prefix() -> String {

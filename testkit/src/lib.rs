@@ -23,10 +23,35 @@ pub fn settings() -> Settings {
     }
     let mut settings = jobs::config::load_with("test").expect("test config loads");
     let unique = ulid::Ulid::new().to_string().to_lowercase();
-    settings.database.url =
-        SecretString::from(format!("mysql://root@127.0.0.1:3306/novel_t_{unique}"));
+    settings.database.url = settings.database.url_of(&format!("novel_t_{unique}"));
     settings.redis.prefix = format!("t{unique}");
     settings
+}
+
+/// Queues `make(a new job id)` with no admission checks; its id.
+pub async fn enqueue<T: jobs::job::Job>(
+    storage: &apalis_redis::RedisStorage<T>,
+    status: &jobs::job::StatusStore,
+    make: impl FnOnce(String) -> T,
+) -> String {
+    let job_id = ulid::Ulid::new().to_string();
+    jobs::job::submit::enqueue(storage, status, make(job_id.clone()))
+        .await
+        .expect("Redis takes the job");
+    job_id
+}
+
+/// `host:port` of a service URL (`scheme://[user@]host:port[/…]`): where a test's proxy
+/// forwards to.
+pub fn address_of(url: &SecretString) -> std::net::SocketAddr {
+    let url = url.expose_secret();
+    let authority = url.split("://").nth(1).unwrap_or(url);
+    let authority = authority.split(['/', '?']).next().unwrap_or_default();
+    let host_port = authority.rsplit('@').next().unwrap_or_default();
+    std::net::ToSocketAddrs::to_socket_addrs(host_port)
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .unwrap_or_else(|| panic!("no address in {host_port}"))
 }
 
 /// A migrated fresh database, its pools and an id generator under the test's prefix.
@@ -167,6 +192,16 @@ fn worker_binary() -> PathBuf {
         .join("worker")
 }
 
+/// The first line a process started with a piped stdout prints (our binaries print their
+/// addresses there once they listen).
+pub fn first_line(child: &mut Child) -> String {
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout is piped"))
+        .read_line(&mut line)
+        .expect("the process starts");
+    line
+}
+
 impl WorkerProcess {
     pub fn spawn(settings: &Settings) -> Self {
         Self::spawn_with(settings, &[])
@@ -194,11 +229,7 @@ impl WorkerProcess {
             .spawn()
             .expect("the worker binary is built (cargo builds it for the workspace's tests)");
         // Its first line names its metrics address (then it prints nothing more on stdout).
-        let mut line = String::new();
-        let stdout = child.stdout.take().expect("piped");
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("the worker starts");
+        let line = first_line(&mut child);
         let metrics_url = line
             .trim()
             .rsplit(' ')

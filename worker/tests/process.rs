@@ -1,6 +1,5 @@
 //! The worker binary as operators run it: starts, serves metrics, stops cleanly on SIGTERM.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -13,10 +12,7 @@ async fn a_worker_serves_health_and_metrics_and_stops_cleanly_on_sigterm() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let line = testkit::first_line(&mut child);
     let url = line.trim().rsplit(' ').next().unwrap().to_owned();
     assert!(url.starts_with("http://127.0.0.1:"), "{line}");
     let client = reqwest::Client::new();
@@ -32,20 +28,16 @@ async fn a_worker_serves_health_and_metrics_and_stops_cleanly_on_sigterm() {
         .unwrap();
     assert!(metrics.contains("novel_id_lease_lost_total"), "{metrics}");
 
-    let mut redis = redis::Client::open("redis://127.0.0.1:6379")
-        .unwrap()
-        .get_multiplexed_async_connection()
+    let settings = jobs::config::load_with("test").unwrap();
+    let mut redis = jobs::redis_conn::connect(&settings.redis).await.unwrap();
+    let leases: Vec<String> = (0..32)
+        .map(|m| format!("{prefix}:ids:lease:0:{m}"))
+        .collect();
+    let held: u32 = redis::cmd("EXISTS")
+        .arg(&leases)
+        .query_async(&mut redis)
         .await
         .unwrap();
-    let lease_key = |m: u32| format!("{prefix}:ids:lease:0:{m}");
-    let mut held = 0;
-    for m in 0..32 {
-        held += redis::cmd("EXISTS")
-            .arg(lease_key(m))
-            .query_async::<u32>(&mut redis)
-            .await
-            .unwrap();
-    }
     assert_eq!(held, 1, "the worker holds exactly one machine id");
 
     let killed = Command::new("kill")
@@ -63,13 +55,10 @@ async fn a_worker_serves_health_and_metrics_and_stops_cleanly_on_sigterm() {
         "a SIGTERM ends the worker cleanly: {status}"
     );
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let mut held = 0;
-    for m in 0..32 {
-        held += redis::cmd("EXISTS")
-            .arg(lease_key(m))
-            .query_async::<u32>(&mut redis)
-            .await
-            .unwrap();
-    }
+    let held: u32 = redis::cmd("EXISTS")
+        .arg(&leases)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
     assert_eq!(held, 0, "the lease is released on shutdown");
 }

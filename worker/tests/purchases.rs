@@ -2,13 +2,13 @@
 
 use std::time::{Duration, Instant};
 
+use jobs::job::queue;
 use jobs::job::{Kind, StatusStore};
-use jobs::job::{queue, submit};
 use jobs::purchase::{BatchPurchaseJob, PurchaseJob};
 use jobs::queues::Queues;
 use testkit::{
-    WorkerProcess, assert_books_balance, balance, book, bulk_chapters, prepare, reader_with_coins,
-    settings, wait_for_outcomes,
+    WorkerProcess, assert_books_balance, balance, book, bulk_chapters, enqueue, prepare,
+    reader_with_coins, settings, wait_for_outcomes,
 };
 
 struct Deployment {
@@ -41,31 +41,25 @@ async fn deploy(workers: usize) -> Deployment {
 
 impl Deployment {
     async fn buy(&self, user_id: i64, index_id: i64) -> String {
-        let job_id = ulid::Ulid::new().to_string();
-        let job = PurchaseJob {
-            job_id: job_id.clone(),
+        enqueue(&self.queues.purchase, &self.status, |job_id| PurchaseJob {
+            job_id,
             user_id,
             index_id,
             enqueued_at_ms: jobs::clock::now_ms(),
-        };
-        submit::enqueue(&self.queues.purchase, &self.status, job)
-            .await
-            .unwrap();
-        job_id
+        })
+        .await
     }
 
     async fn buy_batch(&self, user_id: i64, index_ids: Vec<i64>) -> String {
-        let job_id = ulid::Ulid::new().to_string();
-        let job = BatchPurchaseJob {
-            job_id: job_id.clone(),
-            user_id,
-            index_ids,
-            enqueued_at_ms: jobs::clock::now_ms(),
-        };
-        submit::enqueue(&self.queues.batch_purchase, &self.status, job)
-            .await
-            .unwrap();
-        job_id
+        enqueue(&self.queues.batch_purchase, &self.status, |job_id| {
+            BatchPurchaseJob {
+                job_id,
+                user_id,
+                index_ids,
+                enqueued_at_ms: jobs::clock::now_ms(),
+            }
+        })
+        .await
     }
 
     async fn outcomes(&self, job_ids: &[String]) -> Vec<jobs::job::JobView> {

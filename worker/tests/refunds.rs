@@ -2,41 +2,32 @@
 
 use std::time::{Duration, Instant};
 
-use jobs::job::submit;
 use jobs::job::{Kind, StatusStore};
 use jobs::purchase::PurchaseJob;
 use jobs::queues::Queues;
 use jobs::refund::RefundSweepJob;
 use testkit::{
-    WorkerProcess, assert_books_balance, balance, book, prepare, reader_with_coins, settings,
-    wait_for_outcomes,
+    WorkerProcess, assert_books_balance, balance, book, enqueue, prepare, reader_with_coins,
+    settings, wait_for_outcomes,
 };
 
 async fn sweep(queues: &Queues, status: &StatusStore) -> String {
-    let job_id = ulid::Ulid::new().to_string();
-    let job = RefundSweepJob {
-        job_id: job_id.clone(),
+    enqueue(&queues.refund_sweep, status, |job_id| RefundSweepJob {
+        job_id,
         requested_by: 0,
         enqueued_at_ms: jobs::clock::now_ms(),
-    };
-    submit::enqueue(&queues.refund_sweep, status, job)
-        .await
-        .unwrap();
-    job_id
+    })
+    .await
 }
 
 async fn buy(queues: &Queues, status: &StatusStore, user_id: i64, index_id: i64) -> String {
-    let job_id = ulid::Ulid::new().to_string();
-    let job = PurchaseJob {
-        job_id: job_id.clone(),
+    enqueue(&queues.purchase, status, |job_id| PurchaseJob {
+        job_id,
         user_id,
         index_id,
         enqueued_at_ms: jobs::clock::now_ms(),
-    };
-    submit::enqueue(&queues.purchase, status, job)
-        .await
-        .unwrap();
-    job_id
+    })
+    .await
 }
 
 async fn count(db: &jobs::db::Db, sql: &'static str) -> i64 {

@@ -395,7 +395,13 @@ async fn debit(
     for &(user, spent, job_id) in debits {
         let balance = balances[&user] - spent;
         after.insert(user, balance);
-        rows.push((next(fresh), user, -spent, balance, job_id));
+        rows.push(ledger::Row {
+            id: next(fresh),
+            user_id: user,
+            delta: -spent,
+            balance_after: balance,
+            ref_id: job_id,
+        });
     }
     ledger::insert_rows(tx, Reason::Purchase, None, &rows).await?;
     Ok(Some(after))
@@ -515,7 +521,7 @@ mod tests {
     async fn user_with(coins: i64) -> (MySqlPool, i64) {
         let mut settings = crate::config::load_with("test").unwrap();
         let unique = ulid::Ulid::new().to_string().to_lowercase();
-        settings.database.url = format!("mysql://root@127.0.0.1:3306/novel_t_{unique}").into();
+        settings.database.url = settings.database.url_of(&format!("novel_t_{unique}"));
         crate::db::migrate(&settings.database, &settings.sharding)
             .await
             .unwrap();

@@ -30,15 +30,7 @@ async fn readyz_names_mysql_when_it_is_unreachable() {
 async fn the_metrics_port_serves_prometheus_text() {
     let app = spawn_app().await;
     app.get("/api/books").await;
-    let text = app
-        .client
-        .get(format!("{}/metrics", app.metrics_address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
     assert!(
         text.contains(
             "novel_http_requests_total{method=\"GET\",route=\"/api/books\",status=\"200\"}"
@@ -56,15 +48,7 @@ async fn a_method_a_client_invents_is_counted_as_other() {
         .send()
         .await
         .unwrap();
-    let text = app
-        .plain
-        .get(format!("{}/metrics", app.metrics_address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
     assert!(!text.contains("BREW"), "{text}");
     assert!(
         text.contains("novel_http_requests_total{method=\"other\""),

@@ -77,7 +77,6 @@ pub async fn spawn_web_process() -> TestApp {
 /// [`spawn_web_process`] with extra `NOVEL__…` overrides.
 pub async fn spawn_web_process_with(env: &[(&str, &str)]) -> TestApp {
     use secrecy::ExposeSecret;
-    use std::io::{BufRead, BufReader};
     let settings = test_settings();
     jobs::db::migrate(&settings.database, &settings.sharding)
         .await
@@ -95,10 +94,7 @@ pub async fn spawn_web_process_with(env: &[(&str, &str)]) -> TestApp {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let line = testkit::first_line(&mut child);
     let urls: Vec<&str> = line
         .split_whitespace()
         .filter(|w| w.starts_with("http://"))
@@ -123,6 +119,17 @@ impl Drop for TestApp {
 }
 
 impl TestApp {
+    /// The Prometheus text a process serves at `url` (its metrics address).
+    pub async fn scrape(&self, url: &str) -> String {
+        let metrics = self.plain.get(format!("{url}/metrics")).send().await;
+        metrics.unwrap().text().await.unwrap()
+    }
+
+    /// This app's own metrics.
+    pub async fn metrics(&self) -> String {
+        self.scrape(&self.metrics_address).await
+    }
+
     pub async fn get(&self, path: &str) -> Response {
         self.client
             .get(format!("{}{path}", self.address))

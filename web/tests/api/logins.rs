@@ -57,15 +57,7 @@ async fn the_eleventh_failed_login_of_an_account_is_rate_limited() {
     expect_error(limited, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
     let correct = app.login("target", PASSWORD, false).await;
     expect_error(correct, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.metrics_address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     for outcome in ["success", "failure", "frozen", "rate_limited"] {
         let line = format!("novel_logins_total{{outcome=\"{outcome}\"}}");
         assert!(metrics.contains(&line), "{line} in {metrics}");

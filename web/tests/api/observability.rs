@@ -29,17 +29,6 @@ const METRICS: [&str; 15] = [
     "novel_password_hashes_running",
 ];
 
-async fn scrape(app: &TestApp, url: &str) -> String {
-    app.plain
-        .get(format!("{url}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
 /// The value of one exact series line (`name{labels}`), 0 if absent.
 fn value(text: &str, series: &str) -> f64 {
     text.lines()
@@ -73,17 +62,17 @@ async fn traffic(app: &TestApp) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_metric_is_exported_with_sensible_values_after_real_traffic() {
     let app = spawn_web_process().await;
-    let before = scrape(&app, &app.metrics_address).await;
+    let before = app.metrics().await;
     let workers = [
         WorkerProcess::spawn(&app.state.settings),
         WorkerProcess::spawn(&app.state.settings),
     ];
     traffic(&app).await;
     tokio::time::sleep(Duration::from_millis(400)).await;
-    let web = scrape(&app, &app.metrics_address).await;
+    let web = app.metrics().await;
     let scraped = [
-        scrape(&app, &workers[0].metrics_url).await,
-        scrape(&app, &workers[1].metrics_url).await,
+        app.scrape(&workers[0].metrics_url).await,
+        app.scrape(&workers[1].metrics_url).await,
     ];
     // Every process exports every metric, except the HTTP ones and password hashes (only the
     // web tier serves the API), queue depth (sampled by the workers) and group sizes (only

@@ -9,7 +9,7 @@ use serde_json::Value;
 use testkit::WorkerProcess;
 use testkit::proxy::Proxy;
 
-use crate::helpers::{TestApp, expect_error, spawn_app_with};
+use crate::helpers::{TestApp, expect_error, spawn_app_with, test_settings};
 use crate::money::code;
 
 /// Retries `check` for up to 20 s: recovery takes a reconnect or two.
@@ -48,13 +48,14 @@ async fn ready_down(app: &TestApp) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn with_mysql_down_reads_get_503_purchases_still_queue_and_all_recovers() {
-    let proxy = Proxy::start("127.0.0.1:3306".parse().unwrap()).await;
+    let mysql = testkit::address_of(&test_settings().database.url);
+    let proxy = Proxy::start(mysql).await;
     let app = spawn_app_with(|s| {
         let url = s
             .database
             .url
             .expose_secret()
-            .replace("127.0.0.1:3306", &proxy.addr.to_string());
+            .replace(&mysql.to_string(), &proxy.addr.to_string());
         s.database.url = SecretString::from(url);
         s.database.acquire_timeout_ms = 1000;
     })
@@ -105,7 +106,7 @@ async fn with_mysql_down_reads_get_503_purchases_still_queue_and_all_recovers() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn with_redis_down_signed_in_requests_get_503_and_all_recovers() {
-    let proxy = Proxy::start("127.0.0.1:6379".parse().unwrap()).await;
+    let proxy = Proxy::start(testkit::address_of(&test_settings().redis.url)).await;
     let app =
         spawn_app_with(|s| s.redis.url = SecretString::from(format!("redis://{}", proxy.addr)))
             .await;
