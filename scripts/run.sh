@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# RUN: install/start MariaDB + Redis if needed, migrate, load demo data, start web + 2 workers.
+# RUN: install/start MariaDB + Redis if needed (Redis with AOF on), migrate, load demo data,
+# start web + 2 workers.
 # Ctrl-C stops everything this script started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/services.sh
 
 ensure_services
+ensure_redis_durable
 log "building (release)"
 cargo build --release --bins -q
 bin=target/release

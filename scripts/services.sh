@@ -17,7 +17,8 @@ apt_install() {
 }
 
 mariadb_up() { mysqladmin --protocol=tcp -h127.0.0.1 -uroot ping >/dev/null 2>&1; }
-redis_up() { [ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" = PONG ]; }
+redis_cli() { redis-cli -h 127.0.0.1 -p 6379 "$@"; }
+redis_up() { [ "$(redis_cli ping 2>/dev/null)" = PONG ]; }
 
 wait_for() {
   local what=$1 check=$2
@@ -52,6 +53,29 @@ ensure_redis() {
   as_root redis-server --daemonize yes --bind 127.0.0.1 --port 6379 \
     --appendonly yes --appendfsync everysec --dir /var/lib/redis
   wait_for Redis redis_up
+}
+
+aof_on() { redis_cli info persistence | grep -q '^aof_enabled:1'; }
+aof_settled() { redis_cli info persistence | grep -q '^aof_rewrite_in_progress:0'; }
+
+# RUN ends with a durable Redis: queued jobs and sessions live only there. A Redis found running
+# with AOF off (some machines start one with no persistence) gets it turned on, as the one
+# ensure_redis starts has it.
+ensure_redis_durable() {
+  if aof_on; then return 0; fi
+  log "Redis on 127.0.0.1:6379 has AOF off: a restart would lose every queued job and session"
+  if [ "$(redis_cli config set appendfsync everysec)" != OK ] ||
+     [ "$(redis_cli config set appendonly yes)" != OK ]; then
+    log "could not turn AOF on (CONFIG refused); web and worker refuse such a Redis (redis.require_aof)"
+    return 1
+  fi
+  wait_for "AOF" aof_on && wait_for "the first AOF rewrite" aof_settled
+  if [ "$(redis_cli config rewrite 2>&1)" = OK ]; then
+    log "turned AOF on (appendonly yes, appendfsync everysec) and saved it to Redis's config file"
+  else
+    log "turned AOF on (appendonly yes, appendfsync everysec) until Redis restarts" \
+      "(it has no config file to keep it in: start it with --appendonly yes)"
+  fi
 }
 
 ensure_services() {

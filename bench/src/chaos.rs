@@ -1,16 +1,24 @@
 //! Faults while the end-to-end load runs: workers killed with SIGKILL and replaced, MariaDB
-//! restarted once. Afterwards nothing may be lost and nothing charged twice.
+//! restarted once, the bench's own Redis killed with SIGKILL and restarted from its AOF once.
+//! Afterwards nothing may be lost and nothing charged twice.
 
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use testkit::redis_server::RedisServer;
+
 use crate::stack::Stack;
+
+/// How long the crashed Redis stays down before it restarts.
+const REDIS_DOWN: Duration = Duration::from_secs(2);
 
 pub struct Faults {
     pub kill_every: Duration,
     /// When to restart MariaDB (from the start of the load); `None`: never.
     pub db_restart_at: Option<Duration>,
+    /// When to crash the Redis the stack uses (from the start of the load), and that Redis.
+    pub redis_crash: Option<(Duration, Arc<Mutex<RedisServer>>)>,
     pub until: Instant,
 }
 
@@ -19,6 +27,7 @@ pub async fn inject(stack: Arc<Mutex<Stack>>, faults: Faults) -> anyhow::Result<
     let started = Instant::now();
     let mut killed = 0;
     let mut restart_at = faults.db_restart_at.map(|at| started + at);
+    let mut redis_crash = faults.redis_crash;
     let mut next_kill = started + faults.kill_every;
     while Instant::now() < faults.until {
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -38,8 +47,30 @@ pub async fn inject(stack: Arc<Mutex<Stack>>, faults: Faults) -> anyhow::Result<
             restart_at = None;
             restart_mariadb().await?;
         }
+        let crash_due = redis_crash
+            .as_ref()
+            .is_some_and(|(at, _)| Instant::now() >= started + *at);
+        if crash_due && let Some((_, redis)) = redis_crash.take() {
+            crash_redis(redis).await?;
+        }
     }
     Ok(killed)
+}
+
+/// SIGKILL to Redis (no shutdown, nothing flushed by Redis itself), then, `REDIS_DOWN` later, a
+/// restart on the same port that replays its AOF.
+async fn crash_redis(redis: Arc<Mutex<RedisServer>>) -> anyhow::Result<()> {
+    eprintln!("chaos: killing Redis (kill -9)");
+    let down = Instant::now();
+    let crashed = redis.clone();
+    tokio::task::spawn_blocking(move || crashed.lock().expect("poisoned").crash()).await?;
+    tokio::time::sleep(REDIS_DOWN).await;
+    tokio::task::spawn_blocking(move || redis.lock().expect("poisoned").restart()).await??;
+    eprintln!(
+        "chaos: Redis back from its AOF after {:.1} s",
+        down.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 fn mysqladmin(args: &[&str]) -> bool {

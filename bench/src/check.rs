@@ -13,12 +13,7 @@ pub async fn problems(
     patience: Duration,
 ) -> anyhow::Result<Vec<String>> {
     let ids: Vec<String> = jobs.iter().map(|(id, _)| id.clone()).collect();
-    let started = Instant::now();
-    let mut missing = jobs::audit::unfinished(pool, &ids).await?;
-    while !missing.is_empty() && started.elapsed() < patience {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        missing = jobs::audit::unfinished(pool, &missing).await?;
-    }
+    let missing = lost(pool, &ids, patience).await?;
     let mut found = jobs::audit::violations(pool).await?;
     if !missing.is_empty() {
         found.push(format!(
@@ -43,6 +38,22 @@ pub async fn problems(
         ));
     }
     Ok(found)
+}
+
+/// The accepted jobs still without a terminal outcome after waiting up to `patience` for jobs
+/// being retried: the ones lost.
+pub async fn lost(
+    pool: &MySqlPool,
+    ids: &[String],
+    patience: Duration,
+) -> anyhow::Result<Vec<String>> {
+    let started = Instant::now();
+    let mut missing = jobs::audit::unfinished(pool, ids).await?;
+    while !missing.is_empty() && started.elapsed() < patience {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        missing = jobs::audit::unfinished(pool, &missing).await?;
+    }
+    Ok(missing)
 }
 
 async fn statuses(pool: &MySqlPool, ids: &[String]) -> anyhow::Result<HashMap<String, String>> {

@@ -57,21 +57,38 @@ pub async fn sign_in(fixture: &Fixture, base: &str, n: usize) -> anyhow::Result<
 
 pub async fn run(fixture: &Fixture, base: &str, load: Load) -> anyhow::Result<Sample> {
     let tokens = sign_in(fixture, base, load.concurrency).await?;
+    let warmup = warm_up(fixture, base, &tokens[0]).await;
+    let mut total = run_as(fixture, base, tokens, load).await?;
+    total.jobs.extend(warmup.jobs);
+    Ok(total)
+}
+
+/// Until a new worker's id lease is usable (up to one lease TTL) nothing completes: one
+/// purchase through the whole path first, outside the measurement (its job is still checked).
+pub async fn warm_up(fixture: &Fixture, base: &str, token: &str) -> Sample {
+    let mut warmup = Sample::default();
+    let first = Session {
+        client: Client::new(),
+        base: base.to_owned(),
+        token: token.to_owned(),
+        tolerant: true,
+    };
+    buy(&first, pick(&fixture.chapters), &mut warmup).await;
+    warmup
+}
+
+/// The measurement of `run`, with readers signed in (one token each) and the path warmed up.
+pub async fn run_as(
+    fixture: &Fixture,
+    base: &str,
+    tokens: Vec<String>,
+    load: Load,
+) -> anyhow::Result<Sample> {
     let client = Client::builder()
         .pool_max_idle_per_host(load.concurrency * 2)
         .timeout(Duration::from_secs(15))
         .build()?;
     let chapters = Arc::new(fixture.chapters.clone());
-    // Until a new worker's id lease is usable (up to one lease TTL) nothing completes:
-    // one purchase through the whole path first, outside the measurement.
-    let mut warmup = Sample::default();
-    let first = Session {
-        client: client.clone(),
-        base: base.to_owned(),
-        token: tokens[0].clone(),
-        tolerant: true,
-    };
-    buy(&first, pick(&chapters), &mut warmup).await;
     let started = Instant::now();
     let deadline = started + load.duration;
     let mut readers = Vec::with_capacity(tokens.len());
@@ -96,8 +113,19 @@ pub async fn run(fixture: &Fixture, base: &str, load: Load) -> anyhow::Result<Sa
         total.merge(reader.await?);
     }
     total.elapsed = started.elapsed();
-    total.jobs.extend(warmup.jobs);
     Ok(total)
+}
+
+/// How many of `tokens` still open a session (`GET /api/me` answers 200).
+pub async fn sessions_alive(base: &str, tokens: &[String]) -> anyhow::Result<usize> {
+    let client = Client::new();
+    let url = format!("{base}/api/me");
+    let checks = tokens.iter().map(|token| {
+        let request = client.get(&url).bearer_auth(token).send();
+        async move { anyhow::Ok(request.await?.status() == StatusCode::OK) }
+    });
+    let alive = futures::future::try_join_all(checks).await?;
+    Ok(alive.into_iter().filter(|ok| *ok).count())
 }
 
 async fn closed_loop(session: Arc<Session>, chapters: Arc<Vec<i64>>, deadline: Instant) -> Sample {
@@ -157,6 +185,8 @@ async fn buy(session: &Session, what: Pick, sample: &mut Sample) {
             .json(&body)
             .send()
             .await;
+        // A lost session (e.g. in a Redis that kept nothing) never comes back: no retrying.
+        let signed_out = matches!(&sent, Ok(a) if a.status() == StatusCode::UNAUTHORIZED);
         match sent {
             Ok(answer) if answer.status() == StatusCode::ACCEPTED => {
                 match answer.json::<Value>().await {
@@ -168,7 +198,7 @@ async fn buy(session: &Session, what: Pick, sample: &mut Sample) {
             Err(error) => eprintln!("POST {path}: {error}"),
         }
         sample.errors += 1;
-        if !session.tolerant {
+        if !session.tolerant || signed_out {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

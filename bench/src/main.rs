@@ -6,6 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use secrecy::SecretString;
+use testkit::redis_server::RedisServer;
 
 mod chaos;
 mod check;
@@ -37,7 +39,8 @@ enum Mode {
     Direct,
     /// Virtual readers over HTTP against web + workers started here.
     E2e,
-    /// End to end while workers are killed and MariaDB restarts; then nothing may be lost.
+    /// End to end while workers are killed and MariaDB restarts (and with `--redis-crash` Redis
+    /// crashes); then nothing may be lost.
     Chaos,
 }
 
@@ -64,6 +67,10 @@ struct Opts {
     /// Chaos: do not restart MariaDB.
     #[arg(long, global = true)]
     no_db_restart: bool,
+    /// Chaos: run against a Redis of the bench's own (AOF everysec, a free port, a folder of its
+    /// own), killed with SIGKILL halfway through the load and restarted from its AOF.
+    #[arg(long, global = true)]
+    redis_crash: bool,
     /// Direct and end to end alternate this many times at each concurrency; the summary gives
     /// the median ratio and its range (a noisy machine drifts between two measurements).
     #[arg(long, global = true, default_value_t = 1)]
@@ -83,7 +90,25 @@ async fn main() -> anyhow::Result<ExitCode> {
         "--concurrency: positive numbers"
     );
     anyhow::ensure!(opts.rounds > 0, "--rounds: a positive number");
-    let settings = setup::settings()?;
+    anyhow::ensure!(
+        !opts.redis_crash || mode == Mode::Chaos,
+        "--redis-crash: chaos only"
+    );
+    let mut settings = setup::settings()?;
+    // Started before the fixture (whose id lease lives in it) and kept to the end: the teardown
+    // removes the benchmark's keys from it.
+    let redis = match opts.redis_crash {
+        true => {
+            let server = RedisServer::start(true)?;
+            settings.redis.url = SecretString::from(server.url());
+            eprintln!(
+                "bench: Redis of its own on port {} (AOF everysec)",
+                server.port
+            );
+            Some(Arc::new(Mutex::new(server)))
+        }
+        false => None,
+    };
     let readers = opts.concurrency.iter().copied().max().unwrap_or(1);
     eprintln!(
         "bench: database {}, {readers} readers, {} chapters",
@@ -92,7 +117,10 @@ async fn main() -> anyhow::Result<ExitCode> {
     );
     let fixture = setup::prepare(settings, readers, opts.chapters).await?;
     let (jobs, patience) = match mode {
-        Mode::Chaos => (chaos_run(&fixture, &opts).await?, Duration::from_secs(180)),
+        Mode::Chaos => (
+            chaos_run(&fixture, &opts, redis.clone()).await?,
+            Duration::from_secs(180),
+        ),
         _ => (
             measure(&fixture, &opts, mode).await?,
             Duration::from_secs(30),
@@ -214,8 +242,13 @@ async fn ready(base: &str) -> anyhow::Result<()> {
     anyhow::bail!("the web tier at {base} never became ready")
 }
 
-/// End to end at the first concurrency level while faults are injected.
-async fn chaos_run(fixture: &Fixture, opts: &Opts) -> anyhow::Result<Sample> {
+/// End to end at the first concurrency level while faults are injected; then how many accepted
+/// jobs were lost and whether every reader's session survived.
+async fn chaos_run(
+    fixture: &Fixture,
+    opts: &Opts,
+    redis: Option<Arc<Mutex<RedisServer>>>,
+) -> anyhow::Result<Sample> {
     let duration = Duration::from_secs_f64(opts.duration);
     let concurrency = opts.concurrency[0];
     // Dead workers' jobs come back after about 8 s instead of 25 s.
@@ -227,9 +260,13 @@ async fn chaos_run(fixture: &Fixture, opts: &Opts) -> anyhow::Result<Sample> {
     ready(&stack.base_url).await?;
     let base = stack.base_url.clone();
     let stack = Arc::new(Mutex::new(stack));
+    let tokens = e2e::sign_in(fixture, &base, concurrency).await?;
+    // Faults start with the load proper, not while the first purchase waits for a lease.
+    let warmup = e2e::warm_up(fixture, &base, &tokens[0]).await;
     let faults = chaos::Faults {
         kill_every: Duration::from_secs_f64(opts.kill_every),
         db_restart_at: (!opts.no_db_restart).then_some(duration / 3),
+        redis_crash: redis.map(|server| (duration / 2, server)),
         until: std::time::Instant::now() + duration,
     };
     let injector = tokio::spawn(chaos::inject(stack.clone(), faults));
@@ -239,7 +276,8 @@ async fn chaos_run(fixture: &Fixture, opts: &Opts) -> anyhow::Result<Sample> {
         rate: opts.rate,
         tolerant: true,
     };
-    let sample = e2e::run(fixture, &base, load).await?;
+    let mut sample = e2e::run_as(fixture, &base, tokens.clone(), load).await?;
+    sample.jobs.extend(warmup.jobs);
     let killed = injector.await??;
     println!("{}", sample.line(&format!("chaos C={concurrency}")));
     println!(
@@ -247,10 +285,19 @@ async fn chaos_run(fixture: &Fixture, opts: &Opts) -> anyhow::Result<Sample> {
         sample.errors
     );
     // The stack keeps running while the check waits for retried jobs.
-    let check = check::problems(&fixture.db.main, &sample.jobs, Duration::from_secs(180)).await;
+    let ids: Vec<String> = sample.jobs.iter().map(|(id, _)| id.clone()).collect();
+    let lost = check::lost(&fixture.db.main, &ids, Duration::from_secs(180)).await;
+    let alive = e2e::sessions_alive(&base, &tokens).await;
     if let Ok(stack) = Arc::try_unwrap(stack) {
         stack.into_inner().expect("poisoned").stop();
     }
-    check?;
+    println!(
+        "chaos: {} jobs accepted, {} lost (accepted, never finished)",
+        ids.len(),
+        lost?.len()
+    );
+    let alive = alive?;
+    println!("chaos: {alive} of {} sessions still valid", tokens.len());
+    anyhow::ensure!(alive == tokens.len(), "sessions lost");
     Ok(sample)
 }

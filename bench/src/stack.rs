@@ -1,5 +1,5 @@
 //! The system under test: `web serve` and K `worker` processes from the release binaries,
-//! configured by env for the benchmark's database and Redis prefix, on ephemeral ports.
+//! configured by env for the benchmark's database, Redis and Redis prefix, on ephemeral ports.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -77,6 +77,7 @@ impl Stack {
                 "NOVEL__DATABASE__URL",
                 settings.database.url.expose_secret(),
             ),
+            ("NOVEL__REDIS__URL", settings.redis.url.expose_secret()),
             ("NOVEL__REDIS__PREFIX", &settings.redis.prefix),
             ("NOVEL__HTTP__PORT", "0"),
             ("NOVEL__HTTP__METRICS_PORT", "0"),

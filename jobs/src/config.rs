@@ -62,6 +62,9 @@ pub struct RedisSettings {
     pub url: SecretString,
     /// Every key this deployment writes starts with `{prefix}:`.
     pub prefix: String,
+    /// Refuse to start on a Redis without AOF (queued jobs and sessions would not survive its
+    /// restart); read from `INFO persistence` at start.
+    pub require_aof: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

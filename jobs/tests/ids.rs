@@ -176,64 +176,17 @@ async fn ids_minted_slowly_spread_over_all_ten_shards() {
     ids.shutdown().await;
 }
 
-/// A Redis server of the test's own, without persistence: a restart forgets everything.
-struct OwnRedis {
-    port: u16,
-    child: std::process::Child,
-}
-
-impl OwnRedis {
-    fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        Self {
-            port,
-            child: Self::spawn(port),
-        }
-    }
-
-    fn spawn(port: u16) -> std::process::Child {
-        std::process::Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("redis-server is installed")
-    }
-
-    fn restart(&mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-        self.child = Self::spawn(self.port);
-    }
-
-    /// A connection once the server answers.
-    async fn connect(&self) -> ConnectionManager {
-        let client = redis::Client::open(format!("redis://127.0.0.1:{}", self.port)).unwrap();
-        for _ in 0..100 {
-            if let Ok(redis) = ConnectionManager::new(client.clone()).await {
-                return redis;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("redis-server on {} never answered", self.port);
-    }
-}
-
-impl Drop for OwnRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A connection to `server` (a Redis of the test's own).
+async fn connect(server: &testkit::redis_server::RedisServer) -> ConnectionManager {
+    ConnectionManager::new(redis::Client::open(server.url()).unwrap())
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
 async fn a_clean_release_that_a_redis_restart_brought_back_is_not_trusted() {
-    let mut server = OwnRedis::start();
-    let redis = server.connect().await;
+    let mut server = testkit::redis_server::RedisServer::start(false).unwrap();
+    let redis = connect(&server).await;
     let prefix = prefix();
     let marker = format!("{prefix}:ids:last:5:9");
     take_all_but(&redis, &prefix, 5, 9).await;
@@ -251,8 +204,9 @@ async fn a_clean_release_that_a_redis_restart_brought_back_is_not_trusted() {
     first_id(&second).await;
     // The server restarts having lost the second holder's writes (as an AOF missing its last
     // second would): the first holder's clean release is what it knows.
-    server.restart();
-    let redis = server.connect().await;
+    server.crash();
+    server.restart().unwrap();
+    let redis = connect(&server).await;
     take_all_but(&redis, &prefix, 5, 9).await;
     let _: () = redis::AsyncCommands::set(&mut redis.clone(), &marker, &released)
         .await

@@ -30,10 +30,12 @@ mod wakeup;
 
 use state::AppState;
 
-/// Connects to MySQL and Redis and leases an id machine; the pieces every handler needs.
+/// Connects to MySQL and Redis (refusing a Redis without AOF when `redis.require_aof` is set)
+/// and leases an id machine; the pieces every handler needs.
 pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let db = Db::connect(&settings.database, &settings.sharding)?;
     let redis = jobs::redis_conn::connect(&settings.redis).await?;
+    jobs::redis_conn::check_persistence(&redis, &settings.redis).await?;
     let ids = IdGenerator::start(
         redis.clone(),
         &settings.redis.prefix,

@@ -71,6 +71,7 @@ impl Worker {
         let _ = metrics::histogram!(jobs::metrics::PURCHASE_GROUP);
         let db = Db::connect(&settings.database, &settings.sharding)?;
         let redis = jobs::redis_conn::connect(&settings.redis).await?;
+        jobs::redis_conn::check_persistence(&redis, &settings.redis).await?;
         let prefix = &settings.redis.prefix;
         let ids = IdGenerator::start(
             redis.clone(),

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use jobs::redis_conn::persistence;
 use serde_json::json;
 
 use crate::state::AppState;
@@ -29,7 +30,9 @@ pub(super) async fn healthz() -> Json<serde_json::Value> {
 
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// 200 when MySQL and Redis answer; otherwise 503 naming each dependency that is down.
+/// 200 when MySQL and Redis answer, with what Redis keeps across a restart
+/// (`redis_persistence`: `aof`, `rdb` or `none`); otherwise 503 naming each dependency that is
+/// down.
 #[utoipa::path(
     get,
     path = "/readyz",
@@ -38,19 +41,25 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 )]
 pub(super) async fn readyz(State(state): State<AppState>) -> Response {
     let mysql = tokio::time::timeout(PROBE_TIMEOUT, state.db.ping());
-    let mut redis = state.redis.clone();
-    let ping = redis::cmd("PING");
-    let redis = tokio::time::timeout(PROBE_TIMEOUT, ping.query_async::<String>(&mut redis));
+    // Read live: an operator may turn AOF on (or a restart off) while the process runs.
+    let redis = tokio::time::timeout(PROBE_TIMEOUT, persistence(&state.redis));
     let (mysql, redis) = tokio::join!(mysql, redis);
     let mut down = Vec::new();
     if !matches!(mysql, Ok(Ok(()))) {
         down.push("mysql");
     }
-    if !matches!(redis, Ok(Ok(_))) {
+    let persistence = redis.ok().and_then(Result::ok);
+    if persistence.is_none() {
         down.push("redis");
     }
-    if down.is_empty() {
-        return Json(json!({ "status": "ready", "mysql": "up", "redis": "up" })).into_response();
+    if let (Some(persistence), true) = (persistence, down.is_empty()) {
+        let body = json!({
+            "status": "ready",
+            "mysql": "up",
+            "redis": "up",
+            "redis_persistence": persistence,
+        });
+        return Json(body).into_response();
     }
     let body = json!({
         "error": "unavailable",

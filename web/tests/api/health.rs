@@ -1,7 +1,13 @@
+use std::time::Duration;
+
 use reqwest::StatusCode;
 use secrecy::SecretString;
+use testkit::redis_server::RedisServer;
+use tokio::net::TcpListener;
 
-use crate::helpers::{json, spawn_app, spawn_web_process_with, start, test_settings};
+use crate::helpers::{
+    json, spawn_app, spawn_app_with, spawn_web_process_with, start, test_settings,
+};
 
 #[tokio::test]
 async fn healthz_and_readyz_answer_ok_with_everything_up() {
@@ -10,6 +16,43 @@ async fn healthz_and_readyz_answer_ok_with_everything_up() {
     let ready = json(app.get("/readyz").await).await;
     assert_eq!(ready["mysql"], "up");
     assert_eq!(ready["redis"], "up");
+}
+
+#[tokio::test]
+async fn readyz_reports_whether_redis_persists_with_aof() {
+    for (aof, expected) in [(false, "none"), (true, "aof")] {
+        let redis = RedisServer::start(aof).unwrap();
+        let app = spawn_app_with(|s| s.redis.url = SecretString::from(redis.url())).await;
+        let ready = json(app.get("/readyz").await).await;
+        assert_eq!(ready["status"], "ready");
+        assert_eq!(ready["redis_persistence"], expected, "appendonly {aof}");
+    }
+}
+
+#[tokio::test]
+async fn with_require_aof_the_web_tier_refuses_a_redis_without_aof_naming_the_setting() {
+    let redis = RedisServer::start(false).unwrap();
+    let mut settings = test_settings();
+    settings.redis.url = SecretString::from(redis.url());
+    settings.redis.require_aof = true;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let metrics = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let run = web::run(settings, listener, metrics, std::future::pending());
+    let error = tokio::time::timeout(Duration::from_secs(10), run)
+        .await
+        .expect("refuses at start instead of serving")
+        .expect_err("refuses to start")
+        .to_string();
+    assert!(error.contains("redis.require_aof"), "{error}");
+    assert!(error.contains("persistence: none"), "{error}");
+
+    let durable = RedisServer::start(true).unwrap();
+    let app = spawn_app_with(|s| {
+        s.redis.url = SecretString::from(durable.url());
+        s.redis.require_aof = true;
+    })
+    .await;
+    assert_eq!(app.get("/readyz").await.status(), StatusCode::OK);
 }
 
 #[tokio::test]

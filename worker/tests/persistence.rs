@@ -1,0 +1,34 @@
+//! A worker reads its Redis's persistence at start, and refuses one without AOF when the
+//! deployment requires it (`redis.require_aof`).
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+use testkit::redis_server::RedisServer;
+use tokio::net::TcpListener;
+
+async fn run_briefly(redis: &RedisServer, require_aof: bool) -> anyhow::Result<()> {
+    let mut settings = testkit::settings();
+    settings.redis.url = SecretString::from(redis.url());
+    settings.redis.require_aof = require_aof;
+    let metrics = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let shutdown = tokio::time::sleep(Duration::from_millis(500));
+    worker::run(settings, metrics, shutdown).await
+}
+
+#[tokio::test]
+async fn with_require_aof_a_worker_refuses_a_redis_without_aof_naming_the_setting() {
+    let volatile = RedisServer::start(false).unwrap();
+    let error = run_briefly(&volatile, true)
+        .await
+        .expect_err("refuses to start")
+        .to_string();
+    assert!(error.contains("redis.require_aof"), "{error}");
+    assert!(error.contains("persistence: none"), "{error}");
+
+    run_briefly(&volatile, false)
+        .await
+        .expect("without the requirement it only warns, and runs");
+    let durable = RedisServer::start(true).unwrap();
+    run_briefly(&durable, true).await.expect("with AOF it runs");
+}
