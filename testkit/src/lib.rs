@@ -147,7 +147,7 @@ pub async fn balance(db: &Db, user_id: i64) -> i64 {
         .unwrap()
 }
 
-/// Asserts the DESIGN.md money invariants.
+/// Asserts the money invariants of docs/design.md.
 pub async fn assert_books_balance(db: &Db) {
     let violations = jobs::audit::violations(&db.main).await.unwrap();
     assert!(

@@ -21,7 +21,7 @@ mod purchases;
 /// The OpenAPI 3 document of the JSON API, generated from the handlers and their types.
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    info(title = "novel", description = "The web-novel platform's JSON API (see API.md)."),
+    info(title = "novel", description = "The web-novel platform's JSON API (see docs/api.md)."),
     paths(
         health::healthz, health::readyz,
         auth::register, auth::login, auth::logout, me::show, me::change_password,
