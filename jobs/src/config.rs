@@ -18,6 +18,8 @@ pub struct Settings {
     pub jobs: JobSettings,
     pub sessions: SessionSettings,
     pub limits: LimitSettings,
+    pub payments: PaymentSettings,
+    pub income: IncomeSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -291,7 +293,9 @@ impl Settings {
                 "must be non-empty without spaces or glob characters",
             );
         }
-        self.sessions.validate()
+        self.sessions.validate()?;
+        self.payments.validate()?;
+        self.income.validate()
     }
 }
 
@@ -330,6 +334,212 @@ impl SessionSettings {
     }
 }
 
+/// Coins in: recharge packages, order lifetime, webhook limits and the payment providers.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PaymentSettings {
+    /// A pending order expires this long after it was created.
+    pub order_ttl_secs: u64,
+    /// A signed event whose timestamp is further than this from the server's clock is refused.
+    pub signature_tolerance_secs: u64,
+    /// The webhook route's own body limit (an event is a few KiB).
+    pub webhook_body_limit_bytes: usize,
+    pub packages: Vec<PackageSettings>,
+    pub sandbox: SandboxSettings,
+    pub stripe: StripeSettings,
+}
+
+/// One recharge package: pay `amount` minor units of `currency`, get `coins + bonus_coins`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PackageSettings {
+    pub id: String,
+    pub amount: i64,
+    /// ISO 4217, upper case (`CNY`).
+    pub currency: String,
+    pub coins: i64,
+    pub bonus_coins: i64,
+}
+
+/// The built-in provider for local use and tests; production turns it off, since anyone who
+/// knows its secret could hand out coins.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SandboxSettings {
+    pub enabled: bool,
+    pub webhook_secret: SecretString,
+}
+
+/// Stripe Checkout: sessions created through its API, paid events through its signed webhooks.
+#[derive(Debug, Clone, Deserialize)]
+pub struct StripeSettings {
+    pub enabled: bool,
+    /// `https://api.stripe.com`; tests point it at a local fake.
+    pub api_base: String,
+    /// `sk_...` or a restricted `rk_...` key.
+    pub secret_key: SecretString,
+    /// The endpoint's signing secret, `whsec_...`.
+    pub webhook_secret: SecretString,
+    /// Where Stripe sends the payer after paying or cancelling.
+    pub success_url: String,
+    pub cancel_url: String,
+    /// Per request to Stripe's API (a timeout is a transient error).
+    pub timeout_ms: u64,
+}
+
+/// Author income: how often the rollup folds today's buy records and refunds.
+#[derive(Debug, Clone, Deserialize)]
+pub struct IncomeSettings {
+    /// Seconds between rollups, dividing an hour (so a cron schedule says it): today's
+    /// figures lag by at most this.
+    pub rollup_interval_secs: u64,
+}
+
+/// Stripe takes a Checkout Session expiry 30 minutes to 24 hours ahead, and the session lives as
+/// long as its order.
+pub const STRIPE_SESSION_TTL_SECS: std::ops::RangeInclusive<u64> = 1800..=86_400;
+
+impl PaymentSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key, problem: &str| {
+            Err(ConfigError::Invalid {
+                key,
+                problem: problem.to_owned(),
+            })
+        };
+        if !(60..=86_400).contains(&self.order_ttl_secs) {
+            return invalid("payments.order_ttl_secs", "must be 60..=86400");
+        }
+        if self.stripe.enabled && !STRIPE_SESSION_TTL_SECS.contains(&self.order_ttl_secs) {
+            return invalid(
+                "payments.order_ttl_secs",
+                "must be 1800..=86400 with Stripe on: its sessions expire 30 min to 24 h ahead",
+            );
+        }
+        if !(1..=3600).contains(&self.signature_tolerance_secs) {
+            return invalid("payments.signature_tolerance_secs", "must be 1..=3600");
+        }
+        if !(1024..=1_048_576).contains(&self.webhook_body_limit_bytes) {
+            return invalid("payments.webhook_body_limit_bytes", "must be 1 KiB..=1 MiB");
+        }
+        self.validate_packages()?;
+        if self.sandbox.enabled && self.sandbox.webhook_secret.expose_secret().len() < 8 {
+            return invalid(
+                "payments.sandbox.webhook_secret",
+                "must be at least 8 characters while the sandbox is on",
+            );
+        }
+        if self.stripe.enabled {
+            self.stripe.validate()?;
+        }
+        Ok(())
+    }
+
+    fn validate_packages(&self) -> Result<(), ConfigError> {
+        let invalid = |problem: String| {
+            Err(ConfigError::Invalid {
+                key: "payments.packages",
+                problem,
+            })
+        };
+        if self.packages.is_empty() || self.packages.len() > 20 {
+            return invalid("must list 1..=20 packages".into());
+        }
+        for (i, p) in self.packages.iter().enumerate() {
+            let id_ok = (1..=32).contains(&p.id.len())
+                && p.id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            if !id_ok {
+                return invalid(format!("package {i}: id must be 1..=32 of [A-Za-z0-9_-]"));
+            }
+            if self.packages[..i].iter().any(|q| q.id == p.id) {
+                return invalid(format!("package id `{}` is listed twice", p.id));
+            }
+            if p.currency.len() != 3 || !p.currency.bytes().all(|b| b.is_ascii_uppercase()) {
+                return invalid(format!("package `{}`: currency must be like CNY", p.id));
+            }
+            let bounds = 1..=1_000_000_000;
+            if !bounds.contains(&p.amount)
+                || !bounds.contains(&p.coins)
+                || !(0..=1_000_000_000).contains(&p.bonus_coins)
+            {
+                return invalid(format!(
+                    "package `{}`: amount and coins must be 1..=10^9, bonus_coins 0..=10^9",
+                    p.id
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl StripeSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key, problem: &str| {
+            Err(ConfigError::Invalid {
+                key,
+                problem: problem.to_owned(),
+            })
+        };
+        let is_http = |url: &str| url.starts_with("https://") || url.starts_with("http://");
+        if !is_http(&self.api_base) || self.api_base.ends_with('/') {
+            return invalid(
+                "payments.stripe.api_base",
+                "must be an http(s) URL without a trailing slash",
+            );
+        }
+        let key = self.secret_key.expose_secret();
+        if !(key.starts_with("sk_") || key.starts_with("rk_")) {
+            return invalid(
+                "payments.stripe.secret_key",
+                "must be a secret key sk_... or rk_...",
+            );
+        }
+        if !self.webhook_secret.expose_secret().starts_with("whsec_") {
+            return invalid(
+                "payments.stripe.webhook_secret",
+                "must be a signing secret whsec_...",
+            );
+        }
+        if !is_http(&self.success_url) {
+            return invalid(
+                "payments.stripe.success_url",
+                "must be an absolute http(s) URL",
+            );
+        }
+        if !is_http(&self.cancel_url) {
+            return invalid(
+                "payments.stripe.cancel_url",
+                "must be an absolute http(s) URL",
+            );
+        }
+        if !(100..=60_000).contains(&self.timeout_ms) {
+            return invalid("payments.stripe.timeout_ms", "must be 100..=60000");
+        }
+        Ok(())
+    }
+}
+
+impl IncomeSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let secs = self.rollup_interval_secs;
+        if !(60..=3600).contains(&secs) || !3600u64.is_multiple_of(secs) || !secs.is_multiple_of(60)
+        {
+            return Err(ConfigError::Invalid {
+                key: "income.rollup_interval_secs",
+                problem: "must be whole minutes dividing an hour (60, 120, 300, ... 3600)".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The rollup's schedule (cron with seconds, UTC): every `rollup_interval_secs`.
+    pub fn rollup_cron(&self) -> String {
+        match self.rollup_interval_secs / 60 {
+            60 => "0 0 * * * *".to_owned(),
+            minutes => format!("0 */{minutes} * * * *"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -349,5 +559,139 @@ mod tests {
         settings.ids.datacenter_id = 40;
         let error = settings.validate().unwrap_err().to_string();
         assert!(error.contains("ids.datacenter_id"), "{error}");
+    }
+}
+
+#[cfg(test)]
+mod payment_tests {
+    use super::*;
+
+    fn defaults() -> Settings {
+        load_with("none").expect("default.toml loads")
+    }
+
+    fn stripe_on(settings: &mut Settings) {
+        let stripe = &mut settings.payments.stripe;
+        stripe.enabled = true;
+        stripe.secret_key = SecretString::from("sk_test_123");
+        stripe.webhook_secret = SecretString::from("whsec_123");
+    }
+
+    fn error_of(settings: &Settings) -> String {
+        settings.validate().unwrap_err().to_string()
+    }
+
+    #[test]
+    fn the_default_packages_and_payment_settings_are_the_contracts() {
+        let settings = defaults();
+        let payments = &settings.payments;
+        let packages: Vec<_> = payments
+            .packages
+            .iter()
+            .map(|p| {
+                (
+                    p.id.as_str(),
+                    p.amount,
+                    p.currency.as_str(),
+                    p.coins,
+                    p.bonus_coins,
+                )
+            })
+            .collect();
+        assert_eq!(
+            packages,
+            [
+                ("p600", 600, "CNY", 600, 0),
+                ("p3000", 3000, "CNY", 3000, 100),
+                ("p9800", 9800, "CNY", 9800, 500),
+                ("p19800", 19800, "CNY", 19800, 1200),
+            ]
+        );
+        assert_eq!(payments.order_ttl_secs, 1800);
+        assert_eq!(payments.signature_tolerance_secs, 300);
+        assert_eq!(payments.webhook_body_limit_bytes, 65536);
+        assert!(payments.sandbox.enabled);
+        assert_eq!(
+            payments.sandbox.webhook_secret.expose_secret(),
+            "sandbox-dev-secret"
+        );
+        assert!(!payments.stripe.enabled);
+        assert_eq!(payments.stripe.api_base, "https://api.stripe.com");
+        assert_eq!(settings.income.rollup_interval_secs, 300);
+        assert_eq!(settings.income.rollup_cron(), "0 */5 * * * *");
+    }
+
+    #[test]
+    fn payment_secrets_stay_out_of_debug_output() {
+        let mut settings = defaults();
+        stripe_on(&mut settings);
+        let printed = format!("{:?}", settings.payments);
+        for secret in ["sk_test_123", "whsec_123", "sandbox-dev-secret"] {
+            assert!(!printed.contains(secret), "{printed}");
+        }
+    }
+
+    #[test]
+    fn with_stripe_on_an_order_must_live_30_minutes_to_24_hours() {
+        let mut settings = defaults();
+        stripe_on(&mut settings);
+        settings.validate().expect("the defaults suit Stripe");
+        settings.payments.order_ttl_secs = 1799;
+        assert!(error_of(&settings).contains("payments.order_ttl_secs"));
+        settings.payments.order_ttl_secs = 86_401;
+        assert!(error_of(&settings).contains("payments.order_ttl_secs"));
+        settings.payments.stripe.enabled = false;
+        settings.payments.order_ttl_secs = 600;
+        settings
+            .validate()
+            .expect("the sandbox alone takes a shorter lifetime");
+    }
+
+    #[test]
+    fn stripe_keys_of_the_wrong_kind_name_their_key() {
+        let mut settings = defaults();
+        stripe_on(&mut settings);
+        settings.payments.stripe.secret_key = SecretString::from("pk_test_123");
+        assert!(error_of(&settings).contains("payments.stripe.secret_key"));
+        stripe_on(&mut settings);
+        settings.payments.stripe.webhook_secret = SecretString::from("");
+        assert!(error_of(&settings).contains("payments.stripe.webhook_secret"));
+        stripe_on(&mut settings);
+        settings.payments.stripe.api_base = "https://api.stripe.com/".into();
+        assert!(error_of(&settings).contains("payments.stripe.api_base"));
+    }
+
+    #[test]
+    fn bad_packages_name_the_key() {
+        let mut settings = defaults();
+        settings.payments.packages[1].id = "p600".into();
+        assert!(error_of(&settings).contains("listed twice"));
+        let mut settings = defaults();
+        settings.payments.packages[0].currency = "cny".into();
+        assert!(error_of(&settings).contains("payments.packages"));
+        let mut settings = defaults();
+        settings.payments.packages[0].amount = 0;
+        assert!(error_of(&settings).contains("payments.packages"));
+        let mut settings = defaults();
+        settings.payments.packages.clear();
+        assert!(error_of(&settings).contains("payments.packages"));
+    }
+
+    #[test]
+    fn limits_and_intervals_are_bounded() {
+        let mut settings = defaults();
+        settings.payments.signature_tolerance_secs = 0;
+        assert!(error_of(&settings).contains("payments.signature_tolerance_secs"));
+        let mut settings = defaults();
+        settings.payments.webhook_body_limit_bytes = 10;
+        assert!(error_of(&settings).contains("payments.webhook_body_limit_bytes"));
+        let mut settings = defaults();
+        settings.payments.sandbox.webhook_secret = SecretString::from("short");
+        assert!(error_of(&settings).contains("payments.sandbox.webhook_secret"));
+        let mut settings = defaults();
+        settings.income.rollup_interval_secs = 420;
+        assert!(error_of(&settings).contains("income.rollup_interval_secs"));
+        settings.income.rollup_interval_secs = 3600;
+        assert_eq!(settings.income.rollup_cron(), "0 0 * * * *");
     }
 }
