@@ -14,6 +14,7 @@ pub mod exporter;
 pub mod follows;
 pub mod history;
 pub mod ids;
+pub mod income;
 pub mod job;
 pub mod json;
 pub mod ledger;

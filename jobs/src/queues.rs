@@ -4,6 +4,7 @@ use apalis_redis::RedisStorage;
 use redis::aio::ConnectionManager;
 
 use crate::config::JobSettings;
+use crate::income::IncomeRollupJob;
 use crate::job::Kind;
 use crate::job::queue::{config, storage};
 use crate::purchase::{BatchPurchaseJob, PurchaseJob};
@@ -16,6 +17,7 @@ pub struct Queues {
     pub batch_purchase: RedisStorage<BatchPurchaseJob>,
     pub refund: RedisStorage<RefundJob>,
     pub refund_sweep: RedisStorage<RefundSweepJob>,
+    pub income_rollup: RedisStorage<IncomeRollupJob>,
 }
 
 impl Queues {
@@ -31,6 +33,7 @@ impl Queues {
             batch_purchase: storage(redis, config(Kind::BatchPurchase)),
             refund: storage(redis, config(Kind::Refund)),
             refund_sweep: storage(redis, config(Kind::RefundSweep)),
+            income_rollup: storage(redis, config(Kind::IncomeRollup)),
         }
     }
 }

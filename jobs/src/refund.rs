@@ -116,8 +116,10 @@ async fn try_once(
     let mut amount = 0;
     for (record_id, buy_amount) in open {
         let changed = sqlx::query(
-            "UPDATE user_buy_record SET refund_status = 1 WHERE id = ? AND refund_status = 0",
+            r"UPDATE user_buy_record SET refund_status = 1, refund_time = ?
+              WHERE id = ? AND refund_status = 0",
         )
+        .bind(crate::clock::now())
         .bind(record_id)
         .execute(&mut *tx)
         .await?

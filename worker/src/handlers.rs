@@ -7,6 +7,7 @@ use std::time::Instant;
 use apalis::prelude::{AbortError, Attempt, BoxDynError, Data};
 use jobs::db::Db;
 use jobs::ids::IdGenerator;
+use jobs::income::{self, IncomeRollupJob};
 use jobs::job::{Done, Job, JobView, Status, StatusStore, outcome, submit};
 use jobs::metrics as m;
 use jobs::purchase::{BatchPurchaseJob, PurchaseJob};
@@ -71,6 +72,13 @@ impl Handler for RefundSweepJob {
     const COINS: &'static str = "refunded";
     async fn run(&self, state: &WorkerState, _attempt: i32) -> anyhow::Result<Done> {
         sweep(state, self).await
+    }
+}
+
+impl Handler for IncomeRollupJob {
+    const COINS: &'static str = "spent";
+    async fn run(&self, state: &WorkerState, _attempt: i32) -> anyhow::Result<Done> {
+        income::run(&state.db.main, self).await
     }
 }
 

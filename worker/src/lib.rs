@@ -13,6 +13,7 @@ use apalis_cron::CronScheduler;
 use jobs::config::Settings;
 use jobs::db::Db;
 use jobs::ids::IdGenerator;
+use jobs::income::IncomeRollupJob;
 use jobs::job::{StatusStore, queue};
 use jobs::purchase::{BatchPurchaseJob, PurchaseJob};
 use jobs::queues::Queues;
@@ -30,7 +31,7 @@ mod reaper;
 mod schedule;
 
 use handlers::{Handler, WorkerState};
-use schedule::CronState;
+use schedule::{CronState, Scheduled};
 
 /// host-pid-random: a restarted process never collides with its predecessor's registration.
 fn worker_name() -> String {
@@ -122,8 +123,14 @@ impl Worker {
             state,
             metrics_server,
         } = self;
-        let schedule = ::cron::Schedule::from_str(&settings.worker.refund_sweep_cron)
-            .map_err(|e| anyhow::anyhow!("configuration key `worker.refund_sweep_cron`: {e}"))?;
+        let sweep = cron_schedule(
+            &settings.worker.refund_sweep_cron,
+            "worker.refund_sweep_cron",
+        )?;
+        let rollup = cron_schedule(
+            &settings.income.rollup_cron(),
+            "income.rollup_interval_secs",
+        )?;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let reaper = tokio::spawn(reaper::run(
             state.clone(),
@@ -146,21 +153,27 @@ impl Worker {
         let monitor = consumers.add::<BatchPurchaseJob>(monitor, "batch");
         let monitor = consumers.add::<RefundJob>(monitor, "refund");
         let monitor = consumers.add::<RefundSweepJob>(monitor, "sweep");
+        let monitor = consumers.add::<IncomeRollupJob>(monitor, "rollup");
         let redis_url = settings.redis.url.expose_secret().to_owned();
         pickup::listen(redis_url, consumers.announcements);
-        let cron_name = state.name.clone();
-        let cron_state = CronState {
-            worker: state.clone(),
-            redis,
-            prefix: settings.redis.prefix.clone(),
-        };
-        monitor
-            .register(move |restarts| {
-                WorkerBuilder::new(format!("{cron_name}-cron-{restarts}"))
+        let cron = |scheduled, schedule: ::cron::Schedule| {
+            let name = format!("{}-cron-{scheduled:?}", state.name);
+            let cron_state = CronState {
+                worker: state.clone(),
+                redis: redis.clone(),
+                prefix: settings.redis.prefix.clone(),
+                scheduled,
+            };
+            move |restarts| {
+                WorkerBuilder::new(format!("{name}-{restarts}"))
                     .backend(CronScheduler::new(schedule.clone()))
                     .data(cron_state.clone())
                     .build(schedule::on_tick)
-            })
+            }
+        };
+        monitor
+            .register(cron(Scheduled::RefundSweep, sweep))
+            .register(cron(Scheduled::IncomeRollup, rollup))
             .should_restart(|_, _| true)
             .shutdown_timeout(Duration::from_secs(30))
             .run_with_signal(async move {
@@ -213,4 +226,10 @@ impl Consumers<'_> {
                 .build(handlers::handle::<J>)
         })
     }
+}
+
+/// A cron expression from configuration, an error naming its key.
+fn cron_schedule(expression: &str, key: &str) -> anyhow::Result<::cron::Schedule> {
+    ::cron::Schedule::from_str(expression)
+        .map_err(|e| anyhow::anyhow!("configuration key `{key}`: {e}"))
 }

@@ -1,26 +1,40 @@
-//! The refund sweep schedule: every worker ticks, exactly one enqueues the sweep per tick.
+//! The cron schedules (refund sweep, income rollup): every worker ticks, exactly one enqueues
+//! the job of each tick.
 
 use apalis::prelude::{BoxDynError, Data};
 use apalis_cron::Tick;
-use jobs::job::submit;
+use jobs::income::{self, IncomeRollupJob};
+use jobs::job::{Job, submit};
 use jobs::refund::RefundSweepJob;
 use redis::aio::ConnectionManager;
 
 use crate::handlers::WorkerState;
+
+/// A job the schedule enqueues.
+#[derive(Debug, Clone, Copy)]
+pub enum Scheduled {
+    RefundSweep,
+    IncomeRollup,
+}
 
 #[derive(Clone)]
 pub struct CronState {
     pub worker: WorkerState,
     pub redis: ConnectionManager,
     pub prefix: String,
+    pub scheduled: Scheduled,
 }
 
 /// `SET NX` on the tick time decides which process enqueues; the job id is derived from the
-/// tick as well, so even a lost race could not make a second sweep of the same tick.
+/// tick (and the kind) as well, so even a lost race could not make a second job of one tick.
 pub async fn on_tick(tick: Tick, state: Data<CronState>) -> Result<(), BoxDynError> {
     let at = tick.get_timestamp();
+    let (kind, random) = match state.scheduled {
+        Scheduled::RefundSweep => (RefundSweepJob::KIND, 0),
+        Scheduled::IncomeRollup => (IncomeRollupJob::KIND, 1),
+    };
     let claim: Option<String> = redis::cmd("SET")
-        .arg(format!("{}:cron:refund_sweep:{at}", state.prefix))
+        .arg(format!("{}:cron:{}:{at}", state.prefix, kind.as_str()))
         .arg(&*state.worker.name)
         .arg("NX")
         .arg("EX")
@@ -30,14 +44,35 @@ pub async fn on_tick(tick: Tick, state: Data<CronState>) -> Result<(), BoxDynErr
     if claim.is_none() {
         return Ok(());
     }
-    let job_id = ulid::Ulid::from_parts(at * 1000, 0).to_string();
-    let job = RefundSweepJob {
-        job_id: job_id.clone(),
-        requested_by: 0,
-        enqueued_at_ms: jobs::clock::now_ms(),
-    };
+    let job_id = ulid::Ulid::from_parts(at * 1000, random).to_string();
+    let enqueued_at_ms = jobs::clock::now_ms();
     let worker = &state.worker;
-    submit::enqueue(&worker.queues.refund_sweep, &worker.status, job).await?;
-    tracing::info!(job_id, tick = at, "refund sweep enqueued");
+    match state.scheduled {
+        Scheduled::RefundSweep => {
+            let job = RefundSweepJob {
+                job_id: job_id.clone(),
+                requested_by: 0,
+                enqueued_at_ms,
+            };
+            submit::enqueue(&worker.queues.refund_sweep, &worker.status, job).await?;
+        }
+        Scheduled::IncomeRollup => {
+            let days = income::scheduled_days(jobs::clock::now());
+            let job = IncomeRollupJob {
+                job_id: job_id.clone(),
+                requested_by: 0,
+                from: days.from(),
+                to: days.to(),
+                enqueued_at_ms,
+            };
+            submit::enqueue(&worker.queues.income_rollup, &worker.status, job).await?;
+        }
+    }
+    tracing::info!(
+        job_id,
+        tick = at,
+        kind = kind.as_str(),
+        "scheduled job enqueued"
+    );
     Ok(())
 }

@@ -10,14 +10,16 @@ pub enum Kind {
     BatchPurchase,
     Refund,
     RefundSweep,
+    IncomeRollup,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 4] = [
+    pub const ALL: [Kind; 5] = [
         Kind::Purchase,
         Kind::BatchPurchase,
         Kind::Refund,
         Kind::RefundSweep,
+        Kind::IncomeRollup,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -26,6 +28,7 @@ impl Kind {
             Kind::BatchPurchase => "batch_purchase",
             Kind::Refund => "refund",
             Kind::RefundSweep => "refund_sweep",
+            Kind::IncomeRollup => "income_rollup",
         }
     }
 

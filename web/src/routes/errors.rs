@@ -102,4 +102,6 @@ error_sets! {
     ];
     /// Queueing a job that takes no input.
     SweepErrors: [UNAUTHENTICATED, FORBIDDEN, RATE_LIMITED, UNAVAILABLE];
+    /// Queueing a job from an optional JSON body.
+    RollupErrors: [INVALID, UNAUTHENTICATED, FORBIDDEN, RATE_LIMITED, UNAVAILABLE];
 }

@@ -14,6 +14,7 @@ mod errors;
 mod follows;
 mod health;
 mod history;
+mod income;
 mod jobs;
 mod me;
 mod purchases;
@@ -31,6 +32,7 @@ mod purchases;
         follows::follow, follows::unfollow, follows::feed,
         admin::sessions, admin::kick, admin::freeze, admin::unfreeze, admin::users,
         credits::credit, credits::sweep,
+        income::author_income, income::stats, income::rollup,
         books::list, books::show, books::read,
         purchases::buy, purchases::buy_batch, jobs::show,
     ),
@@ -106,4 +108,5 @@ pub fn router() -> Router<AppState> {
         .merge(jobs::router())
         .merge(history::router())
         .merge(credits::router())
+        .merge(income::router())
 }

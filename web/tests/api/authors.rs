@@ -5,7 +5,7 @@ use testkit::WorkerProcess;
 use crate::helpers::{As, Signed, TestApp, expect_error, spawn_app};
 use crate::money::code;
 
-async fn author(app: &TestApp, username: &str) -> Signed {
+pub(crate) async fn author(app: &TestApp, username: &str) -> Signed {
     app.create_user(username, "reader").await;
     let signed = app.sign_in(username).await;
     assert_eq!(
@@ -17,7 +17,7 @@ async fn author(app: &TestApp, username: &str) -> Signed {
     signed
 }
 
-async fn new_book(app: &TestApp, who: As<'_>, name: &str) -> String {
+pub(crate) async fn new_book(app: &TestApp, who: As<'_>, name: &str) -> String {
     let response = app
         .request(
             Method::POST,
@@ -33,7 +33,7 @@ async fn new_book(app: &TestApp, who: As<'_>, name: &str) -> String {
         .to_owned()
 }
 
-async fn add_chapter(
+pub(crate) async fn add_chapter(
     app: &TestApp,
     who: As<'_>,
     book: &str,
@@ -54,7 +54,7 @@ async fn add_chapter(
     response.json().await.unwrap()
 }
 
-async fn publish(app: &TestApp, who: As<'_>, book: &str) -> reqwest::Response {
+pub(crate) async fn publish(app: &TestApp, who: As<'_>, book: &str) -> reqwest::Response {
     app.request(
         Method::POST,
         &format!("/api/author/books/{book}/publish"),
@@ -64,7 +64,7 @@ async fn publish(app: &TestApp, who: As<'_>, book: &str) -> reqwest::Response {
     .await
 }
 
-async fn delete_chapter(
+pub(crate) async fn delete_chapter(
     app: &TestApp,
     who: As<'_>,
     book: &str,

@@ -9,6 +9,7 @@ mod fuzz;
 mod health;
 mod helpers;
 mod hostile;
+mod income;
 mod logins;
 mod money;
 mod observability;
