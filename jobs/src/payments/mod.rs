@@ -2,7 +2,10 @@
 //! carry. The web tier verifies and enqueues, workers move the money (issue 18).
 
 pub mod event;
+pub mod provider;
+pub mod sandbox;
 pub mod signature;
+pub mod stripe;
 
 use serde::{Deserialize, Serialize};
 
