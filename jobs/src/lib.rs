@@ -20,6 +20,7 @@ pub mod json;
 pub mod ledger;
 pub mod metrics;
 pub mod paging;
+pub mod payments;
 pub mod purchase;
 pub mod queues;
 pub mod redis_conn;

@@ -1,5 +1,6 @@
 //! Test support: a database and Redis prefix per test, worker processes, money fixtures.
 
+pub mod fake_stripe;
 pub mod proxy;
 pub mod redis_server;
 

@@ -1,0 +1,70 @@
+//! The built-in provider for local use and tests: a checkout page of our own whose Pay and
+//! Cancel deliver signed events to our own webhook over HTTP, as an outside provider would.
+
+use axum::http::HeaderMap;
+use secrecy::{ExposeSecret, SecretString};
+
+use super::event::{self, Charge, PaymentEvent};
+use super::provider::{Checkout, CheckoutOrder, WebhookError, header};
+use super::signature::{self, SANDBOX_HEADER};
+use crate::config::SandboxSettings;
+
+pub struct Sandbox {
+    webhook_secret: SecretString,
+    tolerance_secs: u64,
+}
+
+impl Sandbox {
+    pub fn new(settings: &SandboxSettings, tolerance_secs: u64) -> Self {
+        Self {
+            webhook_secret: settings.webhook_secret.clone(),
+            tolerance_secs,
+        }
+    }
+
+    /// The checkout page is ours (`/pay/sandbox/{order_id}`); the order is its own reference.
+    pub fn checkout(&self, order: &CheckoutOrder) -> Checkout {
+        Checkout {
+            checkout_url: format!("/pay/sandbox/{}", order.order_id),
+            provider_ref: order.order_id.to_string(),
+        }
+    }
+
+    pub fn verify_and_parse(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: i64,
+    ) -> Result<PaymentEvent, WebhookError> {
+        let secret = self.webhook_secret.expose_secret().as_bytes();
+        let signature = header(headers, SANDBOX_HEADER)?;
+        signature::verify(signature, body, secret, now, self.tolerance_secs)?;
+        Ok(event::parse_sandbox(body)?)
+    }
+
+    /// The `Novel-Signature` value for `body` at `now` (unix seconds). A retried delivery keeps
+    /// its body (and so its event id) and is signed afresh.
+    pub fn sign(&self, body: &[u8], now: i64) -> String {
+        signature::sign(self.webhook_secret.expose_secret().as_bytes(), now, body)
+    }
+}
+
+/// The body of an event the sandbox page sends: `payment.succeeded` (Pay) or `payment.failed`
+/// (Cancel), in API.md's shape.
+pub fn event_body(succeeded: bool, charge: &Charge, event_id: &str, created: i64) -> Vec<u8> {
+    let event_type = if succeeded {
+        "payment.succeeded"
+    } else {
+        "payment.failed"
+    };
+    serde_json::json!({
+        "id": event_id,
+        "type": event_type,
+        "order_id": charge.order_id.to_string(),
+        "amount": charge.amount,
+        "currency": charge.currency.as_str(),
+        "created": created,
+    })
+    .to_string()
+    .into_bytes()
+}
