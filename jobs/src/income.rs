@@ -235,7 +235,8 @@ pub struct Figures {
 }
 
 impl Figures {
-    fn add(&mut self, other: Figures) {
+    /// Adds another period's or book's figures.
+    pub fn add(&mut self, other: Figures) {
         self.sales += other.sales;
         self.coins += other.coins;
         self.refunds += other.refunds;

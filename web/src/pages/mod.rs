@@ -17,6 +17,7 @@ use crate::state::AppState;
 
 mod admin;
 mod author;
+mod chart;
 mod reader;
 
 /// Embedded so the binary is self-contained.
@@ -30,6 +31,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("me.html", include_str!("../../templates/me.html")),
     ("author.html", include_str!("../../templates/author.html")),
     ("admin.html", include_str!("../../templates/admin.html")),
+    ("chart.html", include_str!("../../templates/chart.html")),
 ];
 
 const APP_JS: &str = include_str!("../../static/app.js");

@@ -9,7 +9,7 @@ use crate::money::code;
 
 /// A published book of `chapters` VIP chapters of 3000 characters (15 coins each).
 async fn vip_book(app: &TestApp, writer: &Signed, chapters: usize) -> (String, Vec<String>) {
-    let book = new_book(app, writer.bearer(), "Ledger of Days").await;
+    let book = new_book(app, writer.bearer(), "Ledger <of> Days").await;
     let mut ids = Vec::new();
     for n in 0..chapters {
         let chapter = add_chapter(
@@ -109,7 +109,7 @@ async fn income_counts_a_sale_on_its_day_and_a_refund_on_its_own_and_a_rerun_wri
     assert_eq!(items.len(), 2, "{by_day}");
     assert_eq!(items[0]["period"], day(1));
     assert_eq!(items[0]["book_id"], book.as_str());
-    assert_eq!(items[0]["book_name"], "Ledger of Days");
+    assert_eq!(items[0]["book_name"], "Ledger <of> Days");
     assert_eq!(figures(&items[0]), [1, 15, 0, 0, 15]);
     assert_eq!(items[1]["period"], day(0));
     assert_eq!(figures(&items[1]), [1, 15, 1, 15, 0]);
