@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use jobs::ids::ChapterId;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
@@ -128,7 +129,11 @@ pub async fn sessions_alive(base: &str, tokens: &[String]) -> anyhow::Result<usi
     Ok(alive.into_iter().filter(|ok| *ok).count())
 }
 
-async fn closed_loop(session: Arc<Session>, chapters: Arc<Vec<i64>>, deadline: Instant) -> Sample {
+async fn closed_loop(
+    session: Arc<Session>,
+    chapters: Arc<Vec<ChapterId>>,
+    deadline: Instant,
+) -> Sample {
     let mut sample = Sample::default();
     while Instant::now() < deadline {
         let what = pick(&chapters);
@@ -140,7 +145,7 @@ async fn closed_loop(session: Arc<Session>, chapters: Arc<Vec<i64>>, deadline: I
 /// One purchase every `every`, whether or not the earlier ones are done.
 async fn open_loop(
     session: Arc<Session>,
-    chapters: Arc<Vec<i64>>,
+    chapters: Arc<Vec<ChapterId>>,
     deadline: Instant,
     every: Duration,
 ) -> Sample {
@@ -168,11 +173,8 @@ async fn open_loop(
 /// POST the purchase, then long-poll it to its end; records what was measured in `sample`.
 async fn buy(session: &Session, what: Pick, sample: &mut Sample) {
     let (path, body) = match what {
-        Pick::One(id) => ("/api/purchases", json!({ "index_id": id.to_string() })),
-        Pick::Many(ids) => {
-            let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
-            ("/api/purchases/batch", json!({ "index_ids": ids }))
-        }
+        Pick::One(id) => ("/api/purchases", json!({ "index_id": id })),
+        Pick::Many(ids) => ("/api/purchases/batch", json!({ "index_ids": ids })),
     };
     let key = ulid::Ulid::new().to_string();
     let begun = Instant::now();

@@ -5,7 +5,7 @@ use jobs::accounts::{self, READER};
 use jobs::authoring;
 use jobs::config::Settings;
 use jobs::db::Db;
-use jobs::ids::IdGenerator;
+use jobs::ids::{BookId, ChapterId, IdGenerator, UserId};
 use jobs::ledger::{self, Entry, Reason};
 use rand::seq::IndexedRandom;
 use secrecy::{ExposeSecret, SecretString};
@@ -16,7 +16,7 @@ const COINS: i64 = 1_000_000_000;
 const PRICE: i64 = 5;
 
 pub struct Reader {
-    pub id: i64,
+    pub id: UserId,
     pub username: String,
 }
 
@@ -25,7 +25,7 @@ pub struct Fixture {
     pub db: Db,
     pub ids: IdGenerator,
     pub readers: Vec<Reader>,
-    pub chapters: Vec<i64>,
+    pub chapters: Vec<ChapterId>,
     pub db_name: String,
 }
 
@@ -64,7 +64,7 @@ pub async fn prepare(
     let mut list = Vec::with_capacity(readers);
     for n in 0..readers {
         let reader = Reader {
-            id: ids.next_id().await?,
+            id: ids.mint().await?,
             username: format!("r{tag}_{n}"),
         };
         accounts::insert_user(
@@ -78,7 +78,7 @@ pub async fn prepare(
         .await?;
         let mut tx = db.main.begin().await?;
         let entry = Entry {
-            id: ids.next_id().await?,
+            id: ids.mint().await?,
             user_id: reader.id,
             reason: Reason::Credit,
             ref_id: "bench",
@@ -100,9 +100,9 @@ pub async fn prepare(
     })
 }
 
-async fn book(db: &Db, ids: &IdGenerator, hash: &str, tag: &str) -> anyhow::Result<i64> {
-    let user_id = ids.next_id().await?;
-    let author_id = ids.next_id().await?;
+async fn book(db: &Db, ids: &IdGenerator, hash: &str, tag: &str) -> anyhow::Result<BookId> {
+    let user_id = ids.mint().await?;
+    let author_id = ids.mint().await?;
     accounts::insert_user(
         &db.main,
         user_id,
@@ -113,7 +113,7 @@ async fn book(db: &Db, ids: &IdGenerator, hash: &str, tag: &str) -> anyhow::Resu
     )
     .await?;
     accounts::create_author(&db.main, author_id, user_id, "Bench Pen").await?;
-    let book_id = ids.next_id().await?;
+    let book_id = ids.mint().await?;
     authoring::create_book(&db.main, book_id, author_id, "The Bench Book").await?;
     authoring::publish_book(&db.main, book_id).await?;
     Ok(book_id)
@@ -123,12 +123,12 @@ async fn book(db: &Db, ids: &IdGenerator, hash: &str, tag: &str) -> anyhow::Resu
 async fn bulk_chapters(
     db: &Db,
     ids: &IdGenerator,
-    book_id: i64,
+    book_id: BookId,
     n: usize,
-) -> anyhow::Result<Vec<i64>> {
+) -> anyhow::Result<Vec<ChapterId>> {
     let mut index_ids = Vec::with_capacity(n);
     for _ in 0..n {
-        index_ids.push(ids.next_id().await?);
+        index_ids.push(ids.mint().await?);
     }
     let now = jobs::clock::now();
     for (chunk_no, chunk) in index_ids.chunks(500).enumerate() {
@@ -155,11 +155,11 @@ async fn bulk_chapters(
 
 /// What one virtual reader buys next: mostly single chapters, one in ten a batch of 2–10.
 pub enum Pick {
-    One(i64),
-    Many(Vec<i64>),
+    One(ChapterId),
+    Many(Vec<ChapterId>),
 }
 
-pub fn pick(chapters: &[i64]) -> Pick {
+pub fn pick(chapters: &[ChapterId]) -> Pick {
     let mut rng = rand::rng();
     if rand::Rng::random_ratio(&mut rng, 1, 10) {
         let n = rand::Rng::random_range(&mut rng, 2..=10);

@@ -7,6 +7,7 @@ use sqlx::MySqlPool;
 
 use crate::clock;
 use crate::db::{DUPLICATE_KEY, mysql_code};
+use crate::ids::{AuthorId, UserId};
 
 pub const READER: &str = "reader";
 pub const AUTHOR: &str = "author";
@@ -79,7 +80,7 @@ pub fn role_list(roles: &str) -> Vec<String> {
 /// Inserts a user with the given roles (comma separated, e.g. `reader,admin`).
 pub async fn create_user(
     pool: &MySqlPool,
-    id: i64,
+    id: UserId,
     username: &str,
     password: &str,
     nick_name: &str,
@@ -93,7 +94,7 @@ pub async fn create_user(
 #[tracing::instrument(skip_all, fields(username))]
 pub async fn insert_user(
     pool: &MySqlPool,
-    id: i64,
+    id: UserId,
     username: &str,
     hash: &str,
     nick_name: &str,
@@ -123,8 +124,8 @@ pub async fn insert_user(
 #[tracing::instrument(skip_all)]
 pub async fn create_author(
     pool: &MySqlPool,
-    id: i64,
-    user_id: i64,
+    id: AuthorId,
+    user_id: UserId,
     pen_name: &str,
 ) -> Result<(), AccountError> {
     let mut tx = pool.begin().await?;
@@ -156,13 +157,13 @@ pub async fn create_author(
 /// What a login needs to know about an account.
 #[derive(Debug, sqlx::FromRow)]
 pub struct LoginRow {
-    pub id: i64,
+    pub id: UserId,
     pub username: String,
     pub nick_name: String,
     pub roles: String,
     pub password_hash: String,
     pub session_frozen: bool,
-    pub author_id: Option<i64>,
+    pub author_id: Option<AuthorId>,
 }
 
 #[tracing::instrument(skip_all)]
@@ -178,7 +179,10 @@ pub async fn find_login(pool: &MySqlPool, username: &str) -> Result<Option<Login
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn find_login_by_id(pool: &MySqlPool, id: i64) -> Result<Option<LoginRow>, sqlx::Error> {
+pub async fn find_login_by_id(
+    pool: &MySqlPool,
+    id: UserId,
+) -> Result<Option<LoginRow>, sqlx::Error> {
     sqlx::query_as(
         r"SELECT u.id, u.username, u.nick_name, u.roles, u.password_hash,
                  u.session_frozen = 1 AS session_frozen, a.id AS author_id

@@ -41,17 +41,17 @@ fn chapter_text(book: &str, n: usize) -> String {
 /// Loads the demo catalog; running it again changes nothing. Returns whether it loaded.
 pub async fn load(db: &Db, ids: &IdGenerator, pricing: &PricingSettings) -> anyhow::Result<bool> {
     for (index, (username, pen_name, books, publish_all)) in BOOKS.iter().enumerate() {
-        let user_id = ids.next_id().await?;
+        let user_id = ids.mint().await?;
         match accounts::create_user(&db.main, user_id, username, DEMO_PASSWORD, pen_name, READER)
             .await
         {
             Err(AccountError::AlreadyExists) if index == 0 => return Ok(false),
             other => other?,
         }
-        let author_id = ids.next_id().await?;
+        let author_id = ids.mint().await?;
         accounts::create_author(&db.main, author_id, user_id, pen_name).await?;
         for (nth, book_name) in books.iter().enumerate() {
-            let book_id = ids.next_id().await?;
+            let book_id = ids.mint().await?;
             authoring::create_book(&db.main, book_id, author_id, book_name).await?;
             for n in 1..=CHAPTERS {
                 let content = chapter_text(book_name, n);
@@ -69,7 +69,7 @@ pub async fn load(db: &Db, ids: &IdGenerator, pricing: &PricingSettings) -> anyh
             }
         }
     }
-    let reader_id = ids.next_id().await?;
+    let reader_id = ids.mint().await?;
     accounts::create_user(
         &db.main,
         reader_id,

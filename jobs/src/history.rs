@@ -4,17 +4,14 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::MySqlPool;
 
+use crate::ids::{BookId, ChapterId, UserId};
 use crate::paging::{self, Binds, Page, PageRequest};
 
 #[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Purchase {
-    #[serde(with = "crate::json::id")]
-    #[schema(value_type = String)]
-    pub book_id: i64,
+    pub book_id: BookId,
     pub book_name: String,
-    #[serde(with = "crate::json::id")]
-    #[schema(value_type = String)]
-    pub index_id: i64,
+    pub index_id: ChapterId,
     pub index_name: String,
     pub amount: i64,
     pub refunded: bool,
@@ -38,7 +35,7 @@ pub struct LedgerEntry {
 #[tracing::instrument(skip_all)]
 pub async fn purchases(
     pool: &MySqlPool,
-    user_id: i64,
+    user_id: UserId,
     request: PageRequest,
 ) -> Result<Page<Purchase>, sqlx::Error> {
     paging::count_and_page(
@@ -57,7 +54,7 @@ pub async fn purchases(
 #[tracing::instrument(skip_all)]
 pub async fn ledger(
     pool: &MySqlPool,
-    user_id: i64,
+    user_id: UserId,
     request: PageRequest,
 ) -> Result<Page<LedgerEntry>, sqlx::Error> {
     paging::count_and_page(

@@ -3,6 +3,7 @@
 use sqlx::{MySql, Transaction};
 
 use crate::clock;
+use crate::ids::{FlowId, UserId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reason {
@@ -22,8 +23,8 @@ impl Reason {
 }
 
 pub struct Entry<'a> {
-    pub id: i64,
-    pub user_id: i64,
+    pub id: FlowId,
+    pub user_id: UserId,
     pub reason: Reason,
     pub ref_id: &'a str,
     pub note: Option<&'a str>,
@@ -95,8 +96,8 @@ async fn record(
 
 /// One ledger row of a batch written by [`insert_rows`].
 pub(crate) struct Row<'a> {
-    pub id: i64,
-    pub user_id: i64,
+    pub id: FlowId,
+    pub user_id: UserId,
     pub delta: i64,
     pub balance_after: i64,
     /// What moved the coins: a job id, or `admin:{id}` for a credit.

@@ -12,7 +12,7 @@ use jobs::accounts::{self, READER};
 use jobs::authoring::{self, NewChapter};
 use jobs::config::Settings;
 use jobs::db::Db;
-use jobs::ids::IdGenerator;
+use jobs::ids::{BookId, ChapterId, IdGenerator, UserId};
 use jobs::ledger::{self, Entry, Reason};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -69,15 +69,15 @@ pub async fn prepare(settings: &Settings) -> (Db, IdGenerator) {
 }
 
 /// A reader holding `coins`, credited through the ledger like an admin credit.
-pub async fn reader_with_coins(db: &Db, ids: &IdGenerator, username: &str, coins: i64) -> i64 {
-    let user_id = ids.next_id().await.unwrap();
+pub async fn reader_with_coins(db: &Db, ids: &IdGenerator, username: &str, coins: i64) -> UserId {
+    let user_id = ids.mint().await.unwrap();
     accounts::create_user(&db.main, user_id, username, "password123", username, READER)
         .await
         .unwrap();
     if coins > 0 {
         let mut tx = db.main.begin().await.unwrap();
         let entry = Entry {
-            id: ids.next_id().await.unwrap(),
+            id: ids.mint().await.unwrap(),
             user_id,
             reason: Reason::Credit,
             ref_id: "fixture",
@@ -98,9 +98,9 @@ pub async fn book(
     chapters: usize,
     free: usize,
     words: usize,
-) -> (i64, Vec<i64>) {
-    let user_id = ids.next_id().await.unwrap();
-    let author_id = ids.next_id().await.unwrap();
+) -> (BookId, Vec<ChapterId>) {
+    let user_id = ids.mint().await.unwrap();
+    let author_id = ids.mint().await.unwrap();
     let name = format!("a{}", ulid::Ulid::new().to_string().to_lowercase());
     accounts::create_user(
         &db.main,
@@ -115,7 +115,7 @@ pub async fn book(
     accounts::create_author(&db.main, author_id, user_id, "Pen")
         .await
         .unwrap();
-    let book_id = ids.next_id().await.unwrap();
+    let book_id = ids.mint().await.unwrap();
     authoring::create_book(&db.main, book_id, author_id, "A Test Book")
         .await
         .unwrap();
@@ -132,14 +132,14 @@ pub async fn book(
             authoring::add_chapter(db, ids, &settings.pricing, chapter)
                 .await
                 .unwrap()
-                .0,
+                .index_id,
         );
     }
     authoring::publish_book(&db.main, book_id).await.unwrap();
     (book_id, index_ids)
 }
 
-pub async fn balance(db: &Db, user_id: i64) -> i64 {
+pub async fn balance(db: &Db, user_id: UserId) -> i64 {
     sqlx::query_scalar("SELECT account_balance FROM user WHERE id = ?")
         .bind(user_id)
         .fetch_one(&db.main)
@@ -272,13 +272,13 @@ impl Drop for WorkerProcess {
 pub async fn bulk_chapters(
     db: &Db,
     ids: &IdGenerator,
-    book_id: i64,
+    book_id: BookId,
     n: usize,
     price: i64,
-) -> Vec<i64> {
+) -> Vec<ChapterId> {
     let mut index_ids = Vec::with_capacity(n);
     for _ in 0..n {
-        index_ids.push(ids.next_id().await.unwrap());
+        index_ids.push(ids.mint().await.unwrap());
     }
     let now = jobs::clock::now();
     let start: i32 = sqlx::query_scalar(

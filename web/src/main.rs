@@ -85,7 +85,7 @@ async fn create_admin(settings: Settings, username: &str) -> anyhow::Result<()> 
     } else {
         let password = admin_password()?;
         jobs::accounts::validate_password("password", &password).map_err(anyhow::Error::msg)?;
-        let id = state.ids.next_id().await?;
+        let id = state.ids.mint().await?;
         let hash = tokio::task::spawn_blocking(move || jobs::accounts::hash_password(&password));
         jobs::accounts::insert_user(
             &state.db.main,

@@ -3,6 +3,7 @@
 use jobs::accounts::ADMIN;
 use jobs::catalog::{self, Viewer};
 use jobs::content;
+use jobs::ids::{BookId, ChapterId};
 use serde::Serialize;
 
 use crate::error::{ApiError, ApiResult};
@@ -20,12 +21,8 @@ pub fn viewer(session: Option<&Session>) -> Viewer {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Chapter {
-    #[serde(with = "jobs::json::id")]
-    #[schema(value_type = String)]
-    pub id: i64,
-    #[serde(with = "jobs::json::id")]
-    #[schema(value_type = String)]
-    pub book_id: i64,
+    pub id: ChapterId,
+    pub book_id: BookId,
     pub index_num: i32,
     pub index_name: String,
     pub is_vip: bool,
@@ -38,8 +35,8 @@ pub struct Chapter {
 pub async fn chapter(
     state: &AppState,
     viewer: &Viewer,
-    book_id: i64,
-    index_id: i64,
+    book_id: BookId,
+    index_id: ChapterId,
 ) -> ApiResult<Chapter> {
     let row = catalog::chapter(&state.db.main, book_id, index_id)
         .await?

@@ -81,12 +81,12 @@ async fn sweep(state: &WorkerState, job: &RefundSweepJob) -> anyhow::Result<Done
         return Ok(done);
     }
     let chunks = refund::refundable(&state.db.main).await?;
-    let records = chunks.iter().map(|(_, r)| r.len()).sum();
-    for (user_id, record_ids) in &chunks {
+    let records = chunks.iter().map(|r| r.record_ids.len()).sum();
+    for chunk in &chunks {
         let refund = RefundJob {
             job_id: ulid::Ulid::new().to_string(),
-            user_id: *user_id,
-            record_ids: record_ids.clone(),
+            user_id: chunk.user_id,
+            record_ids: chunk.record_ids.clone(),
             enqueued_at_ms: jobs::clock::now_ms(),
         };
         submit::enqueue(&state.queues.refund, &state.status, refund).await?;

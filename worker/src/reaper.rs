@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use jobs::config::Settings;
+use jobs::ids::UserId;
 use jobs::job::Kind;
 use jobs::job::{outcome, queue};
 use jobs::metrics as m;
@@ -48,7 +49,11 @@ async fn reap(
         .query_async(redis)
         .await?;
     for job_id in dead {
-        let owner = state.status.get(&job_id).await?.map_or(0, |s| s.owner);
+        let owner = state
+            .status
+            .get(&job_id)
+            .await?
+            .map_or(UserId::NOBODY, |s| s.owner);
         let view = outcome::record_internal_failure(&state.db.main, &job_id, owner, kind).await?;
         state.status.terminal(&[(&view, owner)]).await?;
         tracing::error!(

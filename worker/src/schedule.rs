@@ -2,6 +2,7 @@
 
 use apalis::prelude::{BoxDynError, Data};
 use apalis_cron::Tick;
+use jobs::ids::UserId;
 use jobs::job::submit;
 use jobs::refund::RefundSweepJob;
 use redis::aio::ConnectionManager;
@@ -33,7 +34,7 @@ pub async fn on_tick(tick: Tick, state: Data<CronState>) -> Result<(), BoxDynErr
     let job_id = ulid::Ulid::from_parts(at * 1000, 0).to_string();
     let job = RefundSweepJob {
         job_id: job_id.clone(),
-        requested_by: 0,
+        requested_by: UserId::NOBODY,
         enqueued_at_ms: jobs::clock::now_ms(),
     };
     let worker = &state.worker;

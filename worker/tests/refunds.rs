@@ -2,6 +2,7 @@
 
 use std::time::{Duration, Instant};
 
+use jobs::ids::{BuyRecordId, ChapterId, FlowId, UserId};
 use jobs::job::{Kind, StatusStore};
 use jobs::purchase::PurchaseJob;
 use jobs::queues::Queues;
@@ -14,13 +15,18 @@ use testkit::{
 async fn sweep(queues: &Queues, status: &StatusStore) -> String {
     enqueue(&queues.refund_sweep, status, |job_id| RefundSweepJob {
         job_id,
-        requested_by: 0,
+        requested_by: UserId::NOBODY,
         enqueued_at_ms: jobs::clock::now_ms(),
     })
     .await
 }
 
-async fn buy(queues: &Queues, status: &StatusStore, user_id: i64, index_id: i64) -> String {
+async fn buy(
+    queues: &Queues,
+    status: &StatusStore,
+    user_id: UserId,
+    index_id: ChapterId,
+) -> String {
     enqueue(&queues.purchase, status, |job_id| PurchaseJob {
         job_id,
         user_id,
@@ -227,11 +233,12 @@ async fn a_refund_waiting_for_its_id_lease_holds_no_row_locked() {
     jobs::purchase::run(&db.main, &ids, &order, 1, 3)
         .await
         .unwrap();
-    let record: i64 = sqlx::query_scalar("SELECT id FROM user_buy_record WHERE user_id = ?")
-        .bind(reader)
-        .fetch_one(&db.main)
-        .await
-        .unwrap();
+    let record: BuyRecordId =
+        sqlx::query_scalar("SELECT id FROM user_buy_record WHERE user_id = ?")
+            .bind(reader)
+            .fetch_one(&db.main)
+            .await
+            .unwrap();
     // A generator of its own whose lease is lost: it mints again only one TTL after it
     // takes a new one.
     let redis = jobs::redis_conn::connect(&settings.redis).await.unwrap();
@@ -239,7 +246,7 @@ async fn a_refund_waiting_for_its_id_lease_holds_no_row_locked() {
     let fenced = jobs::ids::IdGenerator::start(redis.clone(), &prefix, 0, Duration::from_secs(2))
         .await
         .unwrap();
-    fenced.next_id().await.unwrap();
+    fenced.ready().await.unwrap();
     let machine = fenced.machine_id().unwrap();
     let _: () = redis::AsyncCommands::del(
         &mut redis.clone(),
@@ -248,7 +255,7 @@ async fn a_refund_waiting_for_its_id_lease_holds_no_row_locked() {
     .await
     .unwrap();
     let started = Instant::now();
-    while fenced.next().is_ok() {
+    while fenced.next::<FlowId>().is_ok() {
         assert!(started.elapsed() < Duration::from_secs(2), "never fenced");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

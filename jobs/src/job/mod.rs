@@ -12,6 +12,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use status::{StatusStore, StoredStatus, done_channel};
+
+use crate::ids::UserId;
 pub use view::{FailureCode, JobError, JobView, Kind, Status, to_json};
 
 /// A job payload as queued: each kind's payload says which kind it is, who may poll it and
@@ -19,8 +21,9 @@ pub use view::{FailureCode, JobError, JobView, Kind, Status, to_json};
 pub trait Job: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static {
     const KIND: Kind;
     fn job_id(&self) -> &str;
-    /// The user who may poll it (an admin's id, or 0 for the schedule, for system jobs).
-    fn owner(&self) -> i64;
+    /// The user who may poll it (an admin's id, or [`UserId::NOBODY`] for the schedule, for
+    /// system jobs).
+    fn owner(&self) -> UserId;
     fn enqueued_at_ms(&self) -> i64;
 }
 
@@ -33,7 +36,7 @@ macro_rules! payload {
             fn job_id(&self) -> &str {
                 &self.job_id
             }
-            fn owner(&self) -> i64 {
+            fn owner(&self) -> $crate::ids::UserId {
                 self.$owner
             }
             fn enqueued_at_ms(&self) -> i64 {

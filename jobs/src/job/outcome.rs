@@ -4,22 +4,24 @@
 use sqlx::{MySql, MySqlPool};
 
 use super::Done;
+use super::StoredStatus;
 use super::view::{FailureCode, JobView, Kind};
 use crate::clock;
 use crate::db::{DUPLICATE_KEY, mysql_code};
+use crate::ids::UserId;
 
 /// One finished job as the store keeps it: its view (id, kind, result or error), the user who
 /// may poll it, and the delivery attempt that finished it.
 #[derive(Debug, Clone, Copy)]
 pub struct Record<'a> {
     pub view: &'a JobView,
-    pub owner: i64,
+    pub owner: UserId,
     pub attempt: i32,
 }
 
 #[derive(sqlx::FromRow)]
 struct OutcomeRow {
-    user_id: i64,
+    user_id: UserId,
     kind: String,
     status: String,
     result: Option<String>,
@@ -74,7 +76,7 @@ pub(crate) async fn insert_outcomes<'e>(
 pub async fn record(
     pool: &MySqlPool,
     view: JobView,
-    owner: i64,
+    owner: UserId,
     attempt: i32,
 ) -> Result<Done, sqlx::Error> {
     let record = Record {
@@ -108,16 +110,14 @@ pub(crate) async fn twin(pool: &MySqlPool, job_id: &str) -> Result<Done, sqlx::E
 
 /// The outcome a job already has in MySQL, if any.
 pub async fn recorded(pool: &MySqlPool, job_id: &str) -> Result<Option<JobView>, sqlx::Error> {
-    Ok(recorded_with_owner(pool, job_id)
-        .await?
-        .map(|(_, view)| view))
+    Ok(recorded_with_owner(pool, job_id).await?.map(|s| s.view))
 }
 
 /// The recorded outcome with the job's owner (for authorising a poll).
 pub async fn recorded_with_owner(
     pool: &MySqlPool,
     job_id: &str,
-) -> Result<Option<(i64, JobView)>, sqlx::Error> {
+) -> Result<Option<StoredStatus>, sqlx::Error> {
     let row: Option<OutcomeRow> = sqlx::query_as(
         "SELECT user_id, kind, status, result, error_code FROM purchase_job WHERE job_id = ?",
     )
@@ -149,14 +149,14 @@ pub async fn recorded_with_owner(
             .ok_or_else(|| corrupt(format!("unknown error code `{code}`")))?;
         JobView::failed(job_id, kind, code)
     };
-    Ok(Some((owner, view)))
+    Ok(Some(StoredStatus { owner, view }))
 }
 
 /// Records a job that can never run (dead set, malformed payload) as `failed`/`internal`.
 pub async fn record_internal_failure(
     pool: &MySqlPool,
     job_id: &str,
-    user_id: i64,
+    user_id: UserId,
     kind: Kind,
 ) -> Result<JobView, sqlx::Error> {
     let view = JobView::failed(job_id, kind, FailureCode::Internal);

@@ -6,6 +6,7 @@ use std::sync::LazyLock;
 use redis::aio::ConnectionManager;
 
 use super::view::{JobView, Status, to_json};
+use crate::ids::{EntityId, UserId};
 
 /// The Redis status of one job: a hash with its owner and view.
 #[derive(Clone)]
@@ -36,10 +37,11 @@ pub fn done_channel(prefix: &str) -> String {
     format!("{prefix}:jobs:done")
 }
 
-/// One job's status hash as stored.
+/// One job's status as stored (in Redis, or its outcome in MySQL): the user who may poll it
+/// and its view.
 #[derive(Debug, Clone)]
 pub struct StoredStatus {
-    pub owner: i64,
+    pub owner: UserId,
     pub view: JobView,
 }
 
@@ -74,7 +76,7 @@ impl StatusStore {
 
     /// Published after the MySQL commit, each kept for `result_ttl_secs`; several jobs (a
     /// worker's group, with their owners) in one round trip.
-    pub async fn terminal(&self, done: &[(&JobView, i64)]) -> redis::RedisResult<()> {
+    pub async fn terminal(&self, done: &[(&JobView, UserId)]) -> redis::RedisResult<()> {
         let mut pipe = redis::pipe();
         pipe.atomic();
         for &(view, owner) in done {
@@ -110,7 +112,10 @@ impl StatusStore {
             return Ok(None);
         };
         match serde_json::from_str(&view) {
-            Ok(view) => Ok(Some(StoredStatus { owner, view })),
+            Ok(view) => Ok(Some(StoredStatus {
+                owner: UserId::from_raw(owner),
+                view,
+            })),
             // Answered from MySQL instead, but never silently: something wrote a bad status.
             Err(error) => {
                 tracing::error!(job_id, %error, "corrupt job status in Redis; ignoring it");

@@ -17,6 +17,7 @@ use super::Job;
 use super::queue::announce_channel;
 use super::status::StatusStore;
 use super::view::{JobView, Status, to_json};
+use crate::ids::UserId;
 use crate::metrics as m;
 
 /// Seconds a queued job's status is kept while it waits (a deep backlog must not lose it).
@@ -119,7 +120,7 @@ pub enum Admitted {
 pub async fn submit<T: serde::Serialize>(
     storage: &RedisStorage<T>,
     status: &StatusStore,
-    owner: i64,
+    owner: UserId,
     view: &JobView,
     admission: Option<&Admission<'_>>,
     job: &T,
@@ -134,7 +135,7 @@ pub async fn submit<T: serde::Serialize>(
         .key(config.signal_list())
         .arg(id)
         .arg(to_json(view))
-        .arg(owner)
+        .arg(owner.to_string())
         .arg(QUEUED_TTL_SECS)
         .arg(serde_json::to_vec(job)?)
         .arg(MAX_ATTEMPTS)
@@ -188,6 +189,7 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
+    use crate::ids::EntityId;
     use crate::job::queue;
     use crate::job::view::Kind;
 
@@ -195,7 +197,8 @@ mod tests {
     #[derive(serde::Serialize, serde::Deserialize)]
     struct Probe {
         job_id: String,
-        user_id: i64,
+        #[serde(with = "crate::ids::number")]
+        user_id: UserId,
         enqueued_at_ms: i64,
     }
 
@@ -204,7 +207,7 @@ mod tests {
         fn job_id(&self) -> &str {
             &self.job_id
         }
-        fn owner(&self) -> i64 {
+        fn owner(&self) -> UserId {
             self.user_id
         }
         fn enqueued_at_ms(&self) -> i64 {
@@ -215,7 +218,7 @@ mod tests {
     fn job(job_id: &str) -> Probe {
         Probe {
             job_id: job_id.to_owned(),
-            user_id: 7,
+            user_id: UserId::from_raw(7),
             enqueued_at_ms: 1,
         }
     }
@@ -252,7 +255,8 @@ mod tests {
         let submitted = ulid::Ulid::new().to_string();
         let view = JobView::new(&submitted, Kind::Purchase, Status::Queued);
         for _ in 0..2 {
-            let admitted = submit(&storage, &status, 7, &view, None, &job(&submitted)).await;
+            let owner = UserId::from_raw(7);
+            let admitted = submit(&storage, &status, owner, &view, None, &job(&submitted)).await;
             assert_eq!(admitted.unwrap(), Admitted::New);
         }
         assert_eq!(
@@ -269,7 +273,7 @@ mod tests {
         assert_eq!(active, vec![submitted.clone()]);
         assert_eq!(scheduled, vec![pushed.clone()]);
         let queued = status.get(&submitted).await.unwrap().unwrap();
-        assert_eq!((queued.owner, queued.view), (7, view));
+        assert_eq!((queued.owner, queued.view), (UserId::from_raw(7), view));
         let keys: Vec<String> = redis::cmd("KEYS")
             .arg(format!("{prefix}:*"))
             .query_async(&mut redis)

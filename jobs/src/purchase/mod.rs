@@ -9,15 +9,17 @@ use serde::{Deserialize, Serialize};
 use sqlx::MySqlPool;
 
 use self::group::Member;
-use crate::ids::IdGenerator;
+use crate::ids::{ChapterId, IdGenerator, UserId};
 use crate::job::{Done, Kind, payload};
 
 /// Buy one VIP chapter.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PurchaseJob {
     pub job_id: String,
-    pub user_id: i64,
-    pub index_id: i64,
+    #[serde(with = "crate::ids::number")]
+    pub user_id: UserId,
+    #[serde(with = "crate::ids::number")]
+    pub index_id: ChapterId,
     pub enqueued_at_ms: i64,
 }
 
@@ -25,8 +27,10 @@ pub struct PurchaseJob {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BatchPurchaseJob {
     pub job_id: String,
-    pub user_id: i64,
-    pub index_ids: Vec<i64>,
+    #[serde(with = "crate::ids::number")]
+    pub user_id: UserId,
+    #[serde(with = "crate::ids::numbers")]
+    pub index_ids: Vec<ChapterId>,
     pub enqueued_at_ms: i64,
 }
 
@@ -39,10 +43,10 @@ payload!(BatchPurchaseJob, Kind::BatchPurchase, user_id);
 #[derive(Debug, Clone)]
 pub struct Order<'a> {
     pub job_id: &'a str,
-    pub user_id: i64,
+    pub user_id: UserId,
     pub kind: Kind,
     /// Sorted and distinct: rows are always locked in the same order.
-    pub index_ids: Vec<i64>,
+    pub index_ids: Vec<ChapterId>,
 }
 
 impl PurchaseJob {

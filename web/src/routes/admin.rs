@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use chrono::DateTime;
+use jobs::ids::UserId;
 use jobs::paging::Page;
 use jobs::{accounts, users};
 use serde::{Deserialize, Serialize};
@@ -48,9 +49,7 @@ pub(super) struct SessionPage {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct SessionItem {
     account: String,
-    #[serde(with = "jobs::json::id")]
-    #[schema(value_type = String)]
-    user_id: i64,
+    user_id: UserId,
     last_active: String,
     created: String,
     remember_me: bool,
@@ -217,9 +216,7 @@ pub(super) struct UserQuery {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct UserItem {
-    #[serde(with = "jobs::json::id")]
-    #[schema(value_type = String)]
-    id: i64,
+    id: UserId,
     username: String,
     nick_name: String,
     roles: Vec<String>,

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use jobs::accounts::{self, AccountError, LoginRow};
+use jobs::ids::UserId;
 use serde::{Deserialize, Serialize};
 
 use super::errors::{LoginErrors, RegisterErrors, SessionErrors};
@@ -37,9 +38,7 @@ pub(super) struct NewAccount {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct AccountCreated {
-    #[serde(with = "jobs::json::id")]
-    #[schema(value_type = String)]
-    user_id: i64,
+    user_id: UserId,
 }
 
 #[utoipa::path(
@@ -64,7 +63,7 @@ pub(super) async fn register(
         return Err(ApiError::RateLimited { retry_after_secs });
     }
     let hash = state.hasher.hash(body.password).await?;
-    let user_id = state.ids.next_id().await?;
+    let user_id = state.ids.mint().await?;
     let pool = &state.db.main;
     match accounts::insert_user(pool, user_id, &body.username, &hash, nick_name, "reader").await {
         Ok(()) => Ok((StatusCode::CREATED, Json(AccountCreated { user_id }))),
@@ -89,9 +88,7 @@ pub(super) struct LoggedIn {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct UserSummary {
-    #[serde(with = "jobs::json::id")]
-    #[schema(value_type = String)]
-    id: i64,
+    id: UserId,
     username: String,
     nick_name: String,
     roles: Vec<String>,

@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use jobs::accounts::{self, AUTHOR, AccountError};
+use jobs::ids::AuthorId;
 use serde::{Deserialize, Serialize};
 
 use super::errors::CreateUniqueErrors;
@@ -27,9 +28,7 @@ pub(super) struct NewAuthor {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct AuthorCreated {
-    #[serde(with = "jobs::json::id")]
-    #[schema(value_type = String)]
-    author_id: i64,
+    author_id: AuthorId,
 }
 
 /// Makes the reader an author; the live session gains the role at once, same token.
@@ -51,7 +50,7 @@ pub(super) async fn register(
     if session.author_id.is_some() {
         return Err(already());
     }
-    let author_id = state.ids.next_id().await?;
+    let author_id = state.ids.mint().await?;
     match accounts::create_author(&state.db.main, author_id, session.user_id, pen_name).await {
         Ok(()) => {}
         Err(AccountError::AlreadyExists) => return Err(already()),

@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
 use jobs::credit::{self, Credit, Credited, Key};
+use jobs::ids::UserId;
 use jobs::metrics as m;
 use jobs::refund::RefundSweepJob;
 use serde::{Deserialize, Serialize};
@@ -13,7 +14,7 @@ use super::errors::{CreditErrors, SweepErrors};
 use super::purchases::{AcceptedResponse, accepted};
 use crate::enqueue;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, ApiPath};
+use crate::extract::{ApiJson, ApiPath, PathId};
 use crate::idempotency::Idempotency;
 use crate::sessions::AdminSession;
 use crate::state::AppState;
@@ -45,7 +46,7 @@ pub(super) struct Balance {
 #[utoipa::path(
     post, path = "/api/admin/users/{user_id}/credit", tag = "admin",
     params(
-        ("user_id" = String, Path),
+        ("user_id" = UserId, Path),
         Idempotency,
     ),
     request_body = CreditRequest,
@@ -54,7 +55,7 @@ pub(super) struct Balance {
 pub(super) async fn credit(
     State(state): State<AppState>,
     AdminSession(admin): AdminSession,
-    ApiPath(user_id): ApiPath<i64>,
+    ApiPath(PathId(user_id)): ApiPath<PathId<UserId>>,
     idempotency: Idempotency,
     body: Result<ApiJson<CreditRequest>, ApiError>,
 ) -> ApiResult<Json<Balance>> {
@@ -85,7 +86,7 @@ pub(super) async fn credit(
     match credit::credit(&state.db.main, &state.ids, request, retries).await? {
         Credited::Balance(balance) => {
             metrics::counter!(m::COINS, "direction" => "credited").increment(body.amount as u64);
-            tracing::info!(user_id, amount = body.amount, admin = %admin.account, "coins credited");
+            tracing::info!(%user_id, amount = body.amount, admin = %admin.account, "coins credited");
             Ok(Json(Balance { balance }))
         }
         Credited::Replayed(balance) => Ok(Json(Balance { balance })),

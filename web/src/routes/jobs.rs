@@ -29,12 +29,12 @@ pub(super) struct Wait {
 /// The job as its owner (or an admin) may see it; `None` for anyone else, as for no job.
 async fn visible(state: &AppState, session: &Session, job_id: &str) -> ApiResult<Option<JobView>> {
     let found = match state.status.get(job_id).await? {
-        Some(stored) => Some((stored.owner, stored.view)),
         None => jobs::job::outcome::recorded_with_owner(&state.db.main, job_id).await?,
+        found => found,
     };
     Ok(found
-        .filter(|(owner, _)| *owner == session.user_id || session.has_role(ADMIN))
-        .map(|(_, view)| view))
+        .filter(|s| s.owner == session.user_id || session.has_role(ADMIN))
+        .map(|s| s.view))
 }
 
 /// `?wait_ms=N` (at most 10 000) long-polls until the job is terminal or the time is up.

@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use jobs::ids::{AuthorId, UserId};
 use jobs::{accounts, users};
 use serde::{Deserialize, Serialize};
 
@@ -22,16 +23,12 @@ pub fn router() -> Router<AppState> {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct Me {
-    #[serde(with = "jobs::json::id")]
-    #[schema(value_type = String)]
-    id: i64,
+    id: UserId,
     username: String,
     nick_name: String,
     roles: Vec<String>,
     balance: i64,
-    #[serde(with = "jobs::json::opt_id")]
-    #[schema(value_type = Option<String>)]
-    author_id: Option<i64>,
+    author_id: Option<AuthorId>,
 }
 
 #[utoipa::path(

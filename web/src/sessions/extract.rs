@@ -5,6 +5,7 @@ use std::convert::Infallible;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use jobs::accounts::{ADMIN, AUTHOR};
+use jobs::ids::AuthorId;
 
 use super::Session;
 use crate::error::ApiError;
@@ -36,7 +37,7 @@ impl<S: Send + Sync> FromRequestParts<S> for MaybeSession {
 /// An author's session (403 `forbidden` for other accounts).
 pub struct AuthorSession {
     pub session: Session,
-    pub author_id: i64,
+    pub author_id: AuthorId,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for AuthorSession {

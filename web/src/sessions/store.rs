@@ -9,6 +9,7 @@
 use std::sync::LazyLock;
 
 use jobs::config::SessionSettings;
+use jobs::ids::{AuthorId, EntityId, UserId};
 use redis::Script;
 use redis::aio::ConnectionManager;
 
@@ -24,10 +25,10 @@ pub struct Store<'a> {
 
 /// What a login or password change puts into a new session.
 pub struct NewSession<'a> {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub account: &'a str,
     pub roles: &'a [String],
-    pub author_id: Option<i64>,
+    pub author_id: Option<AuthorId>,
     pub remember_me: bool,
 }
 
@@ -234,7 +235,7 @@ impl<'a> Store<'a> {
         Ok(match reply.first().map(String::as_str) {
             Some("frozen") => Resolved::Frozen,
             Some("csrf") => Resolved::CsrfMismatch,
-            Some("live") if reply.len() == 7 => match reply[1].parse() {
+            Some("live") if reply.len() == 7 => match reply[1].parse().map(UserId::from_raw) {
                 Ok(user_id) => Resolved::Live(Session {
                     key,
                     user_id,

@@ -6,6 +6,7 @@ use reqwest::{Method, Response, StatusCode};
 use serde_json::Value;
 
 use crate::helpers::TestApp;
+use jobs::ids::UserId;
 
 /// The password of every account the helpers create.
 pub const PASSWORD: &str = "correct-horse-battery";
@@ -145,8 +146,8 @@ impl TestApp {
     }
 
     /// An account straight in the database (password `PASSWORD`); returns its id.
-    pub async fn create_user(&self, username: &str, roles: &str) -> i64 {
-        let id = self.state.ids.next_id().await.unwrap();
+    pub async fn create_user(&self, username: &str, roles: &str) -> UserId {
+        let id = self.state.ids.mint().await.unwrap();
         let hash = PASSWORD_HASH.clone();
         jobs::accounts::insert_user(&self.state.db.main, id, username, &hash, username, roles)
             .await
@@ -155,7 +156,7 @@ impl TestApp {
     }
 
     /// An admin as `web create-admin` makes one: roles `reader,admin`, not through the API.
-    pub async fn create_admin(&self, username: &str) -> i64 {
+    pub async fn create_admin(&self, username: &str) -> UserId {
         self.create_user(username, "reader,admin").await
     }
 
