@@ -1,7 +1,7 @@
 //! A fresh benchmark deployment: its own main database and Redis prefix, funded readers and a
 //! book with many VIP chapters (the data set both modes buy from).
 
-use jobs::accounts::{self, READER};
+use jobs::accounts::{self, NewUser, NickName, Role, Roles, Username};
 use jobs::authoring;
 use jobs::config::Settings;
 use jobs::db::Db;
@@ -67,15 +67,7 @@ pub async fn prepare(
             id: ids.mint().await?,
             username: format!("r{tag}_{n}"),
         };
-        accounts::insert_user(
-            &db.main,
-            reader.id,
-            &reader.username,
-            &hash,
-            "Reader",
-            READER,
-        )
-        .await?;
+        insert_reader(&db, reader.id, &reader.username, "Reader", &hash).await?;
         let mut tx = db.main.begin().await?;
         let entry = Entry {
             id: ids.mint().await?,
@@ -103,20 +95,30 @@ pub async fn prepare(
 async fn book(db: &Db, ids: &IdGenerator, hash: &str, tag: &str) -> anyhow::Result<BookId> {
     let user_id = ids.mint().await?;
     let author_id = ids.mint().await?;
-    accounts::insert_user(
-        &db.main,
-        user_id,
-        &format!("a{tag}"),
-        hash,
-        "Author",
-        READER,
-    )
-    .await?;
+    insert_reader(db, user_id, &format!("a{tag}"), "Author", hash).await?;
     accounts::create_author(&db.main, author_id, user_id, "Bench Pen").await?;
     let book_id = ids.mint().await?;
     authoring::create_book(&db.main, book_id, author_id, "The Bench Book").await?;
     authoring::publish_book(&db.main, book_id).await?;
     Ok(book_id)
+}
+
+/// A reader account with the password hashed once for all.
+async fn insert_reader(
+    db: &Db,
+    id: UserId,
+    username: &str,
+    nick_name: &str,
+    hash: &str,
+) -> anyhow::Result<()> {
+    let user = NewUser {
+        id,
+        username: &Username::parse(username).map_err(anyhow::Error::msg)?,
+        nick_name: &NickName::parse(nick_name).map_err(anyhow::Error::msg)?,
+        roles: &Roles::from(&[Role::Reader][..]),
+    };
+    accounts::insert_user(&db.main, user, hash).await?;
+    Ok(())
 }
 
 /// VIP chapters inserted 500 a statement (no content: buying needs only the index rows).

@@ -2,6 +2,7 @@
 
 use sqlx::{AssertSqlSafe, MySqlPool};
 
+use crate::accounts::{Roles, Username};
 use crate::clock;
 use crate::ids::{AuthorId, UserId};
 use crate::paging::{self, Binds, Page, PageRequest, SearchText};
@@ -12,7 +13,8 @@ pub struct UserRow {
     pub id: UserId,
     pub username: String,
     pub nick_name: String,
-    pub roles: String,
+    #[sqlx(try_from = "String")]
+    pub roles: Roles,
     pub balance: i64,
     pub frozen: bool,
     pub author_id: Option<AuthorId>,
@@ -78,13 +80,13 @@ pub async fn set_password_hash(
 #[tracing::instrument(skip_all)]
 pub async fn set_frozen(
     pool: &MySqlPool,
-    username: &str,
+    username: &Username,
     frozen: bool,
 ) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let id: Option<UserId> =
         sqlx::query_scalar("SELECT id FROM user WHERE username = ? FOR UPDATE")
-            .bind(username)
+            .bind(username.as_str())
             .fetch_optional(&mut *tx)
             .await?;
     let Some(id) = id else {
@@ -112,9 +114,9 @@ pub async fn is_frozen(pool: &MySqlPool, id: UserId) -> Result<bool, sqlx::Error
 
 /// Adds the admin role to an existing account; `false` when there is no such account.
 #[tracing::instrument(skip_all)]
-pub async fn grant_admin(pool: &MySqlPool, username: &str) -> Result<bool, sqlx::Error> {
+pub async fn grant_admin(pool: &MySqlPool, username: &Username) -> Result<bool, sqlx::Error> {
     let found: Option<UserId> = sqlx::query_scalar("SELECT id FROM user WHERE username = ?")
-        .bind(username)
+        .bind(username.as_str())
         .fetch_optional(pool)
         .await?;
     let Some(id) = found else {

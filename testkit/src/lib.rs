@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use jobs::accounts::{self, READER};
+use jobs::accounts::{self, NewUser, NickName, Password, Role, Roles, Username};
 use jobs::authoring::{self, NewChapter};
 use jobs::config::Settings;
 use jobs::db::Db;
@@ -68,12 +68,25 @@ pub async fn prepare(settings: &Settings) -> (Db, IdGenerator) {
     (db, ids)
 }
 
-/// A reader holding `coins`, credited through the ledger like an admin credit.
-pub async fn reader_with_coins(db: &Db, ids: &IdGenerator, username: &str, coins: i64) -> UserId {
-    let user_id = ids.mint().await.unwrap();
-    accounts::create_user(&db.main, user_id, username, "password123", username, READER)
+/// A reader (password `password123`) straight in the database.
+pub async fn reader(db: &Db, ids: &IdGenerator, username: &str, nick_name: &str) -> UserId {
+    let id = ids.mint().await.unwrap();
+    let user = NewUser {
+        id,
+        username: &Username::parse(username).unwrap(),
+        nick_name: &NickName::parse(nick_name).unwrap(),
+        roles: &Roles::from(&[Role::Reader][..]),
+    };
+    let password = Password::parse("password", "password123".into()).unwrap();
+    accounts::create_user(&db.main, user, &password)
         .await
         .unwrap();
+    id
+}
+
+/// A reader holding `coins`, credited through the ledger like an admin credit.
+pub async fn reader_with_coins(db: &Db, ids: &IdGenerator, username: &str, coins: i64) -> UserId {
+    let user_id = reader(db, ids, username, username).await;
     if coins > 0 {
         let mut tx = db.main.begin().await.unwrap();
         let entry = Entry {
@@ -99,19 +112,9 @@ pub async fn book(
     free: usize,
     words: usize,
 ) -> (BookId, Vec<ChapterId>) {
-    let user_id = ids.mint().await.unwrap();
-    let author_id = ids.mint().await.unwrap();
     let name = format!("a{}", ulid::Ulid::new().to_string().to_lowercase());
-    accounts::create_user(
-        &db.main,
-        user_id,
-        &name[..20],
-        "password123",
-        "Author",
-        READER,
-    )
-    .await
-    .unwrap();
+    let user_id = reader(db, ids, &name[..20], "Author").await;
+    let author_id = ids.mint().await.unwrap();
     accounts::create_author(&db.main, author_id, user_id, "Pen")
         .await
         .unwrap();

@@ -1,6 +1,6 @@
 //! Who may read what: shared by the catalog API and the reading pages so the rules cannot drift.
 
-use jobs::accounts::ADMIN;
+use jobs::accounts::Role;
 use jobs::catalog::{self, Viewer};
 use jobs::content;
 use jobs::ids::{BookId, ChapterId};
@@ -15,7 +15,7 @@ pub fn viewer(session: Option<&Session>) -> Viewer {
     session.map_or_else(Viewer::default, |s| Viewer {
         user_id: Some(s.user_id),
         author_id: s.author_id,
-        is_admin: s.has_role(ADMIN),
+        is_admin: s.has_role(Role::Admin),
     })
 }
 

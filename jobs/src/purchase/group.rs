@@ -529,6 +529,7 @@ fn bind_buy_record(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::accounts::{NewUser, NickName, Role, Roles, Username};
 
     /// A migrated database of its own and a user holding `coins`.
     async fn user_with(coins: i64) -> (MySqlPool, UserId) {
@@ -540,7 +541,14 @@ mod tests {
             .unwrap();
         let db = crate::db::Db::connect(&settings.database, &settings.sharding).unwrap();
         let user = UserId::from_raw(7);
-        crate::accounts::insert_user(&db.main, user, "debited", "-", "debited", "reader")
+        let (username, nick_name) = (Username::parse("debited"), NickName::parse("debited"));
+        let new = NewUser {
+            id: user,
+            username: &username.unwrap(),
+            nick_name: &nick_name.unwrap(),
+            roles: &Roles::from(&[Role::Reader][..]),
+        };
+        crate::accounts::insert_user(&db.main, new, "-")
             .await
             .unwrap();
         sqlx::query("UPDATE user SET account_balance = ? WHERE id = 7")

@@ -12,7 +12,7 @@ pub async fn show(MaybeSession(session): MaybeSession) -> Result<Response, PageE
     let Some(session) = session else {
         return Ok(sign_in_first("/admin"));
     };
-    if !session.has_role(jobs::accounts::ADMIN) {
+    if !session.has_role(jobs::accounts::Role::Admin) {
         return Err(ApiError::Forbidden.into());
     }
     render("admin.html", Some(&session), context! {})

@@ -5,9 +5,10 @@ use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use chrono::DateTime;
+use jobs::accounts::{Roles, Username};
 use jobs::ids::UserId;
 use jobs::paging::Page;
-use jobs::{accounts, users};
+use jobs::users;
 use serde::{Deserialize, Serialize};
 
 use super::errors::{AccountErrors, ListErrors, SessionErrors};
@@ -157,7 +158,7 @@ pub(super) async fn kick(
     _admin: AdminSession,
     ApiPath(account): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    if accounts::validate_username(&account).is_ok() {
+    if Username::parse(&account).is_ok() {
         let mut store = Store::new(&state);
         store.kick(&account).await?;
         store.publish_count().await?;
@@ -197,9 +198,10 @@ async fn set_frozen(
     ApiPath(account): ApiPath<String>,
     frozen: bool,
 ) -> ApiResult<StatusCode> {
-    if accounts::validate_username(&account).is_err()
-        || !users::set_frozen(&state.db.main, &account, frozen).await?
-    {
+    let Ok(username) = Username::parse(&account) else {
+        return Err(ApiError::NotFound);
+    };
+    if !users::set_frozen(&state.db.main, &username, frozen).await? {
         return Err(ApiError::NotFound);
     }
     Store::new(&state).set_frozen(&account, frozen).await?;
@@ -219,7 +221,7 @@ pub(super) struct UserItem {
     id: UserId,
     username: String,
     nick_name: String,
-    roles: Vec<String>,
+    roles: Roles,
     balance: i64,
     frozen: bool,
 }
@@ -248,7 +250,7 @@ pub(super) async fn users(
         .into_iter()
         .map(|u| UserItem {
             id: u.id,
-            roles: accounts::role_list(&u.roles),
+            roles: u.roles,
             username: u.username,
             nick_name: u.nick_name,
             balance: u.balance,

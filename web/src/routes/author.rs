@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use jobs::accounts::{self, AUTHOR, AccountError};
+use jobs::accounts::{self, AccountError, Role};
 use jobs::ids::AuthorId;
 use serde::{Deserialize, Serialize};
 
@@ -56,12 +56,8 @@ pub(super) async fn register(
         Err(AccountError::AlreadyExists) => return Err(already()),
         Err(AccountError::Db(error)) => return Err(error.into()),
     }
-    let mut roles = session.roles.clone();
-    if !session.has_role(AUTHOR) {
-        roles.push(AUTHOR.to_owned());
-    }
     let fields = [
-        ("roles", roles.join(",")),
+        ("roles", session.roles.with(Role::Author).to_string()),
         ("author_id", author_id.to_string()),
     ];
     Store::new(&state).update(&session.key, &fields).await?;

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use jobs::accounts::ADMIN;
+use jobs::accounts::Role;
 use jobs::authoring::{self, AddedChapter, AuthorBook, AuthoringError, NewChapter};
 use jobs::ids::{BookId, ChapterId};
 use jobs::paging::Page;
@@ -89,7 +89,7 @@ async fn may_edit(state: &AppState, session: &Session, book_id: BookId) -> ApiRe
     let author_id = authoring::book_author(&state.db.main, book_id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    if session.has_role(ADMIN) || session.author_id == Some(author_id) {
+    if session.has_role(Role::Admin) || session.author_id == Some(author_id) {
         return Ok(());
     }
     Err(ApiError::Forbidden)

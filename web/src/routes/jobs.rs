@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use jobs::accounts::ADMIN;
+use jobs::accounts::Role;
 use jobs::job::JobView;
 use serde::Deserialize;
 
@@ -33,7 +33,7 @@ async fn visible(state: &AppState, session: &Session, job_id: &str) -> ApiResult
         found => found,
     };
     Ok(found
-        .filter(|s| s.owner == session.user_id || session.has_role(ADMIN))
+        .filter(|s| s.owner == session.user_id || session.has_role(Role::Admin))
         .map(|s| s.view))
 }
 

@@ -4,8 +4,9 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use jobs::accounts::{self, Password, Roles};
 use jobs::ids::{AuthorId, UserId};
-use jobs::{accounts, users};
+use jobs::users;
 use serde::{Deserialize, Serialize};
 
 use super::auth::session_headers;
@@ -26,7 +27,7 @@ pub(super) struct Me {
     id: UserId,
     username: String,
     nick_name: String,
-    roles: Vec<String>,
+    roles: Roles,
     balance: i64,
     author_id: Option<AuthorId>,
 }
@@ -43,7 +44,7 @@ pub(super) async fn show(State(state): State<AppState>, session: Session) -> Api
         id: user.id,
         username: user.username,
         nick_name: user.nick_name,
-        roles: accounts::role_list(&user.roles),
+        roles: user.roles,
         balance: user.balance,
         author_id: user.author_id,
     }))
@@ -72,7 +73,8 @@ pub(super) async fn change_password(
     session: Session,
     ApiJson(body): ApiJson<PasswordBody>,
 ) -> ApiResult<Response> {
-    accounts::validate_password("new_password", &body.new_password).map_err(ApiError::Invalid)?;
+    let new_password =
+        Password::parse("new_password", body.new_password).map_err(ApiError::Invalid)?;
     let row = accounts::find_login_by_id(&state.db.main, session.user_id)
         .await?
         .ok_or(ApiError::Unauthenticated)?;
@@ -80,7 +82,7 @@ pub(super) async fn change_password(
     if !state.hasher.verify(body.old_password, stored).await? {
         return Err(ApiError::invalid("old_password: does not match"));
     }
-    let new_hash = state.hasher.hash(body.new_password).await?;
+    let new_hash = state.hasher.hash(new_password.into_string()).await?;
     // The middleware saw the session unfrozen; a freeze may have landed since (the hashes take
     // a while), and a frozen account keeps its password.
     if !users::set_password_hash(&state.db.main, row.id, &new_hash).await? {

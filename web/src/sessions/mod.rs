@@ -2,6 +2,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jobs::accounts::{Role, Roles};
 use jobs::ids::{AuthorId, UserId};
 use rand::TryRngCore;
 use sha2::{Digest, Sha256};
@@ -34,7 +35,7 @@ pub struct Session {
     pub key: String,
     pub user_id: UserId,
     pub account: String,
-    pub roles: Vec<String>,
+    pub roles: Roles,
     pub author_id: Option<AuthorId>,
     pub remember_me: bool,
     pub csrf: String,
@@ -42,8 +43,8 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn has_role(&self, role: &str) -> bool {
-        self.roles.iter().any(|r| r == role)
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(role)
     }
 }
 

@@ -8,6 +8,7 @@
 
 use std::sync::LazyLock;
 
+use jobs::accounts::Roles;
 use jobs::config::SessionSettings;
 use jobs::ids::{AuthorId, EntityId, UserId};
 use redis::Script;
@@ -27,7 +28,7 @@ pub struct Store<'a> {
 pub struct NewSession<'a> {
     pub user_id: UserId,
     pub account: &'a str,
-    pub roles: &'a [String],
+    pub roles: &'a Roles,
     pub author_id: Option<AuthorId>,
     pub remember_me: bool,
 }
@@ -178,7 +179,7 @@ impl<'a> Store<'a> {
             .arg(&[
                 ("user_id", new.user_id.to_string()),
                 ("account", new.account.to_owned()),
-                ("roles", new.roles.join(",")),
+                ("roles", new.roles.to_string()),
                 ("author_id", author_id),
                 ("created", now.to_string()),
                 ("remember", u8::from(new.remember_me).to_string()),
@@ -240,7 +241,7 @@ impl<'a> Store<'a> {
                     key,
                     user_id,
                     account: reply[2].clone(),
-                    roles: jobs::accounts::role_list(&reply[3]),
+                    roles: Roles::from(reply[3].clone()),
                     author_id: reply[4].parse().ok(),
                     remember_me: reply[5] == "1",
                     csrf: reply[6].clone(),

@@ -6,6 +6,7 @@ use reqwest::{Method, Response, StatusCode};
 use serde_json::Value;
 
 use crate::helpers::TestApp;
+use jobs::accounts::{NewUser, NickName, Roles, Username};
 use jobs::ids::UserId;
 
 /// The password of every account the helpers create.
@@ -149,7 +150,13 @@ impl TestApp {
     pub async fn create_user(&self, username: &str, roles: &str) -> UserId {
         let id = self.state.ids.mint().await.unwrap();
         let hash = PASSWORD_HASH.clone();
-        jobs::accounts::insert_user(&self.state.db.main, id, username, &hash, username, roles)
+        let user = NewUser {
+            id,
+            username: &Username::parse(username).unwrap(),
+            nick_name: &NickName::parse(username).unwrap(),
+            roles: &Roles::from(roles.to_owned()),
+        };
+        jobs::accounts::insert_user(&self.state.db.main, user, &hash)
             .await
             .unwrap();
         id
