@@ -3,6 +3,7 @@
 
 use jobs::accounts::{self, NewUser, NickName, Role, Roles, Username};
 use jobs::authoring;
+use jobs::coins::Coins;
 use jobs::config::Settings;
 use jobs::db::Db;
 use jobs::ids::{BookId, ChapterId, IdGenerator, UserId};
@@ -12,8 +13,8 @@ use secrecy::{ExposeSecret, SecretString};
 
 pub const PASSWORD: &str = "bench-password";
 /// Coins per reader: enough that no purchase fails for want of money.
-const COINS: i64 = 1_000_000_000;
-const PRICE: i64 = 5;
+const COINS: Coins = Coins::new(1_000_000_000);
+const PRICE: Coins = Coins::new(5);
 
 pub struct Reader {
     pub id: UserId,

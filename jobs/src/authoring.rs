@@ -3,6 +3,7 @@
 use sqlx::MySqlPool;
 
 use crate::clock;
+use crate::coins::Coins;
 use crate::config::PricingSettings;
 use crate::content;
 use crate::db::Db;
@@ -25,11 +26,11 @@ pub fn word_count(content: &str) -> i64 {
 }
 
 /// VIP: `max(1, words * coins_per_unit / words_per_unit)`; free chapters cost nothing.
-pub fn price(pricing: &PricingSettings, words: i64, is_vip: bool) -> i64 {
+pub fn price(pricing: &PricingSettings, words: i64, is_vip: bool) -> Coins {
     if !is_vip {
-        return 0;
+        return Coins::ZERO;
     }
-    (words * pricing.coins_per_unit / pricing.words_per_unit).max(1)
+    Coins::new((words * pricing.coins_per_unit / pricing.words_per_unit).max(1))
 }
 
 #[tracing::instrument(skip_all)]
@@ -75,7 +76,7 @@ pub struct NewChapter<'a> {
 #[derive(Debug, Clone, Copy)]
 pub struct AddedChapter {
     pub index_id: ChapterId,
-    pub price: i64,
+    pub price: Coins,
 }
 
 /// Adds a chapter at the end of the book.

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::MySqlPool;
 
+use crate::coins::Coins;
 use crate::ids::{AuthorId, BookId, BuyRecordId, ChapterId, UserId};
 use crate::paging::{self, Binds, Page, PageRequest, SearchText};
 
@@ -52,7 +53,7 @@ pub struct ChapterSummary {
     pub index_name: String,
     pub word_count: i32,
     pub is_vip: bool,
-    pub price: i64,
+    pub price: Coins,
     pub owned: bool,
 }
 
@@ -64,7 +65,7 @@ pub struct ChapterRow {
     pub index_num: i32,
     pub index_name: String,
     pub is_vip: bool,
-    pub price: i64,
+    pub price: Coins,
     pub book_status: i8,
     pub author_id: AuthorId,
 }

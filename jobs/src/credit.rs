@@ -4,6 +4,7 @@ use chrono::{Duration, Utc};
 use sqlx::{MySql, MySqlPool, Transaction};
 
 use crate::clock;
+use crate::coins::Coins;
 use crate::db::with_retries;
 use crate::ids::{FlowId, IdGenerator, UserId, mint_for_sql};
 use crate::ledger::{self, Entry, Reason};
@@ -22,7 +23,7 @@ pub struct Key<'a> {
 pub struct Credit<'a> {
     pub admin_id: UserId,
     pub user_id: UserId,
-    pub amount: i64,
+    pub amount: Coins,
     pub note: &'a str,
     pub key: Option<Key<'a>>,
 }
@@ -30,9 +31,9 @@ pub struct Credit<'a> {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Credited {
     /// Credited now: the balance right after it.
-    Balance(i64),
+    Balance(Coins),
     /// Credited by an earlier request with the same key: the balance right after that one.
-    Replayed(i64),
+    Replayed(Coins),
     UserNotFound,
     /// The key was used for another request: nothing changed.
     KeyReused,
@@ -100,7 +101,7 @@ async fn earlier(
     admin_id: UserId,
     key: Key<'_>,
 ) -> Result<Option<Credited>, sqlx::Error> {
-    let row: Option<(String, i64, chrono::DateTime<Utc>)> = sqlx::query_as(
+    let row: Option<(String, Coins, chrono::DateTime<Utc>)> = sqlx::query_as(
         r"SELECT fingerprint, balance, create_time FROM admin_credit
           WHERE admin_id = ? AND idempotency_key = ? FOR UPDATE",
     )

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::MySqlPool;
 
+use crate::coins::Coins;
 use crate::ids::{BookId, ChapterId, UserId};
 use crate::paging::{self, Binds, Page, PageRequest};
 
@@ -13,7 +14,7 @@ pub struct Purchase {
     pub book_name: String,
     pub index_id: ChapterId,
     pub index_name: String,
-    pub amount: i64,
+    pub amount: Coins,
     pub refunded: bool,
     #[serde(with = "crate::json::timestamp")]
     #[schema(value_type = String, format = DateTime)]
@@ -22,8 +23,8 @@ pub struct Purchase {
 
 #[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct LedgerEntry {
-    pub delta: i64,
-    pub balance_after: i64,
+    pub delta: Coins,
+    pub balance_after: Coins,
     pub reason: String,
     pub ref_id: String,
     #[serde(with = "crate::json::timestamp")]

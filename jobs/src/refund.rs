@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::{MySql, MySqlPool, QueryBuilder};
 
+use crate::coins::Coins;
 use crate::db::with_retries;
 use crate::ids::{BuyRecordId, IdGenerator, UserId};
 use crate::job::outcome::{self, Record, insert_outcome, replay, twin};
@@ -124,9 +125,9 @@ async fn try_once(
         list.push_bind(*id);
     }
     select.push(") ORDER BY id FOR UPDATE");
-    let open: Vec<(BuyRecordId, i64)> = select.build_query_as().fetch_all(&mut *tx).await?;
+    let open: Vec<(BuyRecordId, Coins)> = select.build_query_as().fetch_all(&mut *tx).await?;
     let mut refunded = Vec::new();
-    let mut amount = 0;
+    let mut amount = Coins::ZERO;
     for (record_id, buy_amount) in open {
         let changed = sqlx::query(
             "UPDATE user_buy_record SET refund_status = 1 WHERE id = ? AND refund_status = 0",
@@ -140,7 +141,7 @@ async fn try_once(
             amount += buy_amount;
         }
     }
-    let balance = if amount > 0 {
+    let balance = if amount > Coins::ZERO {
         let entry = Entry {
             id: entry_id,
             user_id: job.user_id,

@@ -4,6 +4,7 @@ use sqlx::{AssertSqlSafe, MySqlPool};
 
 use crate::accounts::{Roles, Username};
 use crate::clock;
+use crate::coins::Coins;
 use crate::ids::{AuthorId, UserId};
 use crate::paging::{self, Binds, Page, PageRequest, SearchText};
 
@@ -15,7 +16,7 @@ pub struct UserRow {
     pub nick_name: String,
     #[sqlx(try_from = "String")]
     pub roles: Roles,
-    pub balance: i64,
+    pub balance: Coins,
     pub frozen: bool,
     pub author_id: Option<AuthorId>,
 }

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use jobs::accounts::{self, NewUser, NickName, Password, Role, Roles, Username};
 use jobs::authoring::{self, NewChapter};
+use jobs::coins::Coins;
 use jobs::config::Settings;
 use jobs::db::Db;
 use jobs::ids::{BookId, ChapterId, IdGenerator, UserId};
@@ -85,9 +86,15 @@ pub async fn reader(db: &Db, ids: &IdGenerator, username: &str, nick_name: &str)
 }
 
 /// A reader holding `coins`, credited through the ledger like an admin credit.
-pub async fn reader_with_coins(db: &Db, ids: &IdGenerator, username: &str, coins: i64) -> UserId {
+pub async fn reader_with_coins(
+    db: &Db,
+    ids: &IdGenerator,
+    username: &str,
+    coins: impl Into<Coins>,
+) -> UserId {
     let user_id = reader(db, ids, username, username).await;
-    if coins > 0 {
+    let coins = coins.into();
+    if coins > Coins::ZERO {
         let mut tx = db.main.begin().await.unwrap();
         let entry = Entry {
             id: ids.mint().await.unwrap(),
@@ -142,7 +149,7 @@ pub async fn book(
     (book_id, index_ids)
 }
 
-pub async fn balance(db: &Db, user_id: UserId) -> i64 {
+pub async fn balance(db: &Db, user_id: UserId) -> Coins {
     sqlx::query_scalar("SELECT account_balance FROM user WHERE id = ?")
         .bind(user_id)
         .fetch_one(&db.main)
@@ -277,12 +284,13 @@ pub async fn bulk_chapters(
     ids: &IdGenerator,
     book_id: BookId,
     n: usize,
-    price: i64,
+    price: impl Into<Coins>,
 ) -> Vec<ChapterId> {
     let mut index_ids = Vec::with_capacity(n);
     for _ in 0..n {
         index_ids.push(ids.mint().await.unwrap());
     }
+    let price = price.into();
     let now = jobs::clock::now();
     let start: i32 = sqlx::query_scalar(
         "SELECT CAST(COALESCE(MAX(index_num), 0) AS SIGNED) FROM book_index WHERE book_id = ?",

@@ -2,6 +2,7 @@
 
 use jobs::accounts::Role;
 use jobs::catalog::{self, Viewer};
+use jobs::coins::Coins;
 use jobs::content;
 use jobs::ids::{BookId, ChapterId};
 use serde::Serialize;
@@ -26,7 +27,7 @@ pub struct Chapter {
     pub index_num: i32,
     pub index_name: String,
     pub is_vip: bool,
-    pub price: i64,
+    pub price: Coins,
     pub content: String,
 }
 

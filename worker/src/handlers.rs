@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use apalis::prelude::{AbortError, Attempt, BoxDynError, Data};
+use jobs::coins::Coins;
 use jobs::db::Db;
 use jobs::ids::IdGenerator;
 use jobs::job::{Done, Job, JobView, Status, StatusStore, outcome, submit};
@@ -139,8 +140,9 @@ pub async fn handle<J: Handler>(
             metrics::counter!(m::JOBS_COMPLETED, "kind" => kind, "outcome" => outcome).increment(1);
             metrics::histogram!(m::JOB_DURATION, "kind" => kind)
                 .record(started.elapsed().as_secs_f64());
-            if done.coins > 0 {
-                metrics::counter!(m::COINS, "direction" => J::COINS).increment(done.coins as u64);
+            if done.coins > Coins::ZERO {
+                metrics::counter!(m::COINS, "direction" => J::COINS)
+                    .increment(done.coins.get() as u64);
             }
         }
         if !J::GROUPED {

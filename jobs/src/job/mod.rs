@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 
 pub use status::{StatusStore, StoredStatus, done_channel};
 
+use crate::coins::Coins;
 use crate::ids::UserId;
 pub use view::{FailureCode, JobError, JobView, Kind, Status, to_json};
 
@@ -52,6 +53,6 @@ pub(crate) use payload;
 #[derive(Debug, Clone)]
 pub struct Done {
     pub view: JobView,
-    pub coins: i64,
+    pub coins: Coins,
     pub replayed: bool,
 }

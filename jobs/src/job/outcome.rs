@@ -7,6 +7,7 @@ use super::Done;
 use super::StoredStatus;
 use super::view::{FailureCode, JobView, Kind};
 use crate::clock;
+use crate::coins::Coins;
 use crate::db::{DUPLICATE_KEY, mysql_code};
 use crate::ids::UserId;
 
@@ -87,7 +88,7 @@ pub async fn record(
     if insert_outcome(pool, record).await? {
         return Ok(Done {
             view,
-            coins: 0,
+            coins: Coins::ZERO,
             replayed: false,
         });
     }
@@ -98,7 +99,7 @@ pub async fn record(
 pub async fn replay(pool: &MySqlPool, job_id: &str) -> Result<Option<Done>, sqlx::Error> {
     Ok(recorded(pool, job_id).await?.map(|view| Done {
         view,
-        coins: 0,
+        coins: Coins::ZERO,
         replayed: true,
     }))
 }

@@ -16,6 +16,7 @@ use sqlx::{MySql, MySqlPool, QueryBuilder, Transaction};
 
 use super::Order;
 use crate::clock;
+use crate::coins::Coins;
 use crate::db::{DUPLICATE_KEY, is_transient, mysql_code, with_retries};
 use crate::ids::{
     BookId, BuyRecordId, ChapterId, EntityId, FlowId, IdGenerator, UserId, mint_for_sql,
@@ -131,13 +132,13 @@ struct Plan<'m> {
     vip: Vec<&'m Chapter>,
     failure: Option<FailureCode>,
     bought: BTreeSet<ChapterId>,
-    spent: i64,
+    spent: Coins,
 }
 
 /// One user's debit in a round, for one job.
 struct Debit<'a> {
     user_id: UserId,
-    spent: i64,
+    spent: Coins,
     job_id: &'a str,
 }
 
@@ -191,10 +192,10 @@ async fn try_round(
             .sum();
         if order.kind == Kind::Purchase && plan.bought.is_empty() {
             plan.failure = Some(FailureCode::AlreadyBought);
-        } else if plan.spent > balances.get(&order.user_id).copied().unwrap_or(0) {
+        } else if plan.spent > balances.get(&order.user_id).copied().unwrap_or_default() {
             plan.failure = Some(FailureCode::InsufficientBalance);
             delete_buy_records(&mut tx, plan).await?;
-        } else if plan.spent > 0 {
+        } else if plan.spent > Coins::ZERO {
             debits.push(Debit {
                 user_id: order.user_id,
                 spent: plan.spent,
@@ -244,7 +245,7 @@ fn plan<'m>(member: &'m Member<'m>, found: &'m HashMap<ChapterId, Chapter>) -> P
         vip,
         failure,
         bought: BTreeSet::new(),
-        spent: 0,
+        spent: Coins::ZERO,
     }
 }
 
@@ -326,7 +327,7 @@ async fn ours(
 async fn lock_users(
     tx: &mut Transaction<'_, MySql>,
     plans: &[Plan<'_>],
-) -> Result<HashMap<UserId, i64>, sqlx::Error> {
+) -> Result<HashMap<UserId, Coins>, sqlx::Error> {
     let users: BTreeSet<UserId> = plans.iter().map(|p| p.member.order.user_id).collect();
     let mut query =
         QueryBuilder::<MySql>::new("SELECT id, account_balance FROM user WHERE id IN (");
@@ -335,7 +336,7 @@ async fn lock_users(
         list.push_bind(*user);
     }
     query.push(") ORDER BY id FOR UPDATE");
-    let rows: Vec<(UserId, i64)> = query.build_query_as().fetch_all(&mut **tx).await?;
+    let rows: Vec<(UserId, Coins)> = query.build_query_as().fetch_all(&mut **tx).await?;
     Ok(rows.into_iter().collect())
 }
 
@@ -366,9 +367,9 @@ async fn delete_buy_records(
 async fn debit(
     tx: &mut Transaction<'_, MySql>,
     fresh: &mut impl Iterator<Item = FlowId>,
-    balances: &HashMap<UserId, i64>,
+    balances: &HashMap<UserId, Coins>,
     debits: &[Debit<'_>],
-) -> Result<Option<HashMap<UserId, i64>>, sqlx::Error> {
+) -> Result<Option<HashMap<UserId, Coins>>, sqlx::Error> {
     if debits.is_empty() {
         return Ok(Some(HashMap::new()));
     }
@@ -392,7 +393,12 @@ async fn debit(
             .push(" WHEN ")
             .push_bind(debit.user_id)
             .push(" THEN ")
-            .push_bind(balances.get(&debit.user_id).copied().unwrap_or(-1));
+            .push_bind(
+                balances
+                    .get(&debit.user_id)
+                    .copied()
+                    .unwrap_or(Coins::new(-1)),
+            );
     }
     update.push(" END");
     let changed = update.build().execute(&mut **tx).await?.rows_affected();
@@ -434,12 +440,16 @@ fn next<T>(fresh: &mut impl Iterator<Item = T>) -> T {
     fresh.next().expect("a round mints every id it uses")
 }
 
-fn done(plan: &Plan<'_>, balances: &HashMap<UserId, i64>, after: &HashMap<UserId, i64>) -> Done {
+fn done(
+    plan: &Plan<'_>,
+    balances: &HashMap<UserId, Coins>,
+    after: &HashMap<UserId, Coins>,
+) -> Done {
     let order = &plan.member.order;
     if let Some(code) = plan.failure {
         return Done {
             view: JobView::failed(order.job_id, order.kind, code),
-            coins: 0,
+            coins: Coins::ZERO,
             replayed: false,
         };
     }
@@ -447,7 +457,7 @@ fn done(plan: &Plan<'_>, balances: &HashMap<UserId, i64>, after: &HashMap<UserId
         .get(&order.user_id)
         .or_else(|| balances.get(&order.user_id))
         .copied()
-        .unwrap_or(0);
+        .unwrap_or_default();
     let result = result(order, &plan.bought, plan.spent, balance);
     Done {
         view: JobView::succeeded(order.job_id, order.kind, result),
@@ -463,15 +473,15 @@ struct Chapter {
     book_name: String,
     index_name: String,
     is_vip: bool,
-    price: i64,
+    price: Coins,
 }
 
 /// A successful purchase's result: what it bought and skipped (ids as strings), spent, balance.
 fn result(
     order: &Order<'_>,
     bought: &BTreeSet<ChapterId>,
-    spent: i64,
-    balance: i64,
+    spent: Coins,
+    balance: Coins,
 ) -> serde_json::Value {
     let skipped: Vec<ChapterId> = order
         .index_ids
@@ -563,11 +573,11 @@ mod tests {
     async fn a_debit_whose_balance_is_not_the_one_read_changes_nothing() {
         let (pool, user) = user_with(50).await;
         let mut tx = pool.begin().await.unwrap();
-        let believed = HashMap::from([(user, 100)]);
+        let believed = HashMap::from([(user, Coins::new(100))]);
         let mut fresh = [1, 2, 3].map(FlowId::from_raw).into_iter();
         let debits = [Debit {
             user_id: user,
-            spent: 30,
+            spent: Coins::new(30),
             job_id: "J1",
         }];
         let after = debit(&mut tx, &mut fresh, &believed, &debits)
@@ -582,8 +592,11 @@ mod tests {
         .await
         .unwrap();
         assert_eq!((balance, rows), (50, 0), "nothing written");
-        let right = HashMap::from([(user, 50)]);
+        let right = HashMap::from([(user, Coins::new(50))]);
         let after = debit(&mut tx, &mut fresh, &right, &debits).await;
-        assert_eq!(after.unwrap(), Some(HashMap::from([(user, 20)])));
+        assert_eq!(
+            after.unwrap(),
+            Some(HashMap::from([(user, Coins::new(20))]))
+        );
     }
 }

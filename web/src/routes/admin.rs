@@ -6,6 +6,7 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use chrono::DateTime;
 use jobs::accounts::{Roles, Username};
+use jobs::coins::Coins;
 use jobs::ids::UserId;
 use jobs::paging::Page;
 use jobs::users;
@@ -222,7 +223,7 @@ pub(super) struct UserItem {
     username: String,
     nick_name: String,
     roles: Roles,
-    balance: i64,
+    balance: Coins,
     frozen: bool,
 }
 

@@ -7,6 +7,7 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use jobs::accounts::Role;
 use jobs::authoring::{self, AddedChapter, AuthorBook, AuthoringError, NewChapter};
+use jobs::coins::Coins;
 use jobs::ids::{BookId, ChapterId};
 use jobs::paging::Page;
 use serde::{Deserialize, Serialize};
@@ -125,7 +126,7 @@ pub(super) struct ChapterBody {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct ChapterCreated {
     index_id: ChapterId,
-    price: i64,
+    price: Coins,
 }
 
 #[utoipa::path(

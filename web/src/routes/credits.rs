@@ -4,6 +4,7 @@
 use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
+use jobs::coins::Coins;
 use jobs::credit::{self, Credit, Credited, Key};
 use jobs::ids::UserId;
 use jobs::metrics as m;
@@ -40,7 +41,7 @@ pub(super) struct CreditRequest {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct Balance {
-    balance: i64,
+    balance: Coins,
 }
 
 #[utoipa::path(
@@ -75,7 +76,7 @@ pub(super) async fn credit(
     let request = Credit {
         admin_id: admin.user_id,
         user_id,
-        amount: body.amount,
+        amount: Coins::new(body.amount),
         note,
         key: keyed.as_ref().map(|k| Key {
             key: &k.key,

@@ -5,6 +5,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use jobs::accounts::{self, Password, Roles};
+use jobs::coins::Coins;
 use jobs::ids::{AuthorId, UserId};
 use jobs::users;
 use serde::{Deserialize, Serialize};
@@ -28,7 +29,7 @@ pub(super) struct Me {
     username: String,
     nick_name: String,
     roles: Roles,
-    balance: i64,
+    balance: Coins,
     author_id: Option<AuthorId>,
 }
 
