@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jobs::ids::ChapterId;
+use jobs::job::JobId;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
@@ -192,7 +193,7 @@ async fn buy(session: &Session, what: Pick, sample: &mut Sample) {
         match sent {
             Ok(answer) if answer.status() == StatusCode::ACCEPTED => {
                 match answer.json::<Value>().await {
-                    Ok(v) => break v["job_id"].as_str().unwrap_or_default().to_owned(),
+                    Ok(v) => break JobId::from(v["job_id"].as_str().unwrap_or_default()),
                     Err(error) => eprintln!("202 without a job: {error}"),
                 }
             }
@@ -215,7 +216,7 @@ async fn buy(session: &Session, what: Pick, sample: &mut Sample) {
 }
 
 /// The job's terminal status, or `None` if it could not be seen (errors, or two minutes).
-async fn poll(session: &Session, job_id: &str, sample: &mut Sample) -> Option<String> {
+async fn poll(session: &Session, job_id: &JobId, sample: &mut Sample) -> Option<String> {
     let url = format!("{}/api/jobs/{job_id}?wait_ms=5000", session.base);
     let give_up = Instant::now() + Duration::from_secs(120);
     while Instant::now() < give_up {

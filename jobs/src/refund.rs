@@ -10,13 +10,13 @@ use crate::coins::Coins;
 use crate::db::with_retries;
 use crate::ids::{BuyRecordId, IdGenerator, UserId};
 use crate::job::outcome::{self, Record, insert_outcome, replay, twin};
-use crate::job::{Done, JobView, Kind, payload};
+use crate::job::{Done, JobId, JobView, Kind, payload};
 use crate::ledger::{self, Entry, Reason};
 
 /// Finds refundable buy records and enqueues `refund` jobs for them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RefundSweepJob {
-    pub job_id: String,
+    pub job_id: JobId,
     /// The admin who asked, or [`UserId::NOBODY`] for the cron schedule.
     #[serde(with = "crate::ids::number")]
     pub requested_by: UserId,
@@ -26,7 +26,7 @@ pub struct RefundSweepJob {
 /// Refunds some of one user's buy records: one ledger row for the job.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RefundJob {
-    pub job_id: String,
+    pub job_id: JobId,
     #[serde(with = "crate::ids::number")]
     pub user_id: UserId,
     #[serde(with = "crate::ids::numbers")]
@@ -146,7 +146,7 @@ async fn try_once(
             id: entry_id,
             user_id: job.user_id,
             reason: Reason::Refund,
-            ref_id: &job.job_id,
+            ref_id: job.job_id.as_str(),
             note: None,
         };
         ledger::credit(&mut tx, entry, amount).await?

@@ -14,6 +14,7 @@ use jobs::coins::Coins;
 use jobs::config::Settings;
 use jobs::db::Db;
 use jobs::ids::{BookId, ChapterId, IdGenerator, UserId};
+use jobs::job::JobId;
 use jobs::ledger::{self, Entry, Reason};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -34,9 +35,9 @@ pub fn settings() -> Settings {
 pub async fn enqueue<T: jobs::job::Job>(
     storage: &apalis_redis::RedisStorage<T>,
     status: &jobs::job::StatusStore,
-    make: impl FnOnce(String) -> T,
-) -> String {
-    let job_id = ulid::Ulid::new().to_string();
+    make: impl FnOnce(JobId) -> T,
+) -> JobId {
+    let job_id = JobId::new();
     jobs::job::submit::enqueue(storage, status, make(job_id.clone()))
         .await
         .expect("Redis takes the job");
@@ -167,7 +168,7 @@ pub async fn assert_books_balance(db: &Db) {
 }
 
 /// Waits until every job has a terminal outcome in MySQL; panics after `timeout`.
-pub async fn wait_for_outcomes(db: &Db, job_ids: &[String], timeout: Duration) {
+pub async fn wait_for_outcomes(db: &Db, job_ids: &[JobId], timeout: Duration) {
     let started = Instant::now();
     loop {
         let missing = jobs::audit::unfinished(&db.main, job_ids).await.unwrap();

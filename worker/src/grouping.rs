@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use jobs::db::Db;
 use jobs::ids::{ChapterId, IdGenerator, UserId};
-use jobs::job::{Done, JobView, Kind, Status, StatusStore};
+use jobs::job::{Done, JobId, JobView, Kind, Status, StatusStore};
 use jobs::purchase::Order;
 use jobs::purchase::group::{self, Member};
 use tokio::sync::{Mutex, mpsc, oneshot};
@@ -17,7 +17,7 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 const COMMITTERS: usize = 2;
 
 struct Waiting {
-    job_id: String,
+    job_id: JobId,
     user_id: UserId,
     kind: Kind,
     index_ids: Vec<ChapterId>,
@@ -48,7 +48,7 @@ impl Purchases {
     pub async fn run(&self, order: Order<'_>, attempt: i32) -> anyhow::Result<Done> {
         let (reply, outcome) = oneshot::channel();
         let waiting = Waiting {
-            job_id: order.job_id.to_owned(),
+            job_id: order.job_id.clone(),
             user_id: order.user_id,
             kind: order.kind,
             index_ids: order.index_ids,

@@ -8,7 +8,7 @@ use apalis::prelude::{AbortError, Attempt, BoxDynError, Data};
 use jobs::coins::Coins;
 use jobs::db::Db;
 use jobs::ids::IdGenerator;
-use jobs::job::{Done, Job, JobView, Status, StatusStore, outcome, submit};
+use jobs::job::{Done, Job, JobId, JobView, Status, StatusStore, outcome, submit};
 use jobs::metrics as m;
 use jobs::purchase::{BatchPurchaseJob, PurchaseJob};
 use jobs::queues::Queues;
@@ -85,7 +85,7 @@ async fn sweep(state: &WorkerState, job: &RefundSweepJob) -> anyhow::Result<Done
     let records = chunks.iter().map(|r| r.record_ids.len()).sum();
     for chunk in &chunks {
         let refund = RefundJob {
-            job_id: ulid::Ulid::new().to_string(),
+            job_id: JobId::new(),
             user_id: chunk.user_id,
             record_ids: chunk.record_ids.clone(),
             enqueued_at_ms: jobs::clock::now_ms(),
@@ -114,7 +114,7 @@ pub async fn handle<J: Handler>(
 ) -> Result<(), BoxDynError> {
     let job: J = decode(job)?;
     let kind = J::KIND.as_str();
-    let span = tracing::info_span!("job", job_id = job.job_id(), kind, worker = &*state.name);
+    let span = tracing::info_span!("job", job_id = %job.job_id(), kind, worker = &*state.name);
     async move {
         let attempt = attempt.current() as i32;
         if attempt == 1 {

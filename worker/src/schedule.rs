@@ -3,7 +3,7 @@
 use apalis::prelude::{BoxDynError, Data};
 use apalis_cron::Tick;
 use jobs::ids::UserId;
-use jobs::job::submit;
+use jobs::job::{JobId, submit};
 use jobs::refund::RefundSweepJob;
 use redis::aio::ConnectionManager;
 
@@ -31,7 +31,7 @@ pub async fn on_tick(tick: Tick, state: Data<CronState>) -> Result<(), BoxDynErr
     if claim.is_none() {
         return Ok(());
     }
-    let job_id = ulid::Ulid::from_parts(at * 1000, 0).to_string();
+    let job_id = JobId::from(ulid::Ulid::from_parts(at * 1000, 0));
     let job = RefundSweepJob {
         job_id: job_id.clone(),
         requested_by: UserId::NOBODY,
@@ -39,6 +39,6 @@ pub async fn on_tick(tick: Tick, state: Data<CronState>) -> Result<(), BoxDynErr
     };
     let worker = &state.worker;
     submit::enqueue(&worker.queues.refund_sweep, &worker.status, job).await?;
-    tracing::info!(job_id, tick = at, "refund sweep enqueued");
+    tracing::info!(%job_id, tick = at, "refund sweep enqueued");
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! The invariant check every test and benchmark ends with finds each kind of broken books.
 
 use jobs::ids::{BuyRecordId, EntityId, FlowId};
-use jobs::job::Kind;
+use jobs::job::{JobId, Kind};
 use jobs::purchase::Order;
 use testkit::{book, prepare, reader_with_coins, settings};
 
@@ -19,8 +19,9 @@ async fn each_kind_of_violation_is_reported() {
     let (db, ids) = prepare(&settings).await;
     let reader = reader_with_coins(&db, &ids, "auditee", 1000).await;
     let (_, chapters) = book(&db, &ids, &settings, 3, 0, 1000).await;
+    let job_id = JobId::from("01JAUDITEDPURCHASE0000000");
     let order = Order {
-        job_id: "01JAUDITEDPURCHASE0000000",
+        job_id: &job_id,
         user_id: reader,
         kind: Kind::Purchase,
         index_ids: vec![chapters[0]],

@@ -2,15 +2,16 @@
 //! outcome, exactly as if each had run alone.
 
 use jobs::ids::{ChapterId, EntityId, UserId};
-use jobs::job::{JobView, Kind};
+use jobs::job::{JobId, JobView, Kind};
 use jobs::purchase::Order;
 use jobs::purchase::group::{self as purchase_group, Member};
 use testkit::{assert_books_balance, balance, book, prepare, reader_with_coins, settings};
 
-fn member(job_id: &str, user_id: UserId, kind: Kind, index_ids: Vec<ChapterId>) -> Member<'_> {
+/// A member whose job id lives as long as the test (leaked: a test's few bytes).
+fn member(job_id: &str, user_id: UserId, kind: Kind, index_ids: Vec<ChapterId>) -> Member<'static> {
     Member {
         order: Order {
-            job_id,
+            job_id: Box::leak(Box::new(JobId::from(job_id))),
             user_id,
             kind,
             index_ids,

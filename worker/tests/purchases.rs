@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use jobs::ids::{ChapterId, EntityId, UserId};
-use jobs::job::queue;
+use jobs::job::{JobId, queue};
 use jobs::job::{Kind, StatusStore};
 use jobs::purchase::{BatchPurchaseJob, PurchaseJob};
 use jobs::queues::Queues;
@@ -41,7 +41,7 @@ async fn deploy(workers: usize) -> Deployment {
 }
 
 impl Deployment {
-    async fn buy(&self, user_id: UserId, index_id: ChapterId) -> String {
+    async fn buy(&self, user_id: UserId, index_id: ChapterId) -> JobId {
         enqueue(&self.queues.purchase, &self.status, |job_id| PurchaseJob {
             job_id,
             user_id,
@@ -51,7 +51,7 @@ impl Deployment {
         .await
     }
 
-    async fn buy_batch(&self, user_id: UserId, index_ids: Vec<ChapterId>) -> String {
+    async fn buy_batch(&self, user_id: UserId, index_ids: Vec<ChapterId>) -> JobId {
         enqueue(&self.queues.batch_purchase, &self.status, |job_id| {
             BatchPurchaseJob {
                 job_id,
@@ -63,7 +63,7 @@ impl Deployment {
         .await
     }
 
-    async fn outcomes(&self, job_ids: &[String]) -> Vec<jobs::job::JobView> {
+    async fn outcomes(&self, job_ids: &[JobId]) -> Vec<jobs::job::JobView> {
         wait_for_outcomes(&self.db, job_ids, Duration::from_secs(60)).await;
         let mut views = Vec::new();
         for id in job_ids {
@@ -110,9 +110,9 @@ async fn concurrent_purchases_of_different_chapters_never_lose_an_update() {
     assert_books_balance(&app.db).await;
 }
 
-async fn futures_join<F: std::future::Future<Output = String>>(
+async fn futures_join<F: std::future::Future<Output = JobId>>(
     futures: impl Iterator<Item = F>,
-) -> Vec<String> {
+) -> Vec<JobId> {
     futures::future::join_all(futures).await
 }
 
@@ -220,7 +220,7 @@ async fn the_same_job_delivered_twice_charges_once() {
         .await
         .unwrap();
     redis::pipe()
-        .hdel(config.job_data_hash(), &job_id)
+        .hdel(config.job_data_hash(), job_id.as_str())
         .del(format!("{}:{job_id}", config.job_meta_hash()))
         .exec_async(&mut redis)
         .await
@@ -241,7 +241,7 @@ async fn the_same_job_delivered_twice_charges_once() {
     loop {
         let done: bool = redis::cmd("SISMEMBER")
             .arg(config.done_jobs_set())
-            .arg(&job_id)
+            .arg(job_id.as_str())
             .query_async(&mut redis)
             .await
             .unwrap();

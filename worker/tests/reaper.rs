@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use jobs::ids::{ChapterId, EntityId, UserId};
-use jobs::job::{JobView, Kind, Status, StatusStore, StoredStatus};
+use jobs::job::{JobId, JobView, Kind, Status, StatusStore, StoredStatus};
 use jobs::job::{queue, submit};
 use testkit::{WorkerProcess, prepare, settings, wait_for_outcomes};
 
@@ -13,7 +13,7 @@ async fn a_job_in_the_dead_set_is_recorded_as_failed_internal_and_its_poll_ends(
     let (db, _ids) = prepare(&settings).await;
     let mut redis = jobs::redis_conn::connect(&settings.redis).await.unwrap();
     let status = StatusStore::new(redis.clone(), &settings.redis.prefix, 60);
-    let job_id = ulid::Ulid::new().to_string();
+    let job_id = JobId::new();
     // As apalis leaves a job after its last retry: its status still `queued`, its id dead.
     let config = queue::config(&settings.redis.prefix, Kind::Purchase, &settings.jobs, 1);
     let view = JobView::new(&job_id, Kind::Purchase, Status::Queued);
@@ -26,7 +26,7 @@ async fn a_job_in_the_dead_set_is_recorded_as_failed_internal_and_its_poll_ends(
                 ("owner", "42".to_owned()),
             ],
         )
-        .sadd(config.dead_jobs_set(), &job_id)
+        .sadd(config.dead_jobs_set(), job_id.as_str())
         .exec_async(&mut redis)
         .await
         .unwrap();
@@ -43,7 +43,7 @@ async fn a_job_in_the_dead_set_is_recorded_as_failed_internal_and_its_poll_ends(
     assert_eq!(published.view.status, Status::Failed);
     let left: bool = redis::cmd("SISMEMBER")
         .arg(config.dead_jobs_set())
-        .arg(&job_id)
+        .arg(job_id.as_str())
         .query_async(&mut redis)
         .await
         .unwrap();
@@ -58,7 +58,7 @@ async fn a_malformed_payload_is_not_retried_forever_and_ends_failed() {
     let status = StatusStore::new(redis.clone(), &settings.redis.prefix, 60);
     let config = queue::config(&settings.redis.prefix, Kind::Purchase, &settings.jobs, 1);
     let raw = queue::storage::<serde_json::Value>(&redis, config);
-    let job_id = ulid::Ulid::new().to_string();
+    let job_id = JobId::new();
     let view = JobView::new(&job_id, Kind::Purchase, Status::Queued);
     let malformed = serde_json::json!({ "index_id": "not a purchase" });
     submit::submit(&raw, &status, UserId::from_raw(7), &view, None, &malformed)
@@ -66,7 +66,7 @@ async fn a_malformed_payload_is_not_retried_forever_and_ends_failed() {
         .unwrap();
     // A well-formed job queued behind it still runs: the bad one does not block the queue.
     let queues = jobs::queues::Queues::new(&redis, &settings.redis.prefix, &settings.jobs, 1);
-    let good_id = ulid::Ulid::new().to_string();
+    let good_id = JobId::new();
     let good = jobs::purchase::PurchaseJob {
         job_id: good_id.clone(),
         user_id: UserId::from_raw(7),

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use jobs::ids::{BuyRecordId, ChapterId, FlowId, UserId};
-use jobs::job::{Kind, StatusStore};
+use jobs::job::{JobId, Kind, StatusStore};
 use jobs::purchase::PurchaseJob;
 use jobs::queues::Queues;
 use jobs::refund::RefundSweepJob;
@@ -12,7 +12,7 @@ use testkit::{
     settings, wait_for_outcomes,
 };
 
-async fn sweep(queues: &Queues, status: &StatusStore) -> String {
+async fn sweep(queues: &Queues, status: &StatusStore) -> JobId {
     enqueue(&queues.refund_sweep, status, |job_id| RefundSweepJob {
         job_id,
         requested_by: UserId::NOBODY,
@@ -21,12 +21,7 @@ async fn sweep(queues: &Queues, status: &StatusStore) -> String {
     .await
 }
 
-async fn buy(
-    queues: &Queues,
-    status: &StatusStore,
-    user_id: UserId,
-    index_id: ChapterId,
-) -> String {
+async fn buy(queues: &Queues, status: &StatusStore, user_id: UserId, index_id: ChapterId) -> JobId {
     enqueue(&queues.purchase, status, |job_id| PurchaseJob {
         job_id,
         user_id,
@@ -224,8 +219,9 @@ async fn a_refund_waiting_for_its_id_lease_holds_no_row_locked() {
     let (db, ids) = prepare(&settings).await;
     let (_, chapters) = book(&db, &ids, &settings, 1, 0, 1000).await;
     let reader = reader_with_coins(&db, &ids, "refunded", 100).await;
+    let job_id = JobId::from("BUY-1");
     let order = jobs::purchase::Order {
-        job_id: "BUY-1",
+        job_id: &job_id,
         user_id: reader,
         kind: Kind::Purchase,
         index_ids: vec![chapters[0]],
@@ -260,7 +256,7 @@ async fn a_refund_waiting_for_its_id_lease_holds_no_row_locked() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let job = jobs::refund::RefundJob {
-        job_id: "REFUND-1".into(),
+        job_id: JobId::from("REFUND-1"),
         user_id: reader,
         record_ids: vec![record],
         enqueued_at_ms: jobs::clock::now_ms(),

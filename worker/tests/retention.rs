@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use jobs::ids::{ChapterId, UserId};
-use jobs::job::StatusStore;
 use jobs::job::submit;
+use jobs::job::{JobId, StatusStore};
 use jobs::purchase::PurchaseJob;
 use jobs::queues::Queues;
 use redis::aio::ConnectionManager;
@@ -49,11 +49,11 @@ async fn run_jobs(
     queues: &Queues,
     status: &StatusStore,
     pairs: &[(UserId, ChapterId)],
-) -> Vec<String> {
+) -> Vec<JobId> {
     let mut ids = Vec::with_capacity(pairs.len());
     for chunk in pairs.chunks(200) {
         let pushes = chunk.iter().map(|(user_id, index_id)| async move {
-            let job_id = ulid::Ulid::new().to_string();
+            let job_id = JobId::new();
             let job = PurchaseJob {
                 job_id: job_id.clone(),
                 user_id: *user_id,

@@ -2,6 +2,7 @@
 //! (kind, status, failure codes), what a payload must tell ([`Job`]), what a run ends with
 //! ([`Done`]), its status in Redis, its durable outcome, its queue and its atomic submit.
 
+mod id;
 pub mod outcome;
 pub mod queue;
 mod status;
@@ -11,6 +12,7 @@ mod view;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use id::JobId;
 pub use status::{StatusStore, StoredStatus, done_channel};
 
 use crate::coins::Coins;
@@ -21,7 +23,7 @@ pub use view::{FailureCode, JobError, JobView, Kind, Status, to_json};
 /// when it was queued.
 pub trait Job: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static {
     const KIND: Kind;
-    fn job_id(&self) -> &str;
+    fn job_id(&self) -> &JobId;
     /// The user who may poll it (an admin's id, or [`UserId::NOBODY`] for the schedule, for
     /// system jobs).
     fn owner(&self) -> UserId;
@@ -34,7 +36,7 @@ macro_rules! payload {
     ($payload:ty, $kind:expr, $owner:ident) => {
         impl $crate::job::Job for $payload {
             const KIND: $crate::job::Kind = $kind;
-            fn job_id(&self) -> &str {
+            fn job_id(&self) -> &$crate::job::JobId {
                 &self.job_id
             }
             fn owner(&self) -> $crate::ids::UserId {

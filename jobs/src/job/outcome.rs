@@ -3,9 +3,9 @@
 
 use sqlx::{MySql, MySqlPool};
 
-use super::Done;
 use super::StoredStatus;
 use super::view::{FailureCode, JobView, Kind};
+use super::{Done, JobId};
 use crate::clock;
 use crate::coins::Coins;
 use crate::db::{DUPLICATE_KEY, mysql_code};
@@ -96,7 +96,7 @@ pub async fn record(
 }
 
 /// The earlier run's outcome, if this job already has one: it only needs publishing again.
-pub async fn replay(pool: &MySqlPool, job_id: &str) -> Result<Option<Done>, sqlx::Error> {
+pub async fn replay(pool: &MySqlPool, job_id: &JobId) -> Result<Option<Done>, sqlx::Error> {
     Ok(recorded(pool, job_id).await?.map(|view| Done {
         view,
         coins: Coins::ZERO,
@@ -105,19 +105,19 @@ pub async fn replay(pool: &MySqlPool, job_id: &str) -> Result<Option<Done>, sqlx
 }
 
 /// The outcome a twin delivery of this job just recorded (our insert hit its key).
-pub(crate) async fn twin(pool: &MySqlPool, job_id: &str) -> Result<Done, sqlx::Error> {
+pub(crate) async fn twin(pool: &MySqlPool, job_id: &JobId) -> Result<Done, sqlx::Error> {
     replay(pool, job_id).await?.ok_or(sqlx::Error::RowNotFound)
 }
 
 /// The outcome a job already has in MySQL, if any.
-pub async fn recorded(pool: &MySqlPool, job_id: &str) -> Result<Option<JobView>, sqlx::Error> {
+pub async fn recorded(pool: &MySqlPool, job_id: &JobId) -> Result<Option<JobView>, sqlx::Error> {
     Ok(recorded_with_owner(pool, job_id).await?.map(|s| s.view))
 }
 
 /// The recorded outcome with the job's owner (for authorising a poll).
 pub async fn recorded_with_owner(
     pool: &MySqlPool,
-    job_id: &str,
+    job_id: &JobId,
 ) -> Result<Option<StoredStatus>, sqlx::Error> {
     let row: Option<OutcomeRow> = sqlx::query_as(
         "SELECT user_id, kind, status, result, error_code FROM purchase_job WHERE job_id = ?",
@@ -156,7 +156,7 @@ pub async fn recorded_with_owner(
 /// Records a job that can never run (dead set, malformed payload) as `failed`/`internal`.
 pub async fn record_internal_failure(
     pool: &MySqlPool,
-    job_id: &str,
+    job_id: &JobId,
     user_id: UserId,
     kind: Kind,
 ) -> Result<JobView, sqlx::Error> {

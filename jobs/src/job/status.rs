@@ -5,6 +5,7 @@ use std::sync::LazyLock;
 
 use redis::aio::ConnectionManager;
 
+use super::JobId;
 use super::view::{JobView, Status, to_json};
 use crate::ids::{EntityId, UserId};
 
@@ -60,7 +61,7 @@ impl StatusStore {
     }
 
     /// The job's status hash: fields `status`, `view` (the JSON clients see) and `owner`.
-    pub fn key(&self, job_id: &str) -> String {
+    pub fn key(&self, job_id: &JobId) -> String {
         format!("{}:job:{job_id}", self.prefix)
     }
 
@@ -101,7 +102,7 @@ impl StatusStore {
         pipe.exec_async(&mut self.redis.clone()).await
     }
 
-    pub async fn get(&self, job_id: &str) -> redis::RedisResult<Option<StoredStatus>> {
+    pub async fn get(&self, job_id: &JobId) -> redis::RedisResult<Option<StoredStatus>> {
         let (owner, view): (Option<i64>, Option<String>) = redis::cmd("HMGET")
             .arg(self.key(job_id))
             .arg("owner")
@@ -118,7 +119,7 @@ impl StatusStore {
             })),
             // Answered from MySQL instead, but never silently: something wrote a bad status.
             Err(error) => {
-                tracing::error!(job_id, %error, "corrupt job status in Redis; ignoring it");
+                tracing::error!(%job_id, %error, "corrupt job status in Redis; ignoring it");
                 Ok(None)
             }
         }

@@ -13,10 +13,10 @@ use std::sync::LazyLock;
 use apalis_redis::RedisStorage;
 use redis::Script;
 
-use super::Job;
 use super::queue::announce_channel;
 use super::status::StatusStore;
 use super::view::{JobView, Status, to_json};
+use super::{Job, JobId};
 use crate::ids::UserId;
 use crate::metrics as m;
 
@@ -110,7 +110,7 @@ pub enum Admitted {
     New,
     RateLimited,
     /// The key was claimed before by the same request, for this job.
-    Earlier(String),
+    Earlier(JobId),
     /// The key was claimed before by another request (method, path or body): nothing written.
     KeyReused,
 }
@@ -133,7 +133,7 @@ pub async fn submit<T: serde::Serialize>(
         .key(format!("{}:{id}", config.job_meta_hash()))
         .key(config.active_jobs_list())
         .key(config.signal_list())
-        .arg(id)
+        .arg(id.as_str())
         .arg(to_json(view))
         .arg(owner.to_string())
         .arg(QUEUED_TTL_SECS)
@@ -161,7 +161,7 @@ pub async fn submit<T: serde::Serialize>(
     let (verdict, earlier): (i64, String) = call.invoke_async(&mut status.connection()).await?;
     Ok(match verdict {
         0 => Admitted::RateLimited,
-        1 => Admitted::Earlier(earlier),
+        1 => Admitted::Earlier(JobId::from(earlier)),
         3 => Admitted::KeyReused,
         _ => {
             metrics::counter!(m::JOBS_ENQUEUED, "kind" => view.kind.as_str()).increment(1);
@@ -196,7 +196,7 @@ mod tests {
     /// A payload of the shape every kind's has.
     #[derive(serde::Serialize, serde::Deserialize)]
     struct Probe {
-        job_id: String,
+        job_id: JobId,
         #[serde(with = "crate::ids::number")]
         user_id: UserId,
         enqueued_at_ms: i64,
@@ -204,7 +204,7 @@ mod tests {
 
     impl Job for Probe {
         const KIND: Kind = Kind::Purchase;
-        fn job_id(&self) -> &str {
+        fn job_id(&self) -> &JobId {
             &self.job_id
         }
         fn owner(&self) -> UserId {
@@ -215,9 +215,9 @@ mod tests {
         }
     }
 
-    fn job(job_id: &str) -> Probe {
+    fn job(job_id: &JobId) -> Probe {
         Probe {
-            job_id: job_id.to_owned(),
+            job_id: job_id.clone(),
             user_id: UserId::from_raw(7),
             enqueued_at_ms: 1,
         }
@@ -228,10 +228,10 @@ mod tests {
     async fn stored(
         redis: &mut redis::aio::ConnectionManager,
         config: &apalis_redis::Config,
-        id: &str,
+        id: &JobId,
     ) -> (Value, HashMap<String, String>) {
         let (data, meta): (String, HashMap<String, String>) = redis::pipe()
-            .hget(config.job_data_hash(), id)
+            .hget(config.job_data_hash(), id.as_str())
             .hgetall(format!("{}:{id}", config.job_meta_hash()))
             .query_async(redis)
             .await
@@ -250,9 +250,9 @@ mod tests {
         let config = queue::config(prefix, Kind::Purchase, &settings.jobs, 1);
         let storage = queue::storage::<Probe>(&redis, config.clone());
         let status = StatusStore::new(redis.clone(), prefix, 60);
-        let pushed = ulid::Ulid::new().to_string();
+        let pushed = JobId::new();
         queue::push(&storage, &pushed, job(&pushed)).await.unwrap();
-        let submitted = ulid::Ulid::new().to_string();
+        let submitted = JobId::new();
         let view = JobView::new(&submitted, Kind::Purchase, Status::Queued);
         for _ in 0..2 {
             let owner = UserId::from_raw(7);
@@ -270,8 +270,8 @@ mod tests {
             .query_async(&mut redis)
             .await
             .unwrap();
-        assert_eq!(active, vec![submitted.clone()]);
-        assert_eq!(scheduled, vec![pushed.clone()]);
+        assert_eq!(active, vec![submitted.to_string()]);
+        assert_eq!(scheduled, vec![pushed.to_string()]);
         let queued = status.get(&submitted).await.unwrap().unwrap();
         assert_eq!((queued.owner, queued.view), (UserId::from_raw(7), view));
         let keys: Vec<String> = redis::cmd("KEYS")

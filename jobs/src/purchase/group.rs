@@ -22,7 +22,7 @@ use crate::ids::{
     BookId, BuyRecordId, ChapterId, EntityId, FlowId, IdGenerator, UserId, mint_for_sql,
 };
 use crate::job::outcome::{Record, insert_outcomes, twin};
-use crate::job::{Done, FailureCode, JobView, Kind};
+use crate::job::{Done, FailureCode, JobId, JobView, Kind};
 use crate::ledger::{self, Reason};
 
 /// Bind parameters MySQL allows in one statement.
@@ -139,7 +139,7 @@ struct Plan<'m> {
 struct Debit<'a> {
     user_id: UserId,
     spent: Coins,
-    job_id: &'a str,
+    job_id: &'a JobId,
 }
 
 /// How a round ended; all but `Done` rolled back.
@@ -271,7 +271,7 @@ async fn insert_buy_records(
         bind_buy_record(&mut row, id, order, chapter, now);
     });
     let inserted = insert.build().execute(&mut **tx).await?.rows_affected();
-    let mine: HashSet<(String, ChapterId)> = if inserted == total {
+    let mine: HashSet<(JobId, ChapterId)> = if inserted == total {
         plans
             .iter()
             .filter(|p| p.failure.is_none())
@@ -300,7 +300,7 @@ async fn insert_buy_records(
 async fn ours(
     tx: &mut Transaction<'_, MySql>,
     plans: &[Plan<'_>],
-) -> Result<HashSet<(String, ChapterId)>, sqlx::Error> {
+) -> Result<HashSet<(JobId, ChapterId)>, sqlx::Error> {
     let mut query =
         QueryBuilder::<MySql>::new("SELECT job_id, book_index_id FROM user_buy_record WHERE ");
     let mut any = query.separated(" OR ");
@@ -319,7 +319,7 @@ async fn ours(
         }
         any.push_unseparated("))");
     }
-    let rows: Vec<(String, ChapterId)> = query.build_query_as().fetch_all(&mut **tx).await?;
+    let rows: Vec<(JobId, ChapterId)> = query.build_query_as().fetch_all(&mut **tx).await?;
     Ok(rows.into_iter().collect())
 }
 
@@ -420,7 +420,7 @@ async fn debit(
             user_id: debit.user_id,
             delta: -debit.spent,
             balance_after: balance,
-            ref_id: debit.job_id,
+            ref_id: debit.job_id.as_str(),
         });
     }
     ledger::insert_rows(tx, Reason::Purchase, None, &rows).await?;
@@ -575,10 +575,11 @@ mod tests {
         let mut tx = pool.begin().await.unwrap();
         let believed = HashMap::from([(user, Coins::new(100))]);
         let mut fresh = [1, 2, 3].map(FlowId::from_raw).into_iter();
+        let job_id = JobId::from("J1");
         let debits = [Debit {
             user_id: user,
             spent: Coins::new(30),
-            job_id: "J1",
+            job_id: &job_id,
         }];
         let after = debit(&mut tx, &mut fresh, &believed, &debits)
             .await

@@ -10,12 +10,12 @@ use sqlx::MySqlPool;
 
 use self::group::Member;
 use crate::ids::{ChapterId, IdGenerator, UserId};
-use crate::job::{Done, Kind, payload};
+use crate::job::{Done, JobId, Kind, payload};
 
 /// Buy one VIP chapter.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PurchaseJob {
-    pub job_id: String,
+    pub job_id: JobId,
     #[serde(with = "crate::ids::number")]
     pub user_id: UserId,
     #[serde(with = "crate::ids::number")]
@@ -26,7 +26,7 @@ pub struct PurchaseJob {
 /// Buy up to 100 chapters: owned and free ones skipped, the rest all-or-nothing.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BatchPurchaseJob {
-    pub job_id: String,
+    pub job_id: JobId,
     #[serde(with = "crate::ids::number")]
     pub user_id: UserId,
     #[serde(with = "crate::ids::numbers")]
@@ -42,7 +42,7 @@ payload!(BatchPurchaseJob, Kind::BatchPurchase, user_id);
 /// Either job, as the shared transaction sees it.
 #[derive(Debug, Clone)]
 pub struct Order<'a> {
-    pub job_id: &'a str,
+    pub job_id: &'a JobId,
     pub user_id: UserId,
     pub kind: Kind,
     /// Sorted and distinct: rows are always locked in the same order.

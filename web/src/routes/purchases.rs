@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use jobs::ids::ChapterId;
-use jobs::job::Status;
+use jobs::job::{JobId, Status};
 use jobs::purchase::{BatchPurchaseJob, MAX_BATCH, PurchaseJob};
 use serde::{Deserialize, Serialize};
 
@@ -45,7 +45,7 @@ fn batch_schema() -> utoipa::openapi::schema::Array {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct JobAccepted {
-    job_id: String,
+    job_id: JobId,
     status: Status,
     poll: String,
 }
