@@ -37,11 +37,7 @@ pub async fn follow(
     if inserted.rows_affected() == 1 {
         return Ok(true);
     }
-    let exists: Option<AuthorId> = sqlx::query_scalar("SELECT id FROM author WHERE id = ?")
-        .bind(author_id)
-        .fetch_optional(pool)
-        .await?;
-    Ok(exists.is_some())
+    author_exists(pool, author_id).await
 }
 
 /// Idempotent; false when the author does not exist.
@@ -56,6 +52,10 @@ pub async fn unfollow(
         .bind(author_id)
         .execute(pool)
         .await?;
+    author_exists(pool, author_id).await
+}
+
+async fn author_exists(pool: &MySqlPool, author_id: AuthorId) -> Result<bool, sqlx::Error> {
     let exists: Option<AuthorId> = sqlx::query_scalar("SELECT id FROM author WHERE id = ?")
         .bind(author_id)
         .fetch_optional(pool)

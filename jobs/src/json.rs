@@ -1,5 +1,5 @@
 //! JSON conventions of the API: RFC 3339 timestamps with exactly three fraction digits in UTC,
-//! integers also when written with a zero fraction. Ids are `crate::ids`' types.
+//! integers also when written with a zero fraction. Ids have types of their own (`ids`).
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Deserializer, Serializer};
