@@ -4,15 +4,16 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use jobs::job::JobId;
 use sqlx::MySqlPool;
 
 /// Every problem found, in words; waits up to `patience` for jobs still being retried.
 pub async fn problems(
     pool: &MySqlPool,
-    jobs: &[(String, Option<String>)],
+    jobs: &[(JobId, Option<String>)],
     patience: Duration,
 ) -> anyhow::Result<Vec<String>> {
-    let ids: Vec<String> = jobs.iter().map(|(id, _)| id.clone()).collect();
+    let ids: Vec<JobId> = jobs.iter().map(|(id, _)| id.clone()).collect();
     let missing = lost(pool, &ids, patience).await?;
     let mut found = jobs::audit::violations(pool).await?;
     if !missing.is_empty() {
@@ -23,7 +24,7 @@ pub async fn problems(
         ));
     }
     let recorded = statuses(pool, &ids).await?;
-    let differing: Vec<&String> = jobs
+    let differing: Vec<&JobId> = jobs
         .iter()
         .filter_map(|(id, seen)| {
             let seen = seen.as_ref()?;
@@ -44,9 +45,9 @@ pub async fn problems(
 /// being retried: the ones lost.
 pub async fn lost(
     pool: &MySqlPool,
-    ids: &[String],
+    ids: &[JobId],
     patience: Duration,
-) -> anyhow::Result<Vec<String>> {
+) -> anyhow::Result<Vec<JobId>> {
     let started = Instant::now();
     let mut missing = jobs::audit::unfinished(pool, ids).await?;
     while !missing.is_empty() && started.elapsed() < patience {
@@ -56,7 +57,7 @@ pub async fn lost(
     Ok(missing)
 }
 
-async fn statuses(pool: &MySqlPool, ids: &[String]) -> anyhow::Result<HashMap<String, String>> {
+async fn statuses(pool: &MySqlPool, ids: &[JobId]) -> anyhow::Result<HashMap<JobId, String>> {
     let mut recorded = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
         let mut query = sqlx::QueryBuilder::<sqlx::MySql>::new(
@@ -67,7 +68,7 @@ async fn statuses(pool: &MySqlPool, ids: &[String]) -> anyhow::Result<HashMap<St
             list.push_bind(id);
         }
         query.push(")");
-        let rows: Vec<(String, String)> = query.build_query_as().fetch_all(pool).await?;
+        let rows: Vec<(JobId, String)> = query.build_query_as().fetch_all(pool).await?;
         recorded.extend(rows);
     }
     Ok(recorded)
@@ -79,8 +80,8 @@ mod tests {
     use jobs::job::Kind;
     use jobs::purchase::Order;
 
-    fn accepted(job_id: &str, seen: Option<&str>) -> (String, Option<String>) {
-        (job_id.to_owned(), seen.map(str::to_owned))
+    fn accepted(job_id: &JobId, seen: Option<&str>) -> (JobId, Option<String>) {
+        (job_id.clone(), seen.map(str::to_owned))
     }
 
     #[tokio::test]
@@ -89,8 +90,9 @@ mod tests {
         let (db, ids) = testkit::prepare(&settings).await;
         let reader = testkit::reader_with_coins(&db, &ids, "checked", 100).await;
         let (_, chapters) = testkit::book(&db, &ids, &settings, 1, 0, 1000).await;
+        let job_id = JobId::from("01JCHECKEDPURCHASE0000000");
         let order = Order {
-            job_id: "01JCHECKEDPURCHASE0000000",
+            job_id: &job_id,
             user_id: reader,
             kind: Kind::Purchase,
             index_ids: vec![chapters[0]],
@@ -108,7 +110,7 @@ mod tests {
             none
         );
 
-        let lost = accepted("01JNEVERRANATALL000000000", None);
+        let lost = accepted(&JobId::from("01JNEVERRANATALL000000000"), None);
         let found = problems(&db.main, &[ran, lost], Duration::ZERO)
             .await
             .unwrap();

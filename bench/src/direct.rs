@@ -10,6 +10,7 @@ use jobs::purchase::Order;
 
 use crate::setup::{Fixture, Pick, pick};
 use crate::stats::Sample;
+use jobs::job::JobId;
 
 pub async fn run(
     fixture: &Fixture,
@@ -32,7 +33,7 @@ pub async fn run(
         tasks.push(tokio::spawn(async move {
             let mut sample = Sample::default();
             while Instant::now() < deadline {
-                let job_id = ulid::Ulid::new().to_string();
+                let job_id = JobId::new();
                 let (kind, index_ids) = match pick(&chapters) {
                     Pick::One(id) => (Kind::Purchase, vec![id]),
                     Pick::Many(mut ids) => {

@@ -4,6 +4,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use jobs::ids::ChapterId;
+use jobs::job::JobId;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
@@ -128,7 +130,11 @@ pub async fn sessions_alive(base: &str, tokens: &[String]) -> anyhow::Result<usi
     Ok(alive.into_iter().filter(|ok| *ok).count())
 }
 
-async fn closed_loop(session: Arc<Session>, chapters: Arc<Vec<i64>>, deadline: Instant) -> Sample {
+async fn closed_loop(
+    session: Arc<Session>,
+    chapters: Arc<Vec<ChapterId>>,
+    deadline: Instant,
+) -> Sample {
     let mut sample = Sample::default();
     while Instant::now() < deadline {
         let what = pick(&chapters);
@@ -140,7 +146,7 @@ async fn closed_loop(session: Arc<Session>, chapters: Arc<Vec<i64>>, deadline: I
 /// One purchase every `every`, whether or not the earlier ones are done.
 async fn open_loop(
     session: Arc<Session>,
-    chapters: Arc<Vec<i64>>,
+    chapters: Arc<Vec<ChapterId>>,
     deadline: Instant,
     every: Duration,
 ) -> Sample {
@@ -168,11 +174,8 @@ async fn open_loop(
 /// POST the purchase, then long-poll it to its end; records what was measured in `sample`.
 async fn buy(session: &Session, what: Pick, sample: &mut Sample) {
     let (path, body) = match what {
-        Pick::One(id) => ("/api/purchases", json!({ "index_id": id.to_string() })),
-        Pick::Many(ids) => {
-            let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
-            ("/api/purchases/batch", json!({ "index_ids": ids }))
-        }
+        Pick::One(id) => ("/api/purchases", json!({ "index_id": id })),
+        Pick::Many(ids) => ("/api/purchases/batch", json!({ "index_ids": ids })),
     };
     let key = ulid::Ulid::new().to_string();
     let begun = Instant::now();
@@ -190,7 +193,7 @@ async fn buy(session: &Session, what: Pick, sample: &mut Sample) {
         match sent {
             Ok(answer) if answer.status() == StatusCode::ACCEPTED => {
                 match answer.json::<Value>().await {
-                    Ok(v) => break v["job_id"].as_str().unwrap_or_default().to_owned(),
+                    Ok(v) => break JobId::from(v["job_id"].as_str().unwrap_or_default()),
                     Err(error) => eprintln!("202 without a job: {error}"),
                 }
             }
@@ -213,7 +216,7 @@ async fn buy(session: &Session, what: Pick, sample: &mut Sample) {
 }
 
 /// The job's terminal status, or `None` if it could not be seen (errors, or two minutes).
-async fn poll(session: &Session, job_id: &str, sample: &mut Sample) -> Option<String> {
+async fn poll(session: &Session, job_id: &JobId, sample: &mut Sample) -> Option<String> {
     let url = format!("{}/api/jobs/{job_id}?wait_ms=5000", session.base);
     let give_up = Instant::now() + Duration::from_secs(120);
     while Instant::now() < give_up {

@@ -18,6 +18,7 @@ mod stack;
 mod stats;
 
 use e2e::Load;
+use jobs::job::JobId;
 use setup::Fixture;
 use stack::Stack;
 use stats::{Sample, median};
@@ -285,7 +286,7 @@ async fn chaos_run(
         sample.errors
     );
     // The stack keeps running while the check waits for retried jobs.
-    let ids: Vec<String> = sample.jobs.iter().map(|(id, _)| id.clone()).collect();
+    let ids: Vec<JobId> = sample.jobs.iter().map(|(id, _)| id.clone()).collect();
     let lost = check::lost(&fixture.db.main, &ids, Duration::from_secs(180)).await;
     let alive = e2e::sessions_alive(&base, &tokens).await;
     if let Ok(stack) = Arc::try_unwrap(stack) {

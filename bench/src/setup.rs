@@ -1,22 +1,23 @@
 //! A fresh benchmark deployment: its own main database and Redis prefix, funded readers and a
 //! book with many VIP chapters (the data set both modes buy from).
 
-use jobs::accounts::{self, READER};
+use jobs::accounts::{self, NewUser, NickName, Role, Roles, Username};
 use jobs::authoring;
+use jobs::coins::Coins;
 use jobs::config::Settings;
 use jobs::db::Db;
-use jobs::ids::IdGenerator;
+use jobs::ids::{BookId, ChapterId, IdGenerator, UserId};
 use jobs::ledger::{self, Entry, Reason};
 use rand::seq::IndexedRandom;
 use secrecy::{ExposeSecret, SecretString};
 
 pub const PASSWORD: &str = "bench-password";
 /// Coins per reader: enough that no purchase fails for want of money.
-const COINS: i64 = 1_000_000_000;
-const PRICE: i64 = 5;
+const COINS: Coins = Coins::new(1_000_000_000);
+const PRICE: Coins = Coins::new(5);
 
 pub struct Reader {
-    pub id: i64,
+    pub id: UserId,
     pub username: String,
 }
 
@@ -25,7 +26,7 @@ pub struct Fixture {
     pub db: Db,
     pub ids: IdGenerator,
     pub readers: Vec<Reader>,
-    pub chapters: Vec<i64>,
+    pub chapters: Vec<ChapterId>,
     pub db_name: String,
 }
 
@@ -64,21 +65,13 @@ pub async fn prepare(
     let mut list = Vec::with_capacity(readers);
     for n in 0..readers {
         let reader = Reader {
-            id: ids.next_id().await?,
+            id: ids.mint().await?,
             username: format!("r{tag}_{n}"),
         };
-        accounts::insert_user(
-            &db.main,
-            reader.id,
-            &reader.username,
-            &hash,
-            "Reader",
-            READER,
-        )
-        .await?;
+        insert_reader(&db, reader.id, &reader.username, "Reader", &hash).await?;
         let mut tx = db.main.begin().await?;
         let entry = Entry {
-            id: ids.next_id().await?,
+            id: ids.mint().await?,
             user_id: reader.id,
             reason: Reason::Credit,
             ref_id: "bench",
@@ -100,35 +93,45 @@ pub async fn prepare(
     })
 }
 
-async fn book(db: &Db, ids: &IdGenerator, hash: &str, tag: &str) -> anyhow::Result<i64> {
-    let user_id = ids.next_id().await?;
-    let author_id = ids.next_id().await?;
-    accounts::insert_user(
-        &db.main,
-        user_id,
-        &format!("a{tag}"),
-        hash,
-        "Author",
-        READER,
-    )
-    .await?;
+async fn book(db: &Db, ids: &IdGenerator, hash: &str, tag: &str) -> anyhow::Result<BookId> {
+    let user_id = ids.mint().await?;
+    let author_id = ids.mint().await?;
+    insert_reader(db, user_id, &format!("a{tag}"), "Author", hash).await?;
     accounts::create_author(&db.main, author_id, user_id, "Bench Pen").await?;
-    let book_id = ids.next_id().await?;
+    let book_id = ids.mint().await?;
     authoring::create_book(&db.main, book_id, author_id, "The Bench Book").await?;
     authoring::publish_book(&db.main, book_id).await?;
     Ok(book_id)
+}
+
+/// A reader account with the password hashed once for all.
+async fn insert_reader(
+    db: &Db,
+    id: UserId,
+    username: &str,
+    nick_name: &str,
+    hash: &str,
+) -> anyhow::Result<()> {
+    let user = NewUser {
+        id,
+        username: &Username::parse(username).map_err(anyhow::Error::msg)?,
+        nick_name: &NickName::parse(nick_name).map_err(anyhow::Error::msg)?,
+        roles: &Roles::from(&[Role::Reader][..]),
+    };
+    accounts::insert_user(&db.main, user, hash).await?;
+    Ok(())
 }
 
 /// VIP chapters inserted 500 a statement (no content: buying needs only the index rows).
 async fn bulk_chapters(
     db: &Db,
     ids: &IdGenerator,
-    book_id: i64,
+    book_id: BookId,
     n: usize,
-) -> anyhow::Result<Vec<i64>> {
+) -> anyhow::Result<Vec<ChapterId>> {
     let mut index_ids = Vec::with_capacity(n);
     for _ in 0..n {
-        index_ids.push(ids.next_id().await?);
+        index_ids.push(ids.mint().await?);
     }
     let now = jobs::clock::now();
     for (chunk_no, chunk) in index_ids.chunks(500).enumerate() {
@@ -155,11 +158,11 @@ async fn bulk_chapters(
 
 /// What one virtual reader buys next: mostly single chapters, one in ten a batch of 2–10.
 pub enum Pick {
-    One(i64),
-    Many(Vec<i64>),
+    One(ChapterId),
+    Many(Vec<ChapterId>),
 }
 
-pub fn pick(chapters: &[i64]) -> Pick {
+pub fn pick(chapters: &[ChapterId]) -> Pick {
     let mut rng = rand::rng();
     if rand::Rng::random_ratio(&mut rng, 1, 10) {
         let n = rand::Rng::random_range(&mut rng, 2..=10);

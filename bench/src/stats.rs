@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use jobs::job::JobId;
+
 #[derive(Debug, Default)]
 pub struct Sample {
     pub completed: usize,
@@ -13,7 +15,7 @@ pub struct Sample {
     /// Requests that failed (retried ones included, during chaos).
     pub errors: usize,
     /// Every accepted job with the terminal status the client saw (`None`: never saw one).
-    pub jobs: Vec<(String, Option<String>)>,
+    pub jobs: Vec<(JobId, Option<String>)>,
 }
 
 impl Sample {

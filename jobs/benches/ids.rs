@@ -2,6 +2,8 @@
 
 use std::time::{Duration, Instant};
 
+use jobs::ids::{EntityId, FlowId};
+
 #[tokio::main]
 async fn main() {
     let client = redis::Client::open("redis://127.0.0.1:6379").expect("redis url");
@@ -12,12 +14,12 @@ async fn main() {
     let ids = jobs::ids::IdGenerator::start(redis, &prefix, 0, Duration::from_millis(500))
         .await
         .expect("lease");
-    ids.next_id().await.expect("lease usable");
+    ids.ready().await.expect("lease usable");
     let count = 2_000_000u64;
     let started = Instant::now();
     let mut last = 0;
     for _ in 0..count {
-        last = ids.next().expect("minting");
+        last = ids.next::<FlowId>().expect("minting").raw();
     }
     let seconds = started.elapsed().as_secs_f64();
     println!(

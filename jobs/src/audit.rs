@@ -4,6 +4,8 @@ use std::collections::HashMap;
 
 use sqlx::MySqlPool;
 
+use crate::job::JobId;
+
 /// Every violation found, in words; empty when the books balance.
 #[tracing::instrument(skip_all)]
 pub async fn violations(pool: &MySqlPool) -> Result<Vec<String>, sqlx::Error> {
@@ -74,7 +76,7 @@ async fn charges_against_records(pool: &MySqlPool) -> Result<Vec<String>, sqlx::
 }
 
 /// Accepted jobs without a terminal outcome in MySQL.
-pub async fn unfinished(pool: &MySqlPool, job_ids: &[String]) -> Result<Vec<String>, sqlx::Error> {
+pub async fn unfinished(pool: &MySqlPool, job_ids: &[JobId]) -> Result<Vec<JobId>, sqlx::Error> {
     let mut missing = Vec::new();
     for chunk in job_ids.chunks(500) {
         let mut query = sqlx::QueryBuilder::<sqlx::MySql>::new(
@@ -85,7 +87,7 @@ pub async fn unfinished(pool: &MySqlPool, job_ids: &[String]) -> Result<Vec<Stri
             list.push_bind(id);
         }
         query.push(")");
-        let done: std::collections::HashSet<String> = query
+        let done: std::collections::HashSet<JobId> = query
             .build_query_scalar()
             .fetch_all(pool)
             .await?

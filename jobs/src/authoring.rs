@@ -3,10 +3,11 @@
 use sqlx::MySqlPool;
 
 use crate::clock;
+use crate::coins::Coins;
 use crate::config::PricingSettings;
 use crate::content;
 use crate::db::Db;
-use crate::ids::{IdError, IdGenerator};
+use crate::ids::{AuthorId, BookId, ChapterId, IdError, IdGenerator};
 use crate::paging::{self, Binds, Page, PageRequest};
 
 #[derive(Debug, thiserror::Error)]
@@ -25,18 +26,18 @@ pub fn word_count(content: &str) -> i64 {
 }
 
 /// VIP: `max(1, words * coins_per_unit / words_per_unit)`; free chapters cost nothing.
-pub fn price(pricing: &PricingSettings, words: i64, is_vip: bool) -> i64 {
+pub fn price(pricing: &PricingSettings, words: i64, is_vip: bool) -> Coins {
     if !is_vip {
-        return 0;
+        return Coins::ZERO;
     }
-    (words * pricing.coins_per_unit / pricing.words_per_unit).max(1)
+    Coins::new((words * pricing.coins_per_unit / pricing.words_per_unit).max(1))
 }
 
 #[tracing::instrument(skip_all)]
 pub async fn create_book(
     pool: &MySqlPool,
-    id: i64,
-    author_id: i64,
+    id: BookId,
+    author_id: AuthorId,
     book_name: &str,
 ) -> Result<(), sqlx::Error> {
     let now = clock::now();
@@ -55,7 +56,7 @@ pub async fn create_book(
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn publish_book(pool: &MySqlPool, book_id: i64) -> Result<(), sqlx::Error> {
+pub async fn publish_book(pool: &MySqlPool, book_id: BookId) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE book SET status = 1, update_time = ? WHERE id = ?")
         .bind(clock::now())
         .bind(book_id)
@@ -65,26 +66,33 @@ pub async fn publish_book(pool: &MySqlPool, book_id: i64) -> Result<(), sqlx::Er
 }
 
 pub struct NewChapter<'a> {
-    pub book_id: i64,
+    pub book_id: BookId,
     pub index_name: &'a str,
     pub content: &'a str,
     pub is_vip: bool,
 }
 
-/// Adds a chapter at the end of the book; returns `(index_id, price)`.
+/// A chapter just added.
+#[derive(Debug, Clone, Copy)]
+pub struct AddedChapter {
+    pub index_id: ChapterId,
+    pub price: Coins,
+}
+
+/// Adds a chapter at the end of the book.
 #[tracing::instrument(skip_all)]
 pub async fn add_chapter(
     db: &Db,
     ids: &IdGenerator,
     pricing: &PricingSettings,
     chapter: NewChapter<'_>,
-) -> Result<(i64, i64), AuthoringError> {
-    let index_id = ids.next_id().await?;
+) -> Result<AddedChapter, AuthoringError> {
+    let index_id = ids.mint().await?;
     let words = word_count(chapter.content);
     let price = price(pricing, words, chapter.is_vip);
     content::write(
         db,
-        ids.next_id().await?,
+        ids.mint().await?,
         chapter.book_id,
         index_id,
         chapter.content,
@@ -92,7 +100,7 @@ pub async fn add_chapter(
     .await?;
     let mut tx = db.main.begin().await?;
     // Locking the book row serialises chapter numbering within one book.
-    let locked: Option<i64> = sqlx::query_scalar("SELECT id FROM book WHERE id = ? FOR UPDATE")
+    let locked: Option<BookId> = sqlx::query_scalar("SELECT id FROM book WHERE id = ? FOR UPDATE")
         .bind(chapter.book_id)
         .fetch_optional(&mut *tx)
         .await?;
@@ -131,12 +139,16 @@ pub async fn add_chapter(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok((index_id, price))
+    Ok(AddedChapter { index_id, price })
 }
 
 /// Deletes the index row first, then the content; purchases are refunded by the next sweep.
 #[tracing::instrument(skip_all)]
-pub async fn delete_chapter(db: &Db, book_id: i64, index_id: i64) -> Result<(), AuthoringError> {
+pub async fn delete_chapter(
+    db: &Db,
+    book_id: BookId,
+    index_id: ChapterId,
+) -> Result<(), AuthoringError> {
     let mut tx = db.main.begin().await?;
     sqlx::query("SELECT id FROM book WHERE id = ? FOR UPDATE")
         .bind(book_id)
@@ -178,9 +190,7 @@ pub async fn delete_chapter(db: &Db, book_id: i64, index_id: i64) -> Result<(), 
 
 #[derive(Debug, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct AuthorBook {
-    #[serde(with = "crate::json::id")]
-    #[schema(value_type = String)]
-    pub id: i64,
+    pub id: BookId,
     pub book_name: String,
     pub status: i8,
     pub word_count: i64,
@@ -194,7 +204,7 @@ pub struct AuthorBook {
 #[tracing::instrument(skip_all)]
 pub async fn author_books(
     pool: &MySqlPool,
-    author_id: i64,
+    author_id: AuthorId,
     request: PageRequest,
 ) -> Result<Page<AuthorBook>, sqlx::Error> {
     paging::count_and_page(
@@ -211,7 +221,10 @@ pub async fn author_books(
 }
 
 /// The author of a book, or `None` when there is no such book.
-pub async fn book_author(pool: &MySqlPool, book_id: i64) -> Result<Option<i64>, sqlx::Error> {
+pub async fn book_author(
+    pool: &MySqlPool,
+    book_id: BookId,
+) -> Result<Option<AuthorId>, sqlx::Error> {
     sqlx::query_scalar("SELECT author_id FROM book WHERE id = ?")
         .bind(book_id)
         .fetch_optional(pool)

@@ -4,36 +4,32 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::MySqlPool;
 
+use crate::coins::Coins;
+use crate::ids::{AuthorId, BookId, BuyRecordId, ChapterId, UserId};
 use crate::paging::{self, Binds, Page, PageRequest, SearchText};
 
 /// Who is asking, for draft visibility and the `owned` marks.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Viewer {
-    pub user_id: Option<i64>,
-    pub author_id: Option<i64>,
+    pub user_id: Option<UserId>,
+    pub author_id: Option<AuthorId>,
     pub is_admin: bool,
 }
 
 impl Viewer {
-    fn may_see(&self, status: i8, author_id: i64) -> bool {
+    fn may_see(&self, status: i8, author_id: AuthorId) -> bool {
         status == 1 || self.is_admin || self.author_id == Some(author_id)
     }
 }
 
 #[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct BookSummary {
-    #[serde(with = "crate::json::id")]
-    #[schema(value_type = String)]
-    pub id: i64,
+    pub id: BookId,
     pub book_name: String,
-    #[serde(with = "crate::json::id")]
-    #[schema(value_type = String)]
-    pub author_id: i64,
+    pub author_id: AuthorId,
     pub pen_name: String,
     pub word_count: i64,
-    #[serde(with = "crate::json::opt_id")]
-    #[schema(value_type = Option<String>)]
-    pub last_index_id: Option<i64>,
+    pub last_index_id: Option<ChapterId>,
     pub last_index_name: Option<String>,
     #[serde(with = "crate::json::opt_timestamp")]
     #[schema(value_type = Option<String>, format = DateTime)]
@@ -42,13 +38,9 @@ pub struct BookSummary {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct BookDetail {
-    #[serde(with = "crate::json::id")]
-    #[schema(value_type = String)]
-    pub id: i64,
+    pub id: BookId,
     pub book_name: String,
-    #[serde(with = "crate::json::id")]
-    #[schema(value_type = String)]
-    pub author_id: i64,
+    pub author_id: AuthorId,
     pub pen_name: String,
     pub word_count: i64,
     pub chapters: Vec<ChapterSummary>,
@@ -56,34 +48,43 @@ pub struct BookDetail {
 
 #[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct ChapterSummary {
-    #[serde(with = "crate::json::id")]
-    #[schema(value_type = String)]
-    pub id: i64,
+    pub id: ChapterId,
     pub index_num: i32,
     pub index_name: String,
     pub word_count: i32,
     pub is_vip: bool,
-    pub price: i64,
+    pub price: Coins,
     pub owned: bool,
 }
 
 /// One chapter's index row with what reading it needs to know about its book.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ChapterRow {
-    pub id: i64,
-    pub book_id: i64,
+    pub id: ChapterId,
+    pub book_id: BookId,
     pub index_num: i32,
     pub index_name: String,
     pub is_vip: bool,
-    pub price: i64,
+    pub price: Coins,
     pub book_status: i8,
-    pub author_id: i64,
+    pub author_id: AuthorId,
 }
 
 impl ChapterRow {
     pub fn visible_to(&self, viewer: &Viewer) -> bool {
         viewer.may_see(self.book_status, self.author_id)
     }
+}
+
+/// A book's own row, as [`book_detail`] reads it.
+#[derive(sqlx::FromRow)]
+struct BookRow {
+    id: BookId,
+    book_name: String,
+    author_id: AuthorId,
+    pen_name: String,
+    word_count: i64,
+    status: i8,
 }
 
 /// Published books whose name or pen name contains `q`, newest chapter update first.
@@ -117,17 +118,25 @@ pub async fn list_books(
 #[tracing::instrument(skip_all)]
 pub async fn book_detail(
     pool: &MySqlPool,
-    book_id: i64,
+    book_id: BookId,
     viewer: &Viewer,
 ) -> Result<Option<BookDetail>, sqlx::Error> {
-    let row: Option<(i64, String, i64, String, i64, i8)> = sqlx::query_as(
+    let row: Option<BookRow> = sqlx::query_as(
         r"SELECT b.id, b.book_name, b.author_id, a.pen_name, b.word_count, b.status
           FROM book b JOIN author a ON a.id = b.author_id WHERE b.id = ?",
     )
     .bind(book_id)
     .fetch_optional(pool)
     .await?;
-    let Some((id, book_name, author_id, pen_name, word_count, status)) = row else {
+    let Some(BookRow {
+        id,
+        book_name,
+        author_id,
+        pen_name,
+        word_count,
+        status,
+    }) = row
+    else {
         return Ok(None);
     };
     if !viewer.may_see(status, author_id) {
@@ -140,7 +149,7 @@ pub async fn book_detail(
           LEFT JOIN user_buy_record r ON r.book_index_id = i.id AND r.user_id = ?
           WHERE i.book_id = ? ORDER BY i.index_num",
     )
-    .bind(viewer.user_id.unwrap_or(0))
+    .bind(viewer.user_id)
     .bind(book_id)
     .fetch_all(pool)
     .await?;
@@ -157,8 +166,8 @@ pub async fn book_detail(
 #[tracing::instrument(skip_all)]
 pub async fn chapter(
     pool: &MySqlPool,
-    book_id: i64,
-    index_id: i64,
+    book_id: BookId,
+    index_id: ChapterId,
 ) -> Result<Option<ChapterRow>, sqlx::Error> {
     sqlx::query_as(
         r"SELECT i.id, i.book_id, i.index_num, i.index_name, i.is_vip = 1 AS is_vip,
@@ -173,8 +182,12 @@ pub async fn chapter(
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn owns(pool: &MySqlPool, user_id: i64, index_id: i64) -> Result<bool, sqlx::Error> {
-    let owned: Option<i64> = sqlx::query_scalar(
+pub async fn owns(
+    pool: &MySqlPool,
+    user_id: UserId,
+    index_id: ChapterId,
+) -> Result<bool, sqlx::Error> {
+    let owned: Option<BuyRecordId> = sqlx::query_scalar(
         "SELECT id FROM user_buy_record WHERE user_id = ? AND book_index_id = ?",
     )
     .bind(user_id)

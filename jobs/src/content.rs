@@ -3,9 +3,14 @@
 use sqlx::AssertSqlSafe;
 
 use crate::db::Db;
+use crate::ids::{BookId, ChapterId, ContentId};
 
 #[tracing::instrument(skip_all)]
-pub async fn read(db: &Db, book_id: i64, index_id: i64) -> Result<Option<String>, sqlx::Error> {
+pub async fn read(
+    db: &Db,
+    book_id: BookId,
+    index_id: ChapterId,
+) -> Result<Option<String>, sqlx::Error> {
     let (pool, shard) = db.content(book_id, index_id);
     let sql = format!("SELECT content FROM {} WHERE index_id = ?", shard.table);
     sqlx::query_scalar(AssertSqlSafe(sql))
@@ -18,9 +23,9 @@ pub async fn read(db: &Db, book_id: i64, index_id: i64) -> Result<Option<String>
 #[tracing::instrument(skip_all)]
 pub async fn write(
     db: &Db,
-    id: i64,
-    book_id: i64,
-    index_id: i64,
+    id: ContentId,
+    book_id: BookId,
+    index_id: ChapterId,
     content: &str,
 ) -> Result<(), sqlx::Error> {
     let (pool, shard) = db.content(book_id, index_id);
@@ -40,7 +45,7 @@ pub async fn write(
 
 /// Deleted after the chapter's `book_index` row.
 #[tracing::instrument(skip_all)]
-pub async fn delete(db: &Db, book_id: i64, index_id: i64) -> Result<(), sqlx::Error> {
+pub async fn delete(db: &Db, book_id: BookId, index_id: ChapterId) -> Result<(), sqlx::Error> {
     let (pool, shard) = db.content(book_id, index_id);
     let sql = format!("DELETE FROM {} WHERE index_id = ?", shard.table);
     sqlx::query(AssertSqlSafe(sql))

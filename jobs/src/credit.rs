@@ -4,8 +4,9 @@ use chrono::{Duration, Utc};
 use sqlx::{MySql, MySqlPool, Transaction};
 
 use crate::clock;
+use crate::coins::Coins;
 use crate::db::with_retries;
-use crate::ids::{IdGenerator, next_for_sql};
+use crate::ids::{FlowId, IdGenerator, UserId, mint_for_sql};
 use crate::ledger::{self, Entry, Reason};
 
 /// A key is the same credit for this long (as a purchase's key).
@@ -20,9 +21,9 @@ pub struct Key<'a> {
 
 #[derive(Debug, Clone, Copy)]
 pub struct Credit<'a> {
-    pub admin_id: i64,
-    pub user_id: i64,
-    pub amount: i64,
+    pub admin_id: UserId,
+    pub user_id: UserId,
+    pub amount: Coins,
     pub note: &'a str,
     pub key: Option<Key<'a>>,
 }
@@ -30,9 +31,9 @@ pub struct Credit<'a> {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Credited {
     /// Credited now: the balance right after it.
-    Balance(i64),
+    Balance(Coins),
     /// Credited by an earlier request with the same key: the balance right after that one.
-    Replayed(i64),
+    Replayed(Coins),
     UserNotFound,
     /// The key was used for another request: nothing changed.
     KeyReused,
@@ -48,13 +49,13 @@ pub async fn credit(
     retries: u32,
 ) -> Result<Credited, sqlx::Error> {
     // Minted before any row is locked: a lease hiccup never holds a lock.
-    let entry_id = next_for_sql(ids).await?;
+    let entry_id = mint_for_sql(ids).await?;
     with_retries(retries, || try_once(pool, entry_id, credit)).await
 }
 
 async fn try_once(
     pool: &MySqlPool,
-    entry_id: i64,
+    entry_id: FlowId,
     credit: Credit<'_>,
 ) -> Result<Credited, sqlx::Error> {
     let mut tx = pool.begin().await?;
@@ -97,10 +98,10 @@ async fn try_once(
 /// What an earlier request with this key did, if it is still kept; an expired one is removed.
 async fn earlier(
     tx: &mut Transaction<'_, MySql>,
-    admin_id: i64,
+    admin_id: UserId,
     key: Key<'_>,
 ) -> Result<Option<Credited>, sqlx::Error> {
-    let row: Option<(String, i64, chrono::DateTime<Utc>)> = sqlx::query_as(
+    let row: Option<(String, Coins, chrono::DateTime<Utc>)> = sqlx::query_as(
         r"SELECT fingerprint, balance, create_time FROM admin_credit
           WHERE admin_id = ? AND idempotency_key = ? FOR UPDATE",
     )

@@ -8,6 +8,7 @@ use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
 use sqlx::{Connection, Executor, MySql};
 
 use crate::config::{DatabaseSettings, ShardingSettings};
+use crate::ids::{BookId, ChapterId};
 use crate::shard::{ContentShard, ShardFlags, route};
 
 /// Every pool a process needs. Cloning is cheap (pools are shared handles).
@@ -89,7 +90,7 @@ impl Db {
     }
 
     /// The pool and table holding a chapter's content.
-    pub fn content(&self, book_id: i64, index_id: i64) -> (&MySqlPool, ContentShard) {
+    pub fn content(&self, book_id: BookId, index_id: ChapterId) -> (&MySqlPool, ContentShard) {
         let shard = route(self.flags, book_id, index_id);
         (&self.shards[shard.data_source], shard)
     }

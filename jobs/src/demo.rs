@@ -1,6 +1,6 @@
 //! Demo data so a new user sees something at once: authors, books, free and VIP chapters.
 
-use crate::accounts::{self, AccountError, READER};
+use crate::accounts::{self, AccountError, NewUser, NickName, Password, Role, Roles, Username};
 use crate::authoring::{self, NewChapter};
 use crate::config::PricingSettings;
 use crate::db::Db;
@@ -40,18 +40,30 @@ fn chapter_text(book: &str, n: usize) -> String {
 
 /// Loads the demo catalog; running it again changes nothing. Returns whether it loaded.
 pub async fn load(db: &Db, ids: &IdGenerator, pricing: &PricingSettings) -> anyhow::Result<bool> {
+    let password =
+        Password::parse("password", DEMO_PASSWORD.to_owned()).map_err(anyhow::Error::msg)?;
+    let readers = Roles::from(&[Role::Reader][..]);
+    let account = |id, username: &str, nick_name: &str| -> anyhow::Result<_> {
+        let username = Username::parse(username).map_err(anyhow::Error::msg)?;
+        let nick_name = NickName::parse(nick_name).map_err(anyhow::Error::msg)?;
+        Ok((id, username, nick_name))
+    };
     for (index, (username, pen_name, books, publish_all)) in BOOKS.iter().enumerate() {
-        let user_id = ids.next_id().await?;
-        match accounts::create_user(&db.main, user_id, username, DEMO_PASSWORD, pen_name, READER)
-            .await
-        {
+        let (user_id, username, nick_name) = account(ids.mint().await?, username, pen_name)?;
+        let user = NewUser {
+            id: user_id,
+            username: &username,
+            nick_name: &nick_name,
+            roles: &readers,
+        };
+        match accounts::create_user(&db.main, user, &password).await {
             Err(AccountError::AlreadyExists) if index == 0 => return Ok(false),
             other => other?,
         }
-        let author_id = ids.next_id().await?;
+        let author_id = ids.mint().await?;
         accounts::create_author(&db.main, author_id, user_id, pen_name).await?;
         for (nth, book_name) in books.iter().enumerate() {
-            let book_id = ids.next_id().await?;
+            let book_id = ids.mint().await?;
             authoring::create_book(&db.main, book_id, author_id, book_name).await?;
             for n in 1..=CHAPTERS {
                 let content = chapter_text(book_name, n);
@@ -69,15 +81,13 @@ pub async fn load(db: &Db, ids: &IdGenerator, pricing: &PricingSettings) -> anyh
             }
         }
     }
-    let reader_id = ids.next_id().await?;
-    accounts::create_user(
-        &db.main,
-        reader_id,
-        "reader",
-        DEMO_PASSWORD,
-        "Demo Reader",
-        READER,
-    )
-    .await?;
+    let (id, username, nick_name) = account(ids.mint().await?, "reader", "Demo Reader")?;
+    let user = NewUser {
+        id,
+        username: &username,
+        nick_name: &nick_name,
+        roles: &readers,
+    };
+    accounts::create_user(&db.main, user, &password).await?;
     Ok(true)
 }

@@ -4,28 +4,27 @@ use serde::Serialize;
 use sqlx::MySqlPool;
 
 use crate::clock;
+use crate::ids::{AuthorId, BookId, ChapterId, UserId};
 use crate::paging::{self, Binds, Page, PageRequest};
 
 #[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct FollowedAuthor {
-    #[serde(with = "crate::json::id")]
-    #[schema(value_type = String)]
-    pub author_id: i64,
+    pub author_id: AuthorId,
     pub pen_name: String,
     pub user_photo: Option<String>,
-    #[serde(with = "crate::json::opt_id")]
-    #[schema(value_type = Option<String>)]
-    pub book_id: Option<i64>,
+    pub book_id: Option<BookId>,
     pub book_name: Option<String>,
-    #[serde(with = "crate::json::opt_id")]
-    #[schema(value_type = Option<String>)]
-    pub last_index_id: Option<i64>,
+    pub last_index_id: Option<ChapterId>,
     pub last_index_name: Option<String>,
 }
 
 /// Idempotent; false when the author does not exist.
 #[tracing::instrument(skip_all)]
-pub async fn follow(pool: &MySqlPool, user_id: i64, author_id: i64) -> Result<bool, sqlx::Error> {
+pub async fn follow(
+    pool: &MySqlPool,
+    user_id: UserId,
+    author_id: AuthorId,
+) -> Result<bool, sqlx::Error> {
     let inserted = sqlx::query(
         r"INSERT IGNORE INTO author_follow (user_id, author_id, create_time)
           SELECT ?, id, ? FROM author WHERE id = ?",
@@ -38,22 +37,26 @@ pub async fn follow(pool: &MySqlPool, user_id: i64, author_id: i64) -> Result<bo
     if inserted.rows_affected() == 1 {
         return Ok(true);
     }
-    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM author WHERE id = ?")
-        .bind(author_id)
-        .fetch_optional(pool)
-        .await?;
-    Ok(exists.is_some())
+    author_exists(pool, author_id).await
 }
 
 /// Idempotent; false when the author does not exist.
 #[tracing::instrument(skip_all)]
-pub async fn unfollow(pool: &MySqlPool, user_id: i64, author_id: i64) -> Result<bool, sqlx::Error> {
+pub async fn unfollow(
+    pool: &MySqlPool,
+    user_id: UserId,
+    author_id: AuthorId,
+) -> Result<bool, sqlx::Error> {
     sqlx::query("DELETE FROM author_follow WHERE user_id = ? AND author_id = ?")
         .bind(user_id)
         .bind(author_id)
         .execute(pool)
         .await?;
-    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM author WHERE id = ?")
+    author_exists(pool, author_id).await
+}
+
+async fn author_exists(pool: &MySqlPool, author_id: AuthorId) -> Result<bool, sqlx::Error> {
+    let exists: Option<AuthorId> = sqlx::query_scalar("SELECT id FROM author WHERE id = ?")
         .bind(author_id)
         .fetch_optional(pool)
         .await?;
@@ -65,7 +68,7 @@ pub async fn unfollow(pool: &MySqlPool, user_id: i64, author_id: i64) -> Result<
 #[tracing::instrument(skip_all)]
 pub async fn feed(
     pool: &MySqlPool,
-    user_id: i64,
+    user_id: UserId,
     request: PageRequest,
 ) -> Result<Page<FollowedAuthor>, sqlx::Error> {
     paging::count_and_page(

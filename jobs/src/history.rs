@@ -4,19 +4,17 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::MySqlPool;
 
+use crate::coins::Coins;
+use crate::ids::{BookId, ChapterId, UserId};
 use crate::paging::{self, Binds, Page, PageRequest};
 
 #[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Purchase {
-    #[serde(with = "crate::json::id")]
-    #[schema(value_type = String)]
-    pub book_id: i64,
+    pub book_id: BookId,
     pub book_name: String,
-    #[serde(with = "crate::json::id")]
-    #[schema(value_type = String)]
-    pub index_id: i64,
+    pub index_id: ChapterId,
     pub index_name: String,
-    pub amount: i64,
+    pub amount: Coins,
     pub refunded: bool,
     #[serde(with = "crate::json::timestamp")]
     #[schema(value_type = String, format = DateTime)]
@@ -25,8 +23,8 @@ pub struct Purchase {
 
 #[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct LedgerEntry {
-    pub delta: i64,
-    pub balance_after: i64,
+    pub delta: Coins,
+    pub balance_after: Coins,
     pub reason: String,
     pub ref_id: String,
     #[serde(with = "crate::json::timestamp")]
@@ -38,7 +36,7 @@ pub struct LedgerEntry {
 #[tracing::instrument(skip_all)]
 pub async fn purchases(
     pool: &MySqlPool,
-    user_id: i64,
+    user_id: UserId,
     request: PageRequest,
 ) -> Result<Page<Purchase>, sqlx::Error> {
     paging::count_and_page(
@@ -57,7 +55,7 @@ pub async fn purchases(
 #[tracing::instrument(skip_all)]
 pub async fn ledger(
     pool: &MySqlPool,
-    user_id: i64,
+    user_id: UserId,
     request: PageRequest,
 ) -> Result<Page<LedgerEntry>, sqlx::Error> {
     paging::count_and_page(

@@ -11,8 +11,10 @@ use sqlx::pool::PoolConnection;
 use sqlx::{MySql, MySqlPool};
 
 use crate::clock;
+use crate::coins::Coins;
+use crate::ids::{AuthorId, BookId, UserId};
 use crate::job::outcome::{self, replay};
-use crate::job::{Done, JobView, Kind, payload};
+use crate::job::{Done, JobId, JobView, Kind, payload};
 
 /// Days one request may span (a leap year).
 pub const MAX_DAYS: u64 = 366;
@@ -20,9 +22,9 @@ pub const MAX_DAYS: u64 = 366;
 /// Rolls up the given UTC days (inclusive); on demand from an admin, or from the schedule.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct IncomeRollupJob {
-    pub job_id: String,
-    /// The admin who asked, or 0 for the schedule.
-    pub requested_by: i64,
+    pub job_id: JobId,
+    /// The admin who asked, or nobody for the schedule.
+    pub requested_by: UserId,
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub enqueued_at_ms: i64,
@@ -228,10 +230,10 @@ impl Period {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Figures {
     pub sales: i64,
-    pub coins: i64,
+    pub coins: Coins,
     pub refunds: i64,
-    pub refunded_coins: i64,
-    pub net_coins: i64,
+    pub refunded_coins: Coins,
+    pub net_coins: Coins,
 }
 
 impl Figures {
@@ -250,9 +252,7 @@ impl Figures {
 pub struct IncomeItem {
     /// `2026-12-01` by day, `2026-12` by month (UTC)
     pub period: String,
-    #[serde(with = "crate::json::id")]
-    #[schema(value_type = String)]
-    pub book_id: i64,
+    pub book_id: BookId,
     pub book_name: String,
     #[serde(flatten)]
     pub figures: Figures,
@@ -268,21 +268,21 @@ pub struct Income {
 #[derive(sqlx::FromRow)]
 struct IncomeRow {
     period: String,
-    book_id: i64,
+    book_id: BookId,
     book_name: String,
     sales: i64,
-    coins: i64,
+    coins: Coins,
     refunds: i64,
-    refunded_coins: i64,
+    refunded_coins: Coins,
 }
 
 /// The author's income from the rolled-up days, optionally of one book.
 pub async fn author_income(
     pool: &MySqlPool,
-    author_id: i64,
+    author_id: AuthorId,
     days: DayRange,
     by: Period,
-    book_id: Option<i64>,
+    book_id: Option<BookId>,
 ) -> Result<Income, sqlx::Error> {
     let rows: Vec<IncomeRow> = sqlx::query_as(
         r"SELECT DATE_FORMAT(i.day, ?) AS period, i.book_id, b.book_name,
@@ -334,11 +334,11 @@ pub struct DayStats {
     /// In minor units (fen, cents) of the packages' currency
     pub amount_paid: i64,
     /// Coins credited by paid recharge orders (bonus included)
-    pub coins_credited: i64,
+    pub coins_credited: Coins,
     /// Coins spent on chapters (from the income rollup)
-    pub coins_spent: i64,
+    pub coins_spent: Coins,
     /// Coins refunded (from the income rollup, on the day refunded)
-    pub coins_refunded: i64,
+    pub coins_refunded: Coins,
     pub new_users: i64,
     /// Readers with at least one order paid that day
     pub paying_readers: i64,
@@ -362,7 +362,7 @@ pub async fn daily_stats(pool: &MySqlPool, days: DayRange) -> Result<Vec<DayStat
             )
         })
         .collect();
-    let orders: Vec<(NaiveDate, i64, i64, i64, i64)> = sqlx::query_as(
+    let orders: Vec<(NaiveDate, i64, i64, Coins, i64)> = sqlx::query_as(
         r"SELECT DATE(paid_at) AS day, COUNT(*), CAST(SUM(amount) AS SIGNED),
                  CAST(SUM(coins + bonus_coins) AS SIGNED), COUNT(DISTINCT user_id)
           FROM order_pay WHERE status = 'paid' AND paid_at >= ? AND paid_at < ?
@@ -378,7 +378,7 @@ pub async fn daily_stats(pool: &MySqlPool, days: DayRange) -> Result<Vec<DayStat
             s.paying_readers = payers;
         }
     }
-    let coins: Vec<(NaiveDate, i64, i64)> = sqlx::query_as(
+    let coins: Vec<(NaiveDate, Coins, Coins)> = sqlx::query_as(
         r"SELECT day, CAST(SUM(coins) AS SIGNED), CAST(SUM(refunded_coins) AS SIGNED)
           FROM author_income_daily WHERE day BETWEEN ? AND ? GROUP BY day",
     )

@@ -3,6 +3,8 @@
 use sqlx::{MySql, Transaction};
 
 use crate::clock;
+use crate::coins::Coins;
+use crate::ids::{FlowId, UserId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reason {
@@ -22,8 +24,8 @@ impl Reason {
 }
 
 pub struct Entry<'a> {
-    pub id: i64,
-    pub user_id: i64,
+    pub id: FlowId,
+    pub user_id: UserId,
     pub reason: Reason,
     pub ref_id: &'a str,
     pub note: Option<&'a str>,
@@ -35,8 +37,8 @@ pub struct Entry<'a> {
 pub async fn debit(
     tx: &mut Transaction<'_, MySql>,
     entry: Entry<'_>,
-    amount: i64,
-) -> Result<Option<i64>, sqlx::Error> {
+    amount: Coins,
+) -> Result<Option<Coins>, sqlx::Error> {
     let changed = sqlx::query(
         r"UPDATE user SET account_balance = account_balance - ?
           WHERE id = ? AND account_balance >= ?",
@@ -58,8 +60,8 @@ pub async fn debit(
 pub async fn credit(
     tx: &mut Transaction<'_, MySql>,
     entry: Entry<'_>,
-    amount: i64,
-) -> Result<Option<i64>, sqlx::Error> {
+    amount: Coins,
+) -> Result<Option<Coins>, sqlx::Error> {
     let changed = sqlx::query("UPDATE user SET account_balance = account_balance + ? WHERE id = ?")
         .bind(amount)
         .bind(entry.user_id)
@@ -76,9 +78,9 @@ pub async fn credit(
 async fn record(
     tx: &mut Transaction<'_, MySql>,
     entry: Entry<'_>,
-    delta: i64,
-) -> Result<i64, sqlx::Error> {
-    let balance: i64 = sqlx::query_scalar("SELECT account_balance FROM user WHERE id = ?")
+    delta: Coins,
+) -> Result<Coins, sqlx::Error> {
+    let balance: Coins = sqlx::query_scalar("SELECT account_balance FROM user WHERE id = ?")
         .bind(entry.user_id)
         .fetch_one(&mut **tx)
         .await?;
@@ -95,10 +97,10 @@ async fn record(
 
 /// One ledger row of a batch written by [`insert_rows`].
 pub(crate) struct Row<'a> {
-    pub id: i64,
-    pub user_id: i64,
-    pub delta: i64,
-    pub balance_after: i64,
+    pub id: FlowId,
+    pub user_id: UserId,
+    pub delta: Coins,
+    pub balance_after: Coins,
     /// What moved the coins: a job id, or `admin:{id}` for a credit.
     pub ref_id: &'a str,
 }

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod authoring;
 pub mod catalog;
 pub mod clock;
+pub mod coins;
 pub mod config;
 pub mod content;
 pub mod credit;

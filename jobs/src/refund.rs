@@ -6,27 +6,31 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::{MySql, MySqlPool, QueryBuilder};
 
+use crate::coins::Coins;
 use crate::db::with_retries;
-use crate::ids::IdGenerator;
+use crate::ids::{BuyRecordId, IdGenerator, UserId};
 use crate::job::outcome::{self, Record, insert_outcome, replay, twin};
-use crate::job::{Done, JobView, Kind, payload};
+use crate::job::{Done, JobId, JobView, Kind, payload};
 use crate::ledger::{self, Entry, Reason};
 
 /// Finds refundable buy records and enqueues `refund` jobs for them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RefundSweepJob {
-    pub job_id: String,
-    /// The admin who asked, or 0 for the cron schedule.
-    pub requested_by: i64,
+    pub job_id: JobId,
+    /// The admin who asked, or [`UserId::NOBODY`] for the cron schedule.
+    #[serde(with = "crate::ids::number")]
+    pub requested_by: UserId,
     pub enqueued_at_ms: i64,
 }
 
 /// Refunds some of one user's buy records: one ledger row for the job.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RefundJob {
-    pub job_id: String,
-    pub user_id: i64,
-    pub record_ids: Vec<i64>,
+    pub job_id: JobId,
+    #[serde(with = "crate::ids::number")]
+    pub user_id: UserId,
+    #[serde(with = "crate::ids::numbers")]
+    pub record_ids: Vec<BuyRecordId>,
     pub enqueued_at_ms: i64,
 }
 
@@ -36,10 +40,17 @@ payload!(RefundJob, Kind::Refund, user_id);
 /// Buy records per `refund` job.
 pub const CHUNK: usize = 100;
 
+/// Some of one user's refundable buy records: what one `refund` job refunds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refundable {
+    pub user_id: UserId,
+    pub record_ids: Vec<BuyRecordId>,
+}
+
 /// Refundable records (chapter deleted, not yet refunded), grouped per user in chunks.
 #[tracing::instrument(skip_all)]
-pub async fn refundable(pool: &MySqlPool) -> Result<Vec<(i64, Vec<i64>)>, sqlx::Error> {
-    let rows: Vec<(i64, i64)> = sqlx::query_as(
+pub async fn refundable(pool: &MySqlPool) -> Result<Vec<Refundable>, sqlx::Error> {
+    let rows: Vec<(UserId, BuyRecordId)> = sqlx::query_as(
         r"SELECT r.user_id, r.id FROM user_buy_record r
           LEFT JOIN book_index i ON i.id = r.book_index_id
           WHERE r.refund_status = 0 AND i.id IS NULL
@@ -47,7 +58,7 @@ pub async fn refundable(pool: &MySqlPool) -> Result<Vec<(i64, Vec<i64>)>, sqlx::
     )
     .fetch_all(pool)
     .await?;
-    let mut per_user: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+    let mut per_user: BTreeMap<UserId, Vec<BuyRecordId>> = BTreeMap::new();
     for (user_id, record_id) in rows {
         per_user.entry(user_id).or_default().push(record_id);
     }
@@ -56,7 +67,10 @@ pub async fn refundable(pool: &MySqlPool) -> Result<Vec<(i64, Vec<i64>)>, sqlx::
         .flat_map(|(user, records)| {
             records
                 .chunks(CHUNK)
-                .map(|c| (user, c.to_vec()))
+                .map(|c| Refundable {
+                    user_id: user,
+                    record_ids: c.to_vec(),
+                })
                 .collect::<Vec<_>>()
         })
         .collect())
@@ -100,7 +114,7 @@ async fn try_once(
     records.sort_unstable();
     records.dedup();
     // Minted before the records are locked: waiting on the id lease must never hold them.
-    let entry_id = crate::ids::next_for_sql(ids).await?;
+    let entry_id = crate::ids::mint_for_sql(ids).await?;
     let mut tx = pool.begin().await?;
     let mut select = QueryBuilder::<MySql>::new(
         "SELECT id, buy_amount FROM user_buy_record WHERE refund_status = 0 AND user_id = ",
@@ -111,9 +125,9 @@ async fn try_once(
         list.push_bind(*id);
     }
     select.push(") ORDER BY id FOR UPDATE");
-    let open: Vec<(i64, i64)> = select.build_query_as().fetch_all(&mut *tx).await?;
+    let open: Vec<(BuyRecordId, Coins)> = select.build_query_as().fetch_all(&mut *tx).await?;
     let mut refunded = Vec::new();
-    let mut amount = 0;
+    let mut amount = Coins::ZERO;
     for (record_id, buy_amount) in open {
         let changed = sqlx::query(
             r"UPDATE user_buy_record SET refund_status = 1, refund_time = ?
@@ -129,12 +143,12 @@ async fn try_once(
             amount += buy_amount;
         }
     }
-    let balance = if amount > 0 {
+    let balance = if amount > Coins::ZERO {
         let entry = Entry {
             id: entry_id,
             user_id: job.user_id,
             reason: Reason::Refund,
-            ref_id: &job.job_id,
+            ref_id: job.job_id.as_str(),
             note: None,
         };
         ledger::credit(&mut tx, entry, amount).await?

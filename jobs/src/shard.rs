@@ -1,5 +1,7 @@
 //! Content shard routing: which data source and table hold a chapter's text.
 
+use crate::ids::{BookId, ChapterId, EntityId};
+
 /// Number of data sources and of tables per data source.
 pub const SHARDS: u64 = 10;
 
@@ -33,14 +35,14 @@ pub struct ShardFlags {
 
 /// `ds{book_id % 10}` when database sharding is on, `book_content{index_id % 10}` when table
 /// sharding is on; otherwise `ds0` / `book_content`.
-pub fn route(flags: ShardFlags, book_id: i64, index_id: i64) -> ContentShard {
+pub fn route(flags: ShardFlags, book_id: BookId, index_id: ChapterId) -> ContentShard {
     let data_source = if flags.database_enabled {
-        (book_id.unsigned_abs() % SHARDS) as usize
+        (book_id.raw().unsigned_abs() % SHARDS) as usize
     } else {
         0
     };
     let table = if flags.table_enabled {
-        TABLES[(index_id.unsigned_abs() % SHARDS) as usize]
+        TABLES[(index_id.raw().unsigned_abs() % SHARDS) as usize]
     } else {
         "book_content"
     };
@@ -50,6 +52,14 @@ pub fn route(flags: ShardFlags, book_id: i64, index_id: i64) -> ContentShard {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn route(flags: ShardFlags, book_id: i64, index_id: i64) -> ContentShard {
+        super::route(
+            flags,
+            BookId::from_raw(book_id),
+            ChapterId::from_raw(index_id),
+        )
+    }
 
     fn flags(database_enabled: bool, table_enabled: bool) -> ShardFlags {
         ShardFlags {

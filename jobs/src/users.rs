@@ -2,19 +2,23 @@
 
 use sqlx::{AssertSqlSafe, MySqlPool};
 
+use crate::accounts::{Roles, Username};
 use crate::clock;
+use crate::coins::Coins;
+use crate::ids::{AuthorId, UserId};
 use crate::paging::{self, Binds, Page, PageRequest, SearchText};
 
 /// An account as its owner (`/api/me`) and admins see it.
 #[derive(Debug, sqlx::FromRow)]
 pub struct UserRow {
-    pub id: i64,
+    pub id: UserId,
     pub username: String,
     pub nick_name: String,
-    pub roles: String,
-    pub balance: i64,
+    #[sqlx(try_from = "String")]
+    pub roles: Roles,
+    pub balance: Coins,
     pub frozen: bool,
-    pub author_id: Option<i64>,
+    pub author_id: Option<AuthorId>,
 }
 
 const USER_COLUMNS: &str = r"SELECT u.id, u.username, u.nick_name, u.roles,
@@ -22,7 +26,7 @@ const USER_COLUMNS: &str = r"SELECT u.id, u.username, u.nick_name, u.roles,
     FROM user u LEFT JOIN author a ON a.user_id = u.id";
 
 #[tracing::instrument(skip_all)]
-pub async fn user(pool: &MySqlPool, id: i64) -> Result<Option<UserRow>, sqlx::Error> {
+pub async fn user(pool: &MySqlPool, id: UserId) -> Result<Option<UserRow>, sqlx::Error> {
     sqlx::query_as(AssertSqlSafe(format!("{USER_COLUMNS} WHERE u.id = ?")))
         .bind(id)
         .fetch_optional(pool)
@@ -57,7 +61,11 @@ pub async fn list_users(
 
 /// Sets a new password hash unless the account is frozen (or gone): `false` then.
 #[tracing::instrument(skip_all)]
-pub async fn set_password_hash(pool: &MySqlPool, id: i64, hash: &str) -> Result<bool, sqlx::Error> {
+pub async fn set_password_hash(
+    pool: &MySqlPool,
+    id: UserId,
+    hash: &str,
+) -> Result<bool, sqlx::Error> {
     let changed = sqlx::query(
         "UPDATE user SET password_hash = ?, update_time = ? WHERE id = ? AND session_frozen = 0",
     )
@@ -73,14 +81,15 @@ pub async fn set_password_hash(pool: &MySqlPool, id: i64, hash: &str) -> Result<
 #[tracing::instrument(skip_all)]
 pub async fn set_frozen(
     pool: &MySqlPool,
-    username: &str,
+    username: &Username,
     frozen: bool,
 ) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let id: Option<i64> = sqlx::query_scalar("SELECT id FROM user WHERE username = ? FOR UPDATE")
-        .bind(username)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let id: Option<UserId> =
+        sqlx::query_scalar("SELECT id FROM user WHERE username = ? FOR UPDATE")
+            .bind(username.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
     let Some(id) = id else {
         return Ok(false);
     };
@@ -95,7 +104,7 @@ pub async fn set_frozen(
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn is_frozen(pool: &MySqlPool, id: i64) -> Result<bool, sqlx::Error> {
+pub async fn is_frozen(pool: &MySqlPool, id: UserId) -> Result<bool, sqlx::Error> {
     let frozen: Option<bool> =
         sqlx::query_scalar("SELECT session_frozen = 1 FROM user WHERE id = ?")
             .bind(id)
@@ -106,9 +115,9 @@ pub async fn is_frozen(pool: &MySqlPool, id: i64) -> Result<bool, sqlx::Error> {
 
 /// Adds the admin role to an existing account; `false` when there is no such account.
 #[tracing::instrument(skip_all)]
-pub async fn grant_admin(pool: &MySqlPool, username: &str) -> Result<bool, sqlx::Error> {
-    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM user WHERE username = ?")
-        .bind(username)
+pub async fn grant_admin(pool: &MySqlPool, username: &Username) -> Result<bool, sqlx::Error> {
+    let found: Option<UserId> = sqlx::query_scalar("SELECT id FROM user WHERE username = ?")
+        .bind(username.as_str())
         .fetch_optional(pool)
         .await?;
     let Some(id) = found else {

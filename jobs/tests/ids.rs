@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use jobs::ids::{IdError, IdGenerator};
+use jobs::ids::{EntityId, FlowId, IdError, IdGenerator};
 use redis::aio::ConnectionManager;
 
 const TTL: Duration = Duration::from_millis(500);
@@ -18,7 +18,13 @@ fn prefix() -> String {
 }
 
 async fn first_id(ids: &IdGenerator) -> i64 {
-    ids.next_id().await.expect("a lease becomes usable")
+    let id: FlowId = ids.mint().await.expect("a lease becomes usable");
+    id.raw()
+}
+
+/// One id as its snowflake bits (the generator mints every entity's ids alike).
+fn next(ids: &IdGenerator) -> Result<i64, IdError> {
+    ids.next::<FlowId>().map(FlowId::raw)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -33,7 +39,7 @@ async fn eight_generators_minting_200k_ids_each_never_collide() {
             first_id(&ids).await;
             let mut minted = Vec::with_capacity(200_000);
             while minted.len() < 200_000 {
-                minted.push(ids.next().unwrap());
+                minted.push(next(&ids).unwrap());
                 if minted.len() % 4096 == 0 {
                     tokio::task::yield_now().await;
                 }
@@ -78,14 +84,14 @@ async fn a_generator_whose_lease_is_stolen_stops_minting_and_releases_later() {
         .await
         .unwrap();
     let stolen_at = Instant::now();
-    while ids.next().is_ok() {
+    while next(&ids).is_ok() {
         assert!(
             stolen_at.elapsed() < TTL * 2,
             "still minting long after the lease was stolen"
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    assert!(matches!(ids.next(), Err(IdError::NotLeased)));
+    assert!(matches!(next(&ids), Err(IdError::NotLeased)));
     // It leases another machine id and, after waiting one TTL, mints again.
     let id = first_id(&ids).await;
     let new_machine = ids.machine_id().unwrap();
@@ -109,7 +115,7 @@ async fn a_generator_whose_lease_vanished_stops_minting() {
         .await
         .unwrap();
     let gone_at = Instant::now();
-    while ids.next().is_ok() {
+    while next(&ids).is_ok() {
         assert!(gone_at.elapsed() < TTL * 2, "still minting without a lease");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -169,7 +175,7 @@ async fn ids_minted_slowly_spread_over_all_ten_shards() {
     first_id(&ids).await;
     let mut shards = HashSet::new();
     for _ in 0..200 {
-        shards.insert(ids.next().unwrap() % 10);
+        shards.insert(next(&ids).unwrap() % 10);
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     assert_eq!(shards.len(), 10, "shards reached: {shards:?}");

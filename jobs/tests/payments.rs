@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use chrono::{TimeDelta, Utc};
+use jobs::ids::{EntityId, OrderId};
 use jobs::payments::event::{Charge, EventKind, PaymentEvent};
 use jobs::payments::provider::{CheckoutOrder, Provider, ProviderError, Providers, RemoteState};
 use jobs::payments::sandbox::{self, Sandbox};
@@ -23,7 +24,7 @@ fn stripe(fake: &FakeStripe) -> Provider {
 
 fn order(order_id: i64) -> CheckoutOrder {
     CheckoutOrder {
-        order_id,
+        order_id: OrderId::from_raw(order_id),
         amount: 600,
         currency: Currency::parse("CNY").unwrap(),
         description: "600 coins".into(),
@@ -34,7 +35,7 @@ fn order(order_id: i64) -> CheckoutOrder {
 fn cny(order_id: i64, amount: i64) -> Charge {
     let currency = Currency::parse("CNY").unwrap();
     Charge {
-        order_id,
+        order_id: OrderId::from_raw(order_id),
         amount,
         currency,
     }

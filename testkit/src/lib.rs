@@ -9,11 +9,13 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use jobs::accounts::{self, READER};
+use jobs::accounts::{self, NewUser, NickName, Password, Role, Roles, Username};
 use jobs::authoring::{self, NewChapter};
+use jobs::coins::Coins;
 use jobs::config::Settings;
 use jobs::db::Db;
-use jobs::ids::IdGenerator;
+use jobs::ids::{BookId, ChapterId, IdGenerator, UserId};
+use jobs::job::JobId;
 use jobs::ledger::{self, Entry, Reason};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -34,9 +36,9 @@ pub fn settings() -> Settings {
 pub async fn enqueue<T: jobs::job::Job>(
     storage: &apalis_redis::RedisStorage<T>,
     status: &jobs::job::StatusStore,
-    make: impl FnOnce(String) -> T,
-) -> String {
-    let job_id = ulid::Ulid::new().to_string();
+    make: impl FnOnce(JobId) -> T,
+) -> JobId {
+    let job_id = JobId::new();
     jobs::job::submit::enqueue(storage, status, make(job_id.clone()))
         .await
         .expect("Redis takes the job");
@@ -69,16 +71,35 @@ pub async fn prepare(settings: &Settings) -> (Db, IdGenerator) {
     (db, ids)
 }
 
-/// A reader holding `coins`, credited through the ledger like an admin credit.
-pub async fn reader_with_coins(db: &Db, ids: &IdGenerator, username: &str, coins: i64) -> i64 {
-    let user_id = ids.next_id().await.unwrap();
-    accounts::create_user(&db.main, user_id, username, "password123", username, READER)
+/// A reader (password `password123`) straight in the database.
+pub async fn reader(db: &Db, ids: &IdGenerator, username: &str, nick_name: &str) -> UserId {
+    let id = ids.mint().await.unwrap();
+    let user = NewUser {
+        id,
+        username: &Username::parse(username).unwrap(),
+        nick_name: &NickName::parse(nick_name).unwrap(),
+        roles: &Roles::from(&[Role::Reader][..]),
+    };
+    let password = Password::parse("password", "password123".into()).unwrap();
+    accounts::create_user(&db.main, user, &password)
         .await
         .unwrap();
-    if coins > 0 {
+    id
+}
+
+/// A reader holding `coins`, credited through the ledger like an admin credit.
+pub async fn reader_with_coins(
+    db: &Db,
+    ids: &IdGenerator,
+    username: &str,
+    coins: impl Into<Coins>,
+) -> UserId {
+    let user_id = reader(db, ids, username, username).await;
+    let coins = coins.into();
+    if coins > Coins::ZERO {
         let mut tx = db.main.begin().await.unwrap();
         let entry = Entry {
-            id: ids.next_id().await.unwrap(),
+            id: ids.mint().await.unwrap(),
             user_id,
             reason: Reason::Credit,
             ref_id: "fixture",
@@ -99,24 +120,14 @@ pub async fn book(
     chapters: usize,
     free: usize,
     words: usize,
-) -> (i64, Vec<i64>) {
-    let user_id = ids.next_id().await.unwrap();
-    let author_id = ids.next_id().await.unwrap();
+) -> (BookId, Vec<ChapterId>) {
     let name = format!("a{}", ulid::Ulid::new().to_string().to_lowercase());
-    accounts::create_user(
-        &db.main,
-        user_id,
-        &name[..20],
-        "password123",
-        "Author",
-        READER,
-    )
-    .await
-    .unwrap();
+    let user_id = reader(db, ids, &name[..20], "Author").await;
+    let author_id = ids.mint().await.unwrap();
     accounts::create_author(&db.main, author_id, user_id, "Pen")
         .await
         .unwrap();
-    let book_id = ids.next_id().await.unwrap();
+    let book_id = ids.mint().await.unwrap();
     authoring::create_book(&db.main, book_id, author_id, "A Test Book")
         .await
         .unwrap();
@@ -133,14 +144,14 @@ pub async fn book(
             authoring::add_chapter(db, ids, &settings.pricing, chapter)
                 .await
                 .unwrap()
-                .0,
+                .index_id,
         );
     }
     authoring::publish_book(&db.main, book_id).await.unwrap();
     (book_id, index_ids)
 }
 
-pub async fn balance(db: &Db, user_id: i64) -> i64 {
+pub async fn balance(db: &Db, user_id: UserId) -> Coins {
     sqlx::query_scalar("SELECT account_balance FROM user WHERE id = ?")
         .bind(user_id)
         .fetch_one(&db.main)
@@ -158,7 +169,7 @@ pub async fn assert_books_balance(db: &Db) {
 }
 
 /// Waits until every job has a terminal outcome in MySQL; panics after `timeout`.
-pub async fn wait_for_outcomes(db: &Db, job_ids: &[String], timeout: Duration) {
+pub async fn wait_for_outcomes(db: &Db, job_ids: &[JobId], timeout: Duration) {
     let started = Instant::now();
     loop {
         let missing = jobs::audit::unfinished(&db.main, job_ids).await.unwrap();
@@ -273,14 +284,15 @@ impl Drop for WorkerProcess {
 pub async fn bulk_chapters(
     db: &Db,
     ids: &IdGenerator,
-    book_id: i64,
+    book_id: BookId,
     n: usize,
-    price: i64,
-) -> Vec<i64> {
+    price: impl Into<Coins>,
+) -> Vec<ChapterId> {
     let mut index_ids = Vec::with_capacity(n);
     for _ in 0..n {
-        index_ids.push(ids.next_id().await.unwrap());
+        index_ids.push(ids.mint().await.unwrap());
     }
+    let price = price.into();
     let now = jobs::clock::now();
     let start: i32 = sqlx::query_scalar(
         "SELECT CAST(COALESCE(MAX(index_num), 0) AS SIGNED) FROM book_index WHERE book_id = ?",

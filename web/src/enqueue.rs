@@ -3,7 +3,7 @@
 
 use apalis_redis::RedisStorage;
 use jobs::job::submit::{self, Admission, Admitted, Claim};
-use jobs::job::{Job, JobView, Status, outcome};
+use jobs::job::{Job, JobId, JobView, Status, outcome};
 
 use crate::error::{ApiError, ApiResult};
 use crate::idempotency::{IDEMPOTENCY_TTL_SECS, Keyed};
@@ -11,7 +11,7 @@ use crate::state::AppState;
 
 /// What the 202 answers: the job (a new one, or the one an earlier request with the same key made).
 pub struct Accepted {
-    pub job_id: String,
+    pub job_id: JobId,
     pub status: Status,
 }
 
@@ -21,11 +21,11 @@ pub async fn submit<T: Job>(
     state: &AppState,
     storage: &RedisStorage<T>,
     key: Option<Keyed>,
-    make: impl Fn(String) -> T,
+    make: impl Fn(JobId) -> T,
 ) -> ApiResult<Accepted> {
     let prefix = &state.settings.redis.prefix;
     let limits = &state.settings.limits;
-    let job_id = ulid::Ulid::new().to_string();
+    let job_id = JobId::new();
     let job = make(job_id.clone());
     let owner = job.owner();
     let claim_key = key
@@ -68,8 +68,8 @@ pub async fn submit<T: Job>(
 async fn replay<T: Job>(
     state: &AppState,
     storage: &RedisStorage<T>,
-    job_id: String,
-    make: impl FnOnce(String) -> T,
+    job_id: JobId,
+    make: impl FnOnce(JobId) -> T,
 ) -> ApiResult<Accepted> {
     // A status means the job was queued with it: `submit` writes both in one call.
     if let Some(stored) = state.status.get(&job_id).await? {

@@ -6,6 +6,7 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use jobs::coins::Coins;
 use serde::Serialize;
 
 #[derive(Debug, thiserror::Error)]
@@ -25,7 +26,7 @@ pub enum ApiError {
     #[error("not found")]
     NotFound,
     #[error("this chapter must be bought first")]
-    PurchaseRequired { price: i64 },
+    PurchaseRequired { price: Coins },
     #[error("{0}")]
     Conflict(String),
     #[error("this Idempotency-Key was used with another request (method, path or body)")]
@@ -92,7 +93,7 @@ pub struct ErrorBody {
     message: String,
     /// With `purchase_required`: the chapter's price in coins.
     #[serde(skip_serializing_if = "Option::is_none")]
-    price: Option<i64>,
+    price: Option<Coins>,
 }
 
 impl IntoResponse for ApiError {

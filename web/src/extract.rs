@@ -1,9 +1,10 @@
-//! Extractors whose rejections speak the API's error shape, paging and search, and the OpenAPI
-//! schemas of ids in requests.
+//! Extractors whose rejections speak the API's error shape, ids in paths, paging and search,
+//! and the OpenAPI schemas of ids in request bodies.
 
 use axum::extract::{FromRequest, FromRequestParts};
+use jobs::ids::{BookId, ChapterId, EntityId};
 use jobs::paging::{PageRequest, SearchText};
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use utoipa::openapi::schema::{
     Array, ArrayBuilder, KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type,
 };
@@ -14,6 +15,21 @@ use crate::error::ApiError;
 #[derive(FromRequestParts)]
 #[from_request(via(axum::extract::Path), rejection(ApiError))]
 pub struct ApiPath<T>(pub T);
+
+/// An entity id in a path (`ApiPath<PathId<BookId>>`), read as any 64-bit integer: a malformed
+/// one is 400 `invalid_request` naming the type as ever, and one that names nothing (0 and
+/// negative ones too) is the handler's 404.
+#[derive(Debug, Clone, Copy)]
+pub struct PathId<T>(pub T);
+
+impl<'de, T: EntityId> Deserialize<'de> for PathId<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        i64::deserialize(d).map(|raw| Self(T::from_raw(raw)))
+    }
+}
+
+/// A chapter's path: `…/{book_id}/…/{index_id}`.
+pub type ChapterPath = ApiPath<(PathId<BookId>, PathId<ChapterId>)>;
 
 /// `Json` that answers bad JSON with 400 `invalid_request` (413 `too_large` past the limit).
 #[derive(FromRequest)]
@@ -69,14 +85,6 @@ impl Search {
     }
 }
 
-/// An id as text, as answers send it and paths carry it.
-pub fn id_text_schema() -> Schema {
-    let text = ObjectBuilder::new()
-        .schema_type(Type::String)
-        .pattern(Some(jobs::json::id::PATTERN));
-    Schema::Object(text.build())
-}
-
 /// An id in a request body: a positive 64-bit integer, as text or a number.
 pub fn id_schema() -> Schema {
     let number = ObjectBuilder::new()
@@ -86,7 +94,7 @@ pub fn id_schema() -> Schema {
         .maximum(Some(i64::MAX as isize));
     Schema::OneOf(
         OneOfBuilder::new()
-            .item(id_text_schema())
+            .item(jobs::ids::text_schema())
             .item(number)
             .build(),
     )

@@ -78,24 +78,24 @@ async fn demo(settings: Settings) -> anyhow::Result<()> {
 }
 
 async fn create_admin(settings: Settings, username: &str) -> anyhow::Result<()> {
-    jobs::accounts::validate_username(username).map_err(anyhow::Error::msg)?;
+    use jobs::accounts::{NewUser, NickName, Password, Role, Roles, Username};
+    let username = Username::parse(username).map_err(anyhow::Error::msg)?;
     let state = web::build_state(settings).await?;
-    let created = if jobs::users::grant_admin(&state.db.main, username).await? {
+    let created = if jobs::users::grant_admin(&state.db.main, &username).await? {
         false
     } else {
-        let password = admin_password()?;
-        jobs::accounts::validate_password("password", &password).map_err(anyhow::Error::msg)?;
-        let id = state.ids.next_id().await?;
-        let hash = tokio::task::spawn_blocking(move || jobs::accounts::hash_password(&password));
-        jobs::accounts::insert_user(
-            &state.db.main,
+        let password =
+            Password::parse("password", admin_password()?).map_err(anyhow::Error::msg)?;
+        let id = state.ids.mint().await?;
+        let hash =
+            tokio::task::spawn_blocking(move || jobs::accounts::hash_password(password.as_str()));
+        let user = NewUser {
             id,
-            username,
-            &hash.await?,
-            username,
-            "reader,admin",
-        )
-        .await?;
+            username: &username,
+            nick_name: &NickName::parse(username.as_str()).map_err(anyhow::Error::msg)?,
+            roles: &Roles::from(&[Role::Reader, Role::Admin][..]),
+        };
+        jobs::accounts::insert_user(&state.db.main, user, &hash.await?).await?;
         true
     };
     state.ids.shutdown().await;

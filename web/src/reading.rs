@@ -1,8 +1,10 @@
 //! Who may read what: shared by the catalog API and the reading pages so the rules cannot drift.
 
-use jobs::accounts::ADMIN;
+use jobs::accounts::Role;
 use jobs::catalog::{self, Viewer};
+use jobs::coins::Coins;
 use jobs::content;
+use jobs::ids::{BookId, ChapterId};
 use serde::Serialize;
 
 use crate::error::{ApiError, ApiResult};
@@ -14,22 +16,18 @@ pub fn viewer(session: Option<&Session>) -> Viewer {
     session.map_or_else(Viewer::default, |s| Viewer {
         user_id: Some(s.user_id),
         author_id: s.author_id,
-        is_admin: s.has_role(ADMIN),
+        is_admin: s.has_role(Role::Admin),
     })
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Chapter {
-    #[serde(with = "jobs::json::id")]
-    #[schema(value_type = String)]
-    pub id: i64,
-    #[serde(with = "jobs::json::id")]
-    #[schema(value_type = String)]
-    pub book_id: i64,
+    pub id: ChapterId,
+    pub book_id: BookId,
     pub index_num: i32,
     pub index_name: String,
     pub is_vip: bool,
-    pub price: i64,
+    pub price: Coins,
     pub content: String,
 }
 
@@ -38,8 +36,8 @@ pub struct Chapter {
 pub async fn chapter(
     state: &AppState,
     viewer: &Viewer,
-    book_id: i64,
-    index_id: i64,
+    book_id: BookId,
+    index_id: ChapterId,
 ) -> ApiResult<Chapter> {
     let row = catalog::chapter(&state.db.main, book_id, index_id)
         .await?

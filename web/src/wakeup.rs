@@ -8,14 +8,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
-use jobs::job::JobView;
+use jobs::job::{JobId, JobView};
 use secrecy::ExposeSecret;
 use tokio::sync::watch;
 
 use jobs::config::RedisSettings;
 
 /// Job id → its waiters' channel and how many polls share it.
-type Waiting = HashMap<String, (watch::Sender<Option<JobView>>, usize)>;
+type Waiting = HashMap<JobId, (watch::Sender<Option<JobView>>, usize)>;
 
 #[derive(Clone, Default)]
 pub struct Wakeups {
@@ -26,7 +26,7 @@ pub struct Wakeups {
 /// view is published: to that view, or to `None` when the message did not carry one.
 pub struct Watch {
     wakeups: Wakeups,
-    job_id: String,
+    job_id: JobId,
     pub done: watch::Receiver<Option<JobView>>,
 }
 
@@ -60,7 +60,7 @@ impl Wakeups {
             // A bare job id (an older worker's message) only wakes the polls, which re-read.
             let (job_id, view) = match serde_json::from_str::<JobView>(&payload) {
                 Ok(view) => (view.job_id.clone(), Some(view)),
-                Err(_) => (payload, None),
+                Err(_) => (JobId::from(payload), None),
             };
             if let Some((done, _)) = self.waiting.lock().expect("poisoned").get(&job_id) {
                 done.send_replace(view);
@@ -69,15 +69,15 @@ impl Wakeups {
         Ok(())
     }
 
-    pub fn watch(&self, job_id: &str) -> Watch {
+    pub fn watch(&self, job_id: &JobId) -> Watch {
         let mut waiting = self.waiting.lock().expect("poisoned");
         let entry = waiting
-            .entry(job_id.to_owned())
+            .entry(job_id.clone())
             .or_insert_with(|| (watch::channel(None).0, 0));
         entry.1 += 1;
         Watch {
             wakeups: self.clone(),
-            job_id: job_id.to_owned(),
+            job_id: job_id.clone(),
             done: entry.0.subscribe(),
         }
     }

@@ -7,8 +7,8 @@
 use std::sync::Arc;
 
 use jobs::db::Db;
-use jobs::ids::IdGenerator;
-use jobs::job::{Done, JobView, Kind, Status, StatusStore};
+use jobs::ids::{ChapterId, IdGenerator, UserId};
+use jobs::job::{Done, JobId, JobView, Kind, Status, StatusStore};
 use jobs::purchase::Order;
 use jobs::purchase::group::{self, Member};
 use tokio::sync::{Mutex, mpsc, oneshot};
@@ -17,10 +17,10 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 const COMMITTERS: usize = 2;
 
 struct Waiting {
-    job_id: String,
-    user_id: i64,
+    job_id: JobId,
+    user_id: UserId,
     kind: Kind,
-    index_ids: Vec<i64>,
+    index_ids: Vec<ChapterId>,
     attempt: i32,
     reply: oneshot::Sender<anyhow::Result<Done>>,
 }
@@ -48,7 +48,7 @@ impl Purchases {
     pub async fn run(&self, order: Order<'_>, attempt: i32) -> anyhow::Result<Done> {
         let (reply, outcome) = oneshot::channel();
         let waiting = Waiting {
-            job_id: order.job_id.to_owned(),
+            job_id: order.job_id.clone(),
             user_id: order.user_id,
             kind: order.kind,
             index_ids: order.index_ids,
@@ -90,7 +90,7 @@ async fn commit(waiting: Arc<Mutex<mpsc::Receiver<Waiting>>>, with: Committer, g
                 }
             }
         }
-        let index_ids: Vec<Vec<i64>> = group
+        let index_ids: Vec<Vec<ChapterId>> = group
             .iter_mut()
             .map(|w| std::mem::take(&mut w.index_ids))
             .collect();
@@ -124,7 +124,7 @@ async fn commit(waiting: Arc<Mutex<mpsc::Receiver<Waiting>>>, with: Committer, g
             group::run(&with.db.main, &with.ids, &members, with.retries)
         );
         drop(members);
-        let finished: Vec<(&JobView, i64)> = group
+        let finished: Vec<(&JobView, UserId)> = group
             .iter()
             .zip(&outcomes)
             .filter_map(|(w, outcome)| Some((&outcome.as_ref().ok()?.view, w.user_id)))

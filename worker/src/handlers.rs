@@ -5,10 +5,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use apalis::prelude::{AbortError, Attempt, BoxDynError, Data};
+use jobs::coins::Coins;
 use jobs::db::Db;
 use jobs::ids::IdGenerator;
 use jobs::income::{self, IncomeRollupJob};
-use jobs::job::{Done, Job, JobView, Status, StatusStore, outcome, submit};
+use jobs::job::{Done, Job, JobId, JobView, Status, StatusStore, outcome, submit};
 use jobs::metrics as m;
 use jobs::purchase::{BatchPurchaseJob, PurchaseJob};
 use jobs::queues::Queues;
@@ -89,12 +90,12 @@ async fn sweep(state: &WorkerState, job: &RefundSweepJob) -> anyhow::Result<Done
         return Ok(done);
     }
     let chunks = refund::refundable(&state.db.main).await?;
-    let records = chunks.iter().map(|(_, r)| r.len()).sum();
-    for (user_id, record_ids) in &chunks {
+    let records = chunks.iter().map(|r| r.record_ids.len()).sum();
+    for chunk in &chunks {
         let refund = RefundJob {
-            job_id: ulid::Ulid::new().to_string(),
-            user_id: *user_id,
-            record_ids: record_ids.clone(),
+            job_id: JobId::new(),
+            user_id: chunk.user_id,
+            record_ids: chunk.record_ids.clone(),
             enqueued_at_ms: jobs::clock::now_ms(),
         };
         submit::enqueue(&state.queues.refund, &state.status, refund).await?;
@@ -121,7 +122,7 @@ pub async fn handle<J: Handler>(
 ) -> Result<(), BoxDynError> {
     let job: J = decode(job)?;
     let kind = J::KIND.as_str();
-    let span = tracing::info_span!("job", job_id = job.job_id(), kind, worker = &*state.name);
+    let span = tracing::info_span!("job", job_id = %job.job_id(), kind, worker = &*state.name);
     async move {
         let attempt = attempt.current() as i32;
         if attempt == 1 {
@@ -147,8 +148,9 @@ pub async fn handle<J: Handler>(
             metrics::counter!(m::JOBS_COMPLETED, "kind" => kind, "outcome" => outcome).increment(1);
             metrics::histogram!(m::JOB_DURATION, "kind" => kind)
                 .record(started.elapsed().as_secs_f64());
-            if done.coins > 0 {
-                metrics::counter!(m::COINS, "direction" => J::COINS).increment(done.coins as u64);
+            if done.coins > Coins::ZERO {
+                metrics::counter!(m::COINS, "direction" => J::COINS)
+                    .increment(done.coins.get() as u64);
             }
         }
         if !J::GROUPED {

@@ -83,7 +83,7 @@ impl Worker {
         .await?;
         // Until the id lease is usable (up to one lease TTL after an unclean handover) every job
         // would stall on its first id: take jobs only once minting works.
-        ids.next_id().await?;
+        ids.ready().await?;
         let status = StatusStore::new(redis.clone(), prefix, settings.jobs.result_ttl_secs);
         let retries = settings.database.deadlock_retries;
         let batch_size = settings.jobs.batch_size;

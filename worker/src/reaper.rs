@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use jobs::config::Settings;
-use jobs::job::Kind;
+use jobs::ids::UserId;
+use jobs::job::{JobId, Kind};
 use jobs::job::{outcome, queue};
 use jobs::metrics as m;
 use redis::aio::ConnectionManager;
@@ -47,20 +48,24 @@ async fn reap(
         .arg(ROUND)
         .query_async(redis)
         .await?;
-    for job_id in dead {
-        let owner = state.status.get(&job_id).await?.map_or(0, |s| s.owner);
+    for job_id in dead.into_iter().map(JobId::from) {
+        let owner = state
+            .status
+            .get(&job_id)
+            .await?
+            .map_or(UserId::NOBODY, |s| s.owner);
         let view = outcome::record_internal_failure(&state.db.main, &job_id, owner, kind).await?;
         state.status.terminal(&[(&view, owner)]).await?;
         tracing::error!(
-            job_id,
+            %job_id,
             kind = kind.as_str(),
             "job gave up after its retries; recorded"
         );
         metrics::counter!(m::JOBS_COMPLETED, "kind" => kind.as_str(), "outcome" => "internal")
             .increment(1);
         redis::pipe()
-            .srem(config.dead_jobs_set(), &job_id)
-            .hdel(config.job_data_hash(), &job_id)
+            .srem(config.dead_jobs_set(), job_id.as_str())
+            .hdel(config.job_data_hash(), job_id.as_str())
             .del(format!("{}:{job_id}", config.job_meta_hash()))
             .exec_async(redis)
             .await?;

@@ -3,8 +3,9 @@
 
 use apalis::prelude::{BoxDynError, Data};
 use apalis_cron::Tick;
+use jobs::ids::UserId;
 use jobs::income::{self, IncomeRollupJob};
-use jobs::job::{Job, submit};
+use jobs::job::{Job, JobId, submit};
 use jobs::refund::RefundSweepJob;
 use redis::aio::ConnectionManager;
 
@@ -44,14 +45,14 @@ pub async fn on_tick(tick: Tick, state: Data<CronState>) -> Result<(), BoxDynErr
     if claim.is_none() {
         return Ok(());
     }
-    let job_id = ulid::Ulid::from_parts(at * 1000, random).to_string();
+    let job_id = JobId::from(ulid::Ulid::from_parts(at * 1000, random));
     let enqueued_at_ms = jobs::clock::now_ms();
     let worker = &state.worker;
     match state.scheduled {
         Scheduled::RefundSweep => {
             let job = RefundSweepJob {
                 job_id: job_id.clone(),
-                requested_by: 0,
+                requested_by: UserId::NOBODY,
                 enqueued_at_ms,
             };
             submit::enqueue(&worker.queues.refund_sweep, &worker.status, job).await?;
@@ -60,7 +61,7 @@ pub async fn on_tick(tick: Tick, state: Data<CronState>) -> Result<(), BoxDynErr
             let days = income::scheduled_days(jobs::clock::now());
             let job = IncomeRollupJob {
                 job_id: job_id.clone(),
-                requested_by: 0,
+                requested_by: UserId::NOBODY,
                 from: days.from(),
                 to: days.to(),
                 enqueued_at_ms,
@@ -69,7 +70,7 @@ pub async fn on_tick(tick: Tick, state: Data<CronState>) -> Result<(), BoxDynErr
         }
     }
     tracing::info!(
-        job_id,
+        %job_id,
         tick = at,
         kind = kind.as_str(),
         "scheduled job enqueued"

@@ -1,6 +1,7 @@
 //! The invariant check every test and benchmark ends with finds each kind of broken books.
 
-use jobs::job::Kind;
+use jobs::ids::{BuyRecordId, EntityId, FlowId};
+use jobs::job::{JobId, Kind};
 use jobs::purchase::Order;
 use testkit::{book, prepare, reader_with_coins, settings};
 
@@ -18,8 +19,9 @@ async fn each_kind_of_violation_is_reported() {
     let (db, ids) = prepare(&settings).await;
     let reader = reader_with_coins(&db, &ids, "auditee", 1000).await;
     let (_, chapters) = book(&db, &ids, &settings, 3, 0, 1000).await;
+    let job_id = JobId::from("01JAUDITEDPURCHASE0000000");
     let order = Order {
-        job_id: "01JAUDITEDPURCHASE0000000",
+        job_id: &job_id,
         user_id: reader,
         kind: Kind::Purchase,
         index_ids: vec![chapters[0]],
@@ -39,13 +41,13 @@ async fn each_kind_of_violation_is_reported() {
         r"INSERT INTO account_flow (id, user_id, delta, balance_after, reason, ref_id, create_time)
           SELECT ?, user_id, delta, balance_after, reason, ref_id, create_time
           FROM account_flow WHERE ref_id = '01JAUDITEDPURCHASE0000000'",
-        &[ids.next_id().await.unwrap()],
+        &[ids.mint::<FlowId>().await.unwrap().raw()],
     )
     .await;
     execute(
         &db,
         "UPDATE user SET account_balance = account_balance - 5 WHERE id = ?",
-        &[reader],
+        &[reader.raw()],
     )
     .await;
     // Buy records nobody paid for, and a balance that disagrees with its ledger.
@@ -54,14 +56,18 @@ async fn each_kind_of_violation_is_reported() {
         r"INSERT INTO user_buy_record (id, user_id, book_id, book_name, book_index_id,
               book_index_name, buy_amount, job_id, refund_status, create_time)
           SELECT ?, ?, book_id, 'b', id, 'c', 5, 'GHOST', 0, NOW() FROM book_index WHERE id = ?",
-        &[ids.next_id().await.unwrap(), reader, chapters[1]],
+        &[
+            ids.mint::<BuyRecordId>().await.unwrap().raw(),
+            reader.raw(),
+            chapters[1].raw(),
+        ],
     )
     .await;
     let other = reader_with_coins(&db, &ids, "drifter", 50).await;
     execute(
         &db,
         "UPDATE user SET account_balance = 49 WHERE id = ?",
-        &[other],
+        &[other.raw()],
     )
     .await;
 

@@ -1,15 +1,17 @@
 //! Purchase jobs committed together (`jobs::purchase::group`): one transaction, each job its own
 //! outcome, exactly as if each had run alone.
 
-use jobs::job::{JobView, Kind};
+use jobs::ids::{ChapterId, EntityId, UserId};
+use jobs::job::{JobId, JobView, Kind};
 use jobs::purchase::Order;
 use jobs::purchase::group::{self as purchase_group, Member};
 use testkit::{assert_books_balance, balance, book, prepare, reader_with_coins, settings};
 
-fn member(job_id: &str, user_id: i64, kind: Kind, index_ids: Vec<i64>) -> Member<'_> {
+/// A member whose job id lives as long as the test (leaked: a test's few bytes).
+fn member(job_id: &str, user_id: UserId, kind: Kind, index_ids: Vec<ChapterId>) -> Member<'static> {
     Member {
         order: Order {
-            job_id,
+            job_id: Box::leak(Box::new(JobId::from(job_id))),
             user_id,
             kind,
             index_ids,
@@ -57,7 +59,12 @@ async fn every_job_of_a_group_gets_the_outcome_it_would_get_alone() {
             Kind::BatchPurchase,
             vec![ch[0], ch[2], ch[3]],
         ),
-        member("G-LOST", lost, Kind::BatchPurchase, vec![ch[2], 42]),
+        member(
+            "G-LOST",
+            lost,
+            Kind::BatchPurchase,
+            vec![ch[2], ChapterId::from_raw(42)],
+        ),
         member("G-FREE", free, Kind::Purchase, vec![ch[0]]),
         // A second job of one user goes to a later round and sees the first one's purchase.
         member("G-RICH-2", rich, Kind::Purchase, vec![ch[1]]),
@@ -155,7 +162,12 @@ async fn a_job_too_big_for_one_statement_fails_alone_and_its_round_still_buys() 
     let group = [
         member("N-FIRST", first, Kind::Purchase, vec![ch[0]]),
         // Past MySQL's 65 535 placeholders of one statement: never passes, however retried.
-        member("N-HUGE", huge, Kind::BatchPurchase, (1..=70_000).collect()),
+        member(
+            "N-HUGE",
+            huge,
+            Kind::BatchPurchase,
+            (1..=70_000).map(ChapterId::from_raw).collect(),
+        ),
         member("N-LAST", last, Kind::BatchPurchase, vec![ch[1], ch[2]]),
     ];
     let results = purchase_group::run(&db.main, &ids, &group, 3).await;

@@ -2,7 +2,8 @@
 
 use std::time::{Duration, Instant};
 
-use jobs::job::queue;
+use jobs::ids::{ChapterId, EntityId, UserId};
+use jobs::job::{JobId, queue};
 use jobs::job::{Kind, StatusStore};
 use jobs::purchase::{BatchPurchaseJob, PurchaseJob};
 use jobs::queues::Queues;
@@ -40,7 +41,7 @@ async fn deploy(workers: usize) -> Deployment {
 }
 
 impl Deployment {
-    async fn buy(&self, user_id: i64, index_id: i64) -> String {
+    async fn buy(&self, user_id: UserId, index_id: ChapterId) -> JobId {
         enqueue(&self.queues.purchase, &self.status, |job_id| PurchaseJob {
             job_id,
             user_id,
@@ -50,7 +51,7 @@ impl Deployment {
         .await
     }
 
-    async fn buy_batch(&self, user_id: i64, index_ids: Vec<i64>) -> String {
+    async fn buy_batch(&self, user_id: UserId, index_ids: Vec<ChapterId>) -> JobId {
         enqueue(&self.queues.batch_purchase, &self.status, |job_id| {
             BatchPurchaseJob {
                 job_id,
@@ -62,7 +63,7 @@ impl Deployment {
         .await
     }
 
-    async fn outcomes(&self, job_ids: &[String]) -> Vec<jobs::job::JobView> {
+    async fn outcomes(&self, job_ids: &[JobId]) -> Vec<jobs::job::JobView> {
         wait_for_outcomes(&self.db, job_ids, Duration::from_secs(60)).await;
         let mut views = Vec::new();
         for id in job_ids {
@@ -76,7 +77,7 @@ impl Deployment {
         views
     }
 
-    async fn buy_records(&self, user_id: i64) -> i64 {
+    async fn buy_records(&self, user_id: UserId) -> i64 {
         sqlx::query_scalar("SELECT COUNT(*) FROM user_buy_record WHERE user_id = ?")
             .bind(user_id)
             .fetch_one(&self.db.main)
@@ -109,9 +110,9 @@ async fn concurrent_purchases_of_different_chapters_never_lose_an_update() {
     assert_books_balance(&app.db).await;
 }
 
-async fn futures_join<F: std::future::Future<Output = String>>(
+async fn futures_join<F: std::future::Future<Output = JobId>>(
     futures: impl Iterator<Item = F>,
-) -> Vec<String> {
+) -> Vec<JobId> {
     futures::future::join_all(futures).await
 }
 
@@ -149,7 +150,7 @@ async fn a_batch_skips_owned_and_free_chapters_and_charges_the_rest() {
     let view = app.outcomes(&[batch]).await.remove(0);
     assert_eq!(code(&view), "succeeded");
     let result = view.result.unwrap();
-    let ids = |v: &[i64]| {
+    let ids = |v: &[ChapterId]| {
         v.iter()
             .map(|i| serde_json::Value::String(i.to_string()))
             .collect::<Vec<_>>()
@@ -178,7 +179,7 @@ async fn a_batch_the_balance_cannot_cover_or_with_a_missing_chapter_changes_noth
         "insufficient_balance"
     );
     let mut with_missing = chapters[..2].to_vec();
-    with_missing.push(123_456_789);
+    with_missing.push(ChapterId::from_raw(123_456_789));
     let batch = app.buy_batch(reader, with_missing).await;
     assert_eq!(code(&app.outcomes(&[batch]).await[0]), "chapter_not_found");
     assert_eq!(balance(&app.db, reader).await, 50);
@@ -193,7 +194,7 @@ async fn a_free_chapter_is_not_for_sale_and_an_unknown_one_not_found() {
     let reader = reader_with_coins(&app.db, &app.ids, "reader1", 50).await;
     let jobs = vec![
         app.buy(reader, chapters[0]).await,
-        app.buy(reader, 987_654_321).await,
+        app.buy(reader, ChapterId::from_raw(987_654_321)).await,
     ];
     let outcomes = app.outcomes(&jobs).await;
     assert_eq!(code(&outcomes[0]), "not_for_sale");
@@ -219,7 +220,7 @@ async fn the_same_job_delivered_twice_charges_once() {
         .await
         .unwrap();
     redis::pipe()
-        .hdel(config.job_data_hash(), &job_id)
+        .hdel(config.job_data_hash(), job_id.as_str())
         .del(format!("{}:{job_id}", config.job_meta_hash()))
         .exec_async(&mut redis)
         .await
@@ -240,7 +241,7 @@ async fn the_same_job_delivered_twice_charges_once() {
     loop {
         let done: bool = redis::cmd("SISMEMBER")
             .arg(config.done_jobs_set())
-            .arg(&job_id)
+            .arg(job_id.as_str())
             .query_async(&mut redis)
             .await
             .unwrap();

@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use jobs::job::{JobView, Kind, Status, StatusStore};
+use jobs::ids::{ChapterId, EntityId, UserId};
+use jobs::job::{JobId, JobView, Kind, Status, StatusStore, StoredStatus};
 use jobs::job::{queue, submit};
 use testkit::{WorkerProcess, prepare, settings, wait_for_outcomes};
 
@@ -12,7 +13,7 @@ async fn a_job_in_the_dead_set_is_recorded_as_failed_internal_and_its_poll_ends(
     let (db, _ids) = prepare(&settings).await;
     let mut redis = jobs::redis_conn::connect(&settings.redis).await.unwrap();
     let status = StatusStore::new(redis.clone(), &settings.redis.prefix, 60);
-    let job_id = ulid::Ulid::new().to_string();
+    let job_id = JobId::new();
     // As apalis leaves a job after its last retry: its status still `queued`, its id dead.
     let config = queue::config(&settings.redis.prefix, Kind::Purchase, &settings.jobs, 1);
     let view = JobView::new(&job_id, Kind::Purchase, Status::Queued);
@@ -25,24 +26,24 @@ async fn a_job_in_the_dead_set_is_recorded_as_failed_internal_and_its_poll_ends(
                 ("owner", "42".to_owned()),
             ],
         )
-        .sadd(config.dead_jobs_set(), &job_id)
+        .sadd(config.dead_jobs_set(), job_id.as_str())
         .exec_async(&mut redis)
         .await
         .unwrap();
     let _worker = WorkerProcess::spawn(&settings);
     wait_for_outcomes(&db, std::slice::from_ref(&job_id), Duration::from_secs(20)).await;
-    let (owner, view) = jobs::job::outcome::recorded_with_owner(&db.main, &job_id)
+    let StoredStatus { owner, view } = jobs::job::outcome::recorded_with_owner(&db.main, &job_id)
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(owner, 42);
+    assert_eq!(owner, UserId::from_raw(42));
     assert_eq!(view.status, Status::Failed);
     assert_eq!(view.error.unwrap().code.as_str(), "internal");
     let published = status.get(&job_id).await.unwrap().unwrap();
     assert_eq!(published.view.status, Status::Failed);
     let left: bool = redis::cmd("SISMEMBER")
         .arg(config.dead_jobs_set())
-        .arg(&job_id)
+        .arg(job_id.as_str())
         .query_async(&mut redis)
         .await
         .unwrap();
@@ -57,19 +58,19 @@ async fn a_malformed_payload_is_not_retried_forever_and_ends_failed() {
     let status = StatusStore::new(redis.clone(), &settings.redis.prefix, 60);
     let config = queue::config(&settings.redis.prefix, Kind::Purchase, &settings.jobs, 1);
     let raw = queue::storage::<serde_json::Value>(&redis, config);
-    let job_id = ulid::Ulid::new().to_string();
+    let job_id = JobId::new();
     let view = JobView::new(&job_id, Kind::Purchase, Status::Queued);
     let malformed = serde_json::json!({ "index_id": "not a purchase" });
-    submit::submit(&raw, &status, 7, &view, None, &malformed)
+    submit::submit(&raw, &status, UserId::from_raw(7), &view, None, &malformed)
         .await
         .unwrap();
     // A well-formed job queued behind it still runs: the bad one does not block the queue.
     let queues = jobs::queues::Queues::new(&redis, &settings.redis.prefix, &settings.jobs, 1);
-    let good_id = ulid::Ulid::new().to_string();
+    let good_id = JobId::new();
     let good = jobs::purchase::PurchaseJob {
         job_id: good_id.clone(),
-        user_id: 7,
-        index_id: 99,
+        user_id: UserId::from_raw(7),
+        index_id: ChapterId::from_raw(99),
         enqueued_at_ms: 0,
     };
     submit::enqueue(&queues.purchase, &status, good)

@@ -2,7 +2,8 @@
 
 use std::time::{Duration, Instant};
 
-use jobs::job::{Kind, StatusStore};
+use jobs::ids::{BuyRecordId, ChapterId, FlowId, UserId};
+use jobs::job::{JobId, Kind, StatusStore};
 use jobs::purchase::PurchaseJob;
 use jobs::queues::Queues;
 use jobs::refund::RefundSweepJob;
@@ -11,16 +12,16 @@ use testkit::{
     settings, wait_for_outcomes,
 };
 
-async fn sweep(queues: &Queues, status: &StatusStore) -> String {
+async fn sweep(queues: &Queues, status: &StatusStore) -> JobId {
     enqueue(&queues.refund_sweep, status, |job_id| RefundSweepJob {
         job_id,
-        requested_by: 0,
+        requested_by: UserId::NOBODY,
         enqueued_at_ms: jobs::clock::now_ms(),
     })
     .await
 }
 
-async fn buy(queues: &Queues, status: &StatusStore, user_id: i64, index_id: i64) -> String {
+async fn buy(queues: &Queues, status: &StatusStore, user_id: UserId, index_id: ChapterId) -> JobId {
     enqueue(&queues.purchase, status, |job_id| PurchaseJob {
         job_id,
         user_id,
@@ -218,8 +219,9 @@ async fn a_refund_waiting_for_its_id_lease_holds_no_row_locked() {
     let (db, ids) = prepare(&settings).await;
     let (_, chapters) = book(&db, &ids, &settings, 1, 0, 1000).await;
     let reader = reader_with_coins(&db, &ids, "refunded", 100).await;
+    let job_id = JobId::from("BUY-1");
     let order = jobs::purchase::Order {
-        job_id: "BUY-1",
+        job_id: &job_id,
         user_id: reader,
         kind: Kind::Purchase,
         index_ids: vec![chapters[0]],
@@ -227,11 +229,12 @@ async fn a_refund_waiting_for_its_id_lease_holds_no_row_locked() {
     jobs::purchase::run(&db.main, &ids, &order, 1, 3)
         .await
         .unwrap();
-    let record: i64 = sqlx::query_scalar("SELECT id FROM user_buy_record WHERE user_id = ?")
-        .bind(reader)
-        .fetch_one(&db.main)
-        .await
-        .unwrap();
+    let record: BuyRecordId =
+        sqlx::query_scalar("SELECT id FROM user_buy_record WHERE user_id = ?")
+            .bind(reader)
+            .fetch_one(&db.main)
+            .await
+            .unwrap();
     // A generator of its own whose lease is lost: it mints again only one TTL after it
     // takes a new one.
     let redis = jobs::redis_conn::connect(&settings.redis).await.unwrap();
@@ -239,7 +242,7 @@ async fn a_refund_waiting_for_its_id_lease_holds_no_row_locked() {
     let fenced = jobs::ids::IdGenerator::start(redis.clone(), &prefix, 0, Duration::from_secs(2))
         .await
         .unwrap();
-    fenced.next_id().await.unwrap();
+    fenced.ready().await.unwrap();
     let machine = fenced.machine_id().unwrap();
     let _: () = redis::AsyncCommands::del(
         &mut redis.clone(),
@@ -248,12 +251,12 @@ async fn a_refund_waiting_for_its_id_lease_holds_no_row_locked() {
     .await
     .unwrap();
     let started = Instant::now();
-    while fenced.next().is_ok() {
+    while fenced.next::<FlowId>().is_ok() {
         assert!(started.elapsed() < Duration::from_secs(2), "never fenced");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let job = jobs::refund::RefundJob {
-        job_id: "REFUND-1".into(),
+        job_id: JobId::from("REFUND-1"),
         user_id: reader,
         record_ids: vec![record],
         enqueued_at_ms: jobs::clock::now_ms(),

@@ -2,8 +2,9 @@
 
 use std::time::Duration;
 
-use jobs::job::StatusStore;
+use jobs::ids::{ChapterId, UserId};
 use jobs::job::submit;
+use jobs::job::{JobId, StatusStore};
 use jobs::purchase::PurchaseJob;
 use jobs::queues::Queues;
 use redis::aio::ConnectionManager;
@@ -44,11 +45,15 @@ async fn footprint(redis: &mut ConnectionManager, prefix: &str) -> (usize, u64) 
     (keys.len(), bytes)
 }
 
-async fn run_jobs(queues: &Queues, status: &StatusStore, pairs: &[(i64, i64)]) -> Vec<String> {
+async fn run_jobs(
+    queues: &Queues,
+    status: &StatusStore,
+    pairs: &[(UserId, ChapterId)],
+) -> Vec<JobId> {
     let mut ids = Vec::with_capacity(pairs.len());
     for chunk in pairs.chunks(200) {
         let pushes = chunk.iter().map(|(user_id, index_id)| async move {
-            let job_id = ulid::Ulid::new().to_string();
+            let job_id = JobId::new();
             let job = PurchaseJob {
                 job_id: job_id.clone(),
                 user_id: *user_id,
@@ -91,7 +96,7 @@ async fn after_ten_thousand_jobs_redis_no_longer_grows_with_the_jobs_run() {
     for n in 0..20 {
         readers.push(reader_with_coins(&db, &ids, &format!("reader{n}"), 1000).await);
     }
-    let pairs: Vec<(i64, i64)> = readers
+    let pairs: Vec<(UserId, ChapterId)> = readers
         .iter()
         .flat_map(|r| chapters.iter().map(move |c| (*r, *c)))
         .collect();

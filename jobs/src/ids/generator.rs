@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 
 use super::lease::{Acquired, Lease};
 use super::snowflake::{Next, RANDOM_START_BELOW, Snowflake};
+use super::typed::EntityId;
 use crate::metrics as m;
 
 #[derive(Debug, thiserror::Error)]
@@ -84,7 +85,11 @@ impl IdGenerator {
     }
 
     /// One id, or an error when the lease is not (or no longer) provably held.
-    pub fn next(&self) -> Result<i64, IdError> {
+    pub fn next<T: EntityId>(&self) -> Result<T, IdError> {
+        self.next_raw().map(T::from_raw)
+    }
+
+    fn next_raw(&self) -> Result<i64, IdError> {
         loop {
             let mut guard = self.inner.snowflake.lock().expect("poisoned");
             // Read the clock under the lock: a thread that waited for it must not mint "earlier".
@@ -116,10 +121,19 @@ impl IdGenerator {
     }
 
     /// Like `next`, but waits (up to about two lease TTLs) for a lease to become usable.
-    pub async fn next_id(&self) -> Result<i64, IdError> {
+    pub async fn mint<T: EntityId>(&self) -> Result<T, IdError> {
+        self.mint_raw().await.map(T::from_raw)
+    }
+
+    /// Waits, as [`Self::mint`], until minting works (the id it took to find out is dropped).
+    pub async fn ready(&self) -> Result<(), IdError> {
+        self.mint_raw().await.map(drop)
+    }
+
+    async fn mint_raw(&self) -> Result<i64, IdError> {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            match self.next() {
+            match self.next_raw() {
                 Err(IdError::NotLeased) if Instant::now() < deadline => {
                     tokio::time::sleep(Duration::from_millis(20)).await;
                 }

@@ -2,6 +2,7 @@
 //! (kind, status, failure codes), what a payload must tell ([`Job`]), what a run ends with
 //! ([`Done`]), its status in Redis, its durable outcome, its queue and its atomic submit.
 
+mod id;
 pub mod outcome;
 pub mod queue;
 mod status;
@@ -11,16 +12,21 @@ mod view;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use id::JobId;
 pub use status::{StatusStore, StoredStatus, done_channel};
+
+use crate::coins::Coins;
+use crate::ids::UserId;
 pub use view::{FailureCode, JobError, JobView, Kind, Status, to_json};
 
 /// A job payload as queued: each kind's payload says which kind it is, who may poll it and
 /// when it was queued.
 pub trait Job: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static {
     const KIND: Kind;
-    fn job_id(&self) -> &str;
-    /// The user who may poll it (an admin's id, or 0 for the schedule, for system jobs).
-    fn owner(&self) -> i64;
+    fn job_id(&self) -> &JobId;
+    /// The user who may poll it (an admin's id, or [`UserId::NOBODY`] for the schedule, for
+    /// system jobs).
+    fn owner(&self) -> UserId;
     fn enqueued_at_ms(&self) -> i64;
 }
 
@@ -30,10 +36,10 @@ macro_rules! payload {
     ($payload:ty, $kind:expr, $owner:ident) => {
         impl $crate::job::Job for $payload {
             const KIND: $crate::job::Kind = $kind;
-            fn job_id(&self) -> &str {
+            fn job_id(&self) -> &$crate::job::JobId {
                 &self.job_id
             }
-            fn owner(&self) -> i64 {
+            fn owner(&self) -> $crate::ids::UserId {
                 self.$owner
             }
             fn enqueued_at_ms(&self) -> i64 {
@@ -49,6 +55,6 @@ pub(crate) use payload;
 #[derive(Debug, Clone)]
 pub struct Done {
     pub view: JobView,
-    pub coins: i64,
+    pub coins: Coins,
     pub replayed: bool,
 }

@@ -3,23 +3,26 @@
 
 use sqlx::{MySql, MySqlPool};
 
-use super::Done;
+use super::StoredStatus;
 use super::view::{FailureCode, JobView, Kind};
+use super::{Done, JobId};
 use crate::clock;
+use crate::coins::Coins;
 use crate::db::{DUPLICATE_KEY, mysql_code};
+use crate::ids::UserId;
 
 /// One finished job as the store keeps it: its view (id, kind, result or error), the user who
 /// may poll it, and the delivery attempt that finished it.
 #[derive(Debug, Clone, Copy)]
 pub struct Record<'a> {
     pub view: &'a JobView,
-    pub owner: i64,
+    pub owner: UserId,
     pub attempt: i32,
 }
 
 #[derive(sqlx::FromRow)]
 struct OutcomeRow {
-    user_id: i64,
+    user_id: UserId,
     kind: String,
     status: String,
     result: Option<String>,
@@ -74,7 +77,7 @@ pub(crate) async fn insert_outcomes<'e>(
 pub async fn record(
     pool: &MySqlPool,
     view: JobView,
-    owner: i64,
+    owner: UserId,
     attempt: i32,
 ) -> Result<Done, sqlx::Error> {
     let record = Record {
@@ -85,7 +88,7 @@ pub async fn record(
     if insert_outcome(pool, record).await? {
         return Ok(Done {
             view,
-            coins: 0,
+            coins: Coins::ZERO,
             replayed: false,
         });
     }
@@ -93,31 +96,29 @@ pub async fn record(
 }
 
 /// The earlier run's outcome, if this job already has one: it only needs publishing again.
-pub async fn replay(pool: &MySqlPool, job_id: &str) -> Result<Option<Done>, sqlx::Error> {
+pub async fn replay(pool: &MySqlPool, job_id: &JobId) -> Result<Option<Done>, sqlx::Error> {
     Ok(recorded(pool, job_id).await?.map(|view| Done {
         view,
-        coins: 0,
+        coins: Coins::ZERO,
         replayed: true,
     }))
 }
 
 /// The outcome a twin delivery of this job just recorded (our insert hit its key).
-pub(crate) async fn twin(pool: &MySqlPool, job_id: &str) -> Result<Done, sqlx::Error> {
+pub(crate) async fn twin(pool: &MySqlPool, job_id: &JobId) -> Result<Done, sqlx::Error> {
     replay(pool, job_id).await?.ok_or(sqlx::Error::RowNotFound)
 }
 
 /// The outcome a job already has in MySQL, if any.
-pub async fn recorded(pool: &MySqlPool, job_id: &str) -> Result<Option<JobView>, sqlx::Error> {
-    Ok(recorded_with_owner(pool, job_id)
-        .await?
-        .map(|(_, view)| view))
+pub async fn recorded(pool: &MySqlPool, job_id: &JobId) -> Result<Option<JobView>, sqlx::Error> {
+    Ok(recorded_with_owner(pool, job_id).await?.map(|s| s.view))
 }
 
 /// The recorded outcome with the job's owner (for authorising a poll).
 pub async fn recorded_with_owner(
     pool: &MySqlPool,
-    job_id: &str,
-) -> Result<Option<(i64, JobView)>, sqlx::Error> {
+    job_id: &JobId,
+) -> Result<Option<StoredStatus>, sqlx::Error> {
     let row: Option<OutcomeRow> = sqlx::query_as(
         "SELECT user_id, kind, status, result, error_code FROM purchase_job WHERE job_id = ?",
     )
@@ -149,14 +150,14 @@ pub async fn recorded_with_owner(
             .ok_or_else(|| corrupt(format!("unknown error code `{code}`")))?;
         JobView::failed(job_id, kind, code)
     };
-    Ok(Some((owner, view)))
+    Ok(Some(StoredStatus { owner, view }))
 }
 
 /// Records a job that can never run (dead set, malformed payload) as `failed`/`internal`.
 pub async fn record_internal_failure(
     pool: &MySqlPool,
-    job_id: &str,
-    user_id: i64,
+    job_id: &JobId,
+    user_id: UserId,
     kind: Kind,
 ) -> Result<JobView, sqlx::Error> {
     let view = JobView::failed(job_id, kind, FailureCode::Internal);

@@ -9,6 +9,7 @@ use redis::aio::ConnectionManager;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::JobId;
 use super::view::Kind;
 use crate::config::JobSettings;
 
@@ -47,11 +48,12 @@ pub fn storage<T>(redis: &ConnectionManager, config: Config) -> RedisStorage<T> 
 /// Pushes `job` under the caller's id through apalis's own push, then announces it: what a
 /// redelivery looks like (pushing an id that is already queued changes nothing). New jobs are
 /// queued by `submit`, which writes the same layout; its test compares the two.
-pub async fn push<T>(storage: &RedisStorage<T>, job_id: &str, job: T) -> anyhow::Result<()>
+pub async fn push<T>(storage: &RedisStorage<T>, job_id: &JobId, job: T) -> anyhow::Result<()>
 where
     T: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static,
 {
-    let id = TaskId::from_str(job_id).map_err(|e| anyhow::anyhow!("job id {job_id}: {e:?}"))?;
+    let id =
+        TaskId::from_str(job_id.as_str()).map_err(|e| anyhow::anyhow!("job id {job_id}: {e:?}"))?;
     let task = TaskBuilder::new(job).task_id(id).build();
     let mut storage = storage.clone();
     storage
@@ -60,7 +62,7 @@ where
         .map_err(|e| anyhow::anyhow!("push: {e}"))?;
     redis::cmd("PUBLISH")
         .arg(announce_channel(storage.get_config()))
-        .arg(job_id)
+        .arg(job_id.as_str())
         .exec_async(storage.get_connection())
         .await?;
     Ok(())

@@ -5,7 +5,9 @@ use std::sync::LazyLock;
 
 use redis::aio::ConnectionManager;
 
+use super::JobId;
 use super::view::{JobView, Status, to_json};
+use crate::ids::{EntityId, UserId};
 
 /// The Redis status of one job: a hash with its owner and view.
 #[derive(Clone)]
@@ -36,10 +38,11 @@ pub fn done_channel(prefix: &str) -> String {
     format!("{prefix}:jobs:done")
 }
 
-/// One job's status hash as stored.
+/// One job's status as stored (in Redis, or its outcome in MySQL): the user who may poll it
+/// and its view.
 #[derive(Debug, Clone)]
 pub struct StoredStatus {
-    pub owner: i64,
+    pub owner: UserId,
     pub view: JobView,
 }
 
@@ -58,7 +61,7 @@ impl StatusStore {
     }
 
     /// The job's status hash: fields `status`, `view` (the JSON clients see) and `owner`.
-    pub fn key(&self, job_id: &str) -> String {
+    pub fn key(&self, job_id: &JobId) -> String {
         format!("{}:job:{job_id}", self.prefix)
     }
 
@@ -74,7 +77,7 @@ impl StatusStore {
 
     /// Published after the MySQL commit, each kept for `result_ttl_secs`; several jobs (a
     /// worker's group, with their owners) in one round trip.
-    pub async fn terminal(&self, done: &[(&JobView, i64)]) -> redis::RedisResult<()> {
+    pub async fn terminal(&self, done: &[(&JobView, UserId)]) -> redis::RedisResult<()> {
         let mut pipe = redis::pipe();
         pipe.atomic();
         for &(view, owner) in done {
@@ -99,7 +102,7 @@ impl StatusStore {
         pipe.exec_async(&mut self.redis.clone()).await
     }
 
-    pub async fn get(&self, job_id: &str) -> redis::RedisResult<Option<StoredStatus>> {
+    pub async fn get(&self, job_id: &JobId) -> redis::RedisResult<Option<StoredStatus>> {
         let (owner, view): (Option<i64>, Option<String>) = redis::cmd("HMGET")
             .arg(self.key(job_id))
             .arg("owner")
@@ -110,10 +113,13 @@ impl StatusStore {
             return Ok(None);
         };
         match serde_json::from_str(&view) {
-            Ok(view) => Ok(Some(StoredStatus { owner, view })),
+            Ok(view) => Ok(Some(StoredStatus {
+                owner: UserId::from_raw(owner),
+                view,
+            })),
             // Answered from MySQL instead, but never silently: something wrote a bad status.
             Err(error) => {
-                tracing::error!(job_id, %error, "corrupt job status in Redis; ignoring it");
+                tracing::error!(%job_id, %error, "corrupt job status in Redis; ignoring it");
                 Ok(None)
             }
         }

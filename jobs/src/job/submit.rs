@@ -13,10 +13,11 @@ use std::sync::LazyLock;
 use apalis_redis::RedisStorage;
 use redis::Script;
 
-use super::Job;
 use super::queue::announce_channel;
 use super::status::StatusStore;
 use super::view::{JobView, Status, to_json};
+use super::{Job, JobId};
+use crate::ids::UserId;
 use crate::metrics as m;
 
 /// Seconds a queued job's status is kept while it waits (a deep backlog must not lose it).
@@ -109,7 +110,7 @@ pub enum Admitted {
     New,
     RateLimited,
     /// The key was claimed before by the same request, for this job.
-    Earlier(String),
+    Earlier(JobId),
     /// The key was claimed before by another request (method, path or body): nothing written.
     KeyReused,
 }
@@ -119,7 +120,7 @@ pub enum Admitted {
 pub async fn submit<T: serde::Serialize>(
     storage: &RedisStorage<T>,
     status: &StatusStore,
-    owner: i64,
+    owner: UserId,
     view: &JobView,
     admission: Option<&Admission<'_>>,
     job: &T,
@@ -132,9 +133,9 @@ pub async fn submit<T: serde::Serialize>(
         .key(format!("{}:{id}", config.job_meta_hash()))
         .key(config.active_jobs_list())
         .key(config.signal_list())
-        .arg(id)
+        .arg(id.as_str())
         .arg(to_json(view))
-        .arg(owner)
+        .arg(owner.to_string())
         .arg(QUEUED_TTL_SECS)
         .arg(serde_json::to_vec(job)?)
         .arg(MAX_ATTEMPTS)
@@ -160,7 +161,7 @@ pub async fn submit<T: serde::Serialize>(
     let (verdict, earlier): (i64, String) = call.invoke_async(&mut status.connection()).await?;
     Ok(match verdict {
         0 => Admitted::RateLimited,
-        1 => Admitted::Earlier(earlier),
+        1 => Admitted::Earlier(JobId::from(earlier)),
         3 => Admitted::KeyReused,
         _ => {
             metrics::counter!(m::JOBS_ENQUEUED, "kind" => view.kind.as_str()).increment(1);
@@ -188,23 +189,25 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
+    use crate::ids::EntityId;
     use crate::job::queue;
     use crate::job::view::Kind;
 
     /// A payload of the shape every kind's has.
     #[derive(serde::Serialize, serde::Deserialize)]
     struct Probe {
-        job_id: String,
-        user_id: i64,
+        job_id: JobId,
+        #[serde(with = "crate::ids::number")]
+        user_id: UserId,
         enqueued_at_ms: i64,
     }
 
     impl Job for Probe {
         const KIND: Kind = Kind::Purchase;
-        fn job_id(&self) -> &str {
+        fn job_id(&self) -> &JobId {
             &self.job_id
         }
-        fn owner(&self) -> i64 {
+        fn owner(&self) -> UserId {
             self.user_id
         }
         fn enqueued_at_ms(&self) -> i64 {
@@ -212,10 +215,10 @@ mod tests {
         }
     }
 
-    fn job(job_id: &str) -> Probe {
+    fn job(job_id: &JobId) -> Probe {
         Probe {
-            job_id: job_id.to_owned(),
-            user_id: 7,
+            job_id: job_id.clone(),
+            user_id: UserId::from_raw(7),
             enqueued_at_ms: 1,
         }
     }
@@ -225,10 +228,10 @@ mod tests {
     async fn stored(
         redis: &mut redis::aio::ConnectionManager,
         config: &apalis_redis::Config,
-        id: &str,
+        id: &JobId,
     ) -> (Value, HashMap<String, String>) {
         let (data, meta): (String, HashMap<String, String>) = redis::pipe()
-            .hget(config.job_data_hash(), id)
+            .hget(config.job_data_hash(), id.as_str())
             .hgetall(format!("{}:{id}", config.job_meta_hash()))
             .query_async(redis)
             .await
@@ -247,12 +250,13 @@ mod tests {
         let config = queue::config(prefix, Kind::Purchase, &settings.jobs, 1);
         let storage = queue::storage::<Probe>(&redis, config.clone());
         let status = StatusStore::new(redis.clone(), prefix, 60);
-        let pushed = ulid::Ulid::new().to_string();
+        let pushed = JobId::new();
         queue::push(&storage, &pushed, job(&pushed)).await.unwrap();
-        let submitted = ulid::Ulid::new().to_string();
+        let submitted = JobId::new();
         let view = JobView::new(&submitted, Kind::Purchase, Status::Queued);
         for _ in 0..2 {
-            let admitted = submit(&storage, &status, 7, &view, None, &job(&submitted)).await;
+            let owner = UserId::from_raw(7);
+            let admitted = submit(&storage, &status, owner, &view, None, &job(&submitted)).await;
             assert_eq!(admitted.unwrap(), Admitted::New);
         }
         assert_eq!(
@@ -266,10 +270,10 @@ mod tests {
             .query_async(&mut redis)
             .await
             .unwrap();
-        assert_eq!(active, vec![submitted.clone()]);
-        assert_eq!(scheduled, vec![pushed.clone()]);
+        assert_eq!(active, vec![submitted.to_string()]);
+        assert_eq!(scheduled, vec![pushed.to_string()]);
         let queued = status.get(&submitted).await.unwrap().unwrap();
-        assert_eq!((queued.owner, queued.view), (7, view));
+        assert_eq!((queued.owner, queued.view), (UserId::from_raw(7), view));
         let keys: Vec<String> = redis::cmd("KEYS")
             .arg(format!("{prefix}:*"))
             .query_async(&mut redis)

@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::JobId;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
@@ -96,7 +98,7 @@ pub struct JobError {
 /// What `GET /api/jobs/{id}` answers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct JobView {
-    pub job_id: String,
+    pub job_id: JobId,
     pub kind: Kind,
     pub status: Status,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -107,9 +109,9 @@ pub struct JobView {
 }
 
 impl JobView {
-    pub fn new(job_id: &str, kind: Kind, status: Status) -> Self {
+    pub fn new(job_id: &JobId, kind: Kind, status: Status) -> Self {
         Self {
-            job_id: job_id.to_owned(),
+            job_id: job_id.clone(),
             kind,
             status,
             result: None,
@@ -117,14 +119,14 @@ impl JobView {
         }
     }
 
-    pub fn succeeded(job_id: &str, kind: Kind, result: Value) -> Self {
+    pub fn succeeded(job_id: &JobId, kind: Kind, result: Value) -> Self {
         Self {
             result: Some(result),
             ..Self::new(job_id, kind, Status::Succeeded)
         }
     }
 
-    pub fn failed(job_id: &str, kind: Kind, code: FailureCode) -> Self {
+    pub fn failed(job_id: &JobId, kind: Kind, code: FailureCode) -> Self {
         let error = JobError {
             code,
             message: code.message().to_owned(),

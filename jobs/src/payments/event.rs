@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Currency, ProviderKind};
+use crate::ids::OrderId;
 
 /// The longest event id kept (`payment_event.event_id`).
 const MAX_EVENT_ID: usize = 255;
@@ -37,7 +38,7 @@ pub enum EventKind {
 /// The order an event is about and the money it says moved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Charge {
-    pub order_id: i64,
+    pub order_id: OrderId,
     /// In minor units of `currency`.
     pub amount: i64,
     pub currency: Currency,
@@ -79,8 +80,7 @@ pub fn parse_sandbox(body: &[u8]) -> Result<PaymentEvent, EventError> {
         id: String,
         #[serde(rename = "type")]
         event_type: String,
-        #[serde(with = "crate::json::id")]
-        order_id: i64,
+        order_id: OrderId,
         amount: i64,
         currency: String,
         created: i64,
@@ -166,14 +166,13 @@ fn session_charge(session: &Value) -> Result<Charge, EventError> {
     if session["object"] != "checkout.session" {
         return Err(EventError::Field("data.object.object"));
     }
-    let order_id = |field: &Value| field.as_str().and_then(|id| id.parse::<i64>().ok());
+    let order_id = |field: &Value| field.as_str().and_then(|id| id.parse::<OrderId>().ok());
     let reference = order_id(&session["client_reference_id"]);
     let metadata = order_id(&session["metadata"]["order_id"]);
     let order_id = match (reference, metadata) {
         (Some(a), Some(b)) if a != b => None,
         (a, b) => a.or(b),
     }
-    .filter(|id| *id > 0)
     .ok_or(EventError::Field("data.object.client_reference_id"))?;
     let amount = session["amount_total"]
         .as_i64()
@@ -192,11 +191,12 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::ids::EntityId;
 
     fn cny(order_id: i64, amount: i64) -> Charge {
         let currency = Currency::parse("CNY").unwrap();
         Charge {
-            order_id,
+            order_id: OrderId::from_raw(order_id),
             amount,
             currency,
         }

@@ -11,11 +11,12 @@ use super::signature::SignatureError;
 use super::stripe::Stripe;
 use super::{Currency, ProviderKind};
 use crate::config::PaymentSettings;
+use crate::ids::OrderId;
 
 /// What a provider needs to know about an order to take its payment.
 #[derive(Debug, Clone)]
 pub struct CheckoutOrder {
-    pub order_id: i64,
+    pub order_id: OrderId,
     /// In minor units of `currency`.
     pub amount: i64,
     pub currency: Currency,

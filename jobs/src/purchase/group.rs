@@ -16,10 +16,13 @@ use sqlx::{MySql, MySqlPool, QueryBuilder, Transaction};
 
 use super::Order;
 use crate::clock;
+use crate::coins::Coins;
 use crate::db::{DUPLICATE_KEY, is_transient, mysql_code, with_retries};
-use crate::ids::{IdGenerator, next_for_sql};
+use crate::ids::{
+    BookId, BuyRecordId, ChapterId, EntityId, FlowId, IdGenerator, UserId, mint_for_sql,
+};
 use crate::job::outcome::{Record, insert_outcomes, twin};
-use crate::job::{Done, FailureCode, JobView, Kind};
+use crate::job::{Done, FailureCode, JobId, JobView, Kind};
 use crate::ledger::{self, Reason};
 
 /// Bind parameters MySQL allows in one statement.
@@ -109,7 +112,7 @@ fn failed(error: &sqlx::Error) -> anyhow::Error {
 
 /// Member indexes split so no round holds two jobs of one user (later ones wait a round).
 fn rounds(members: &[Member<'_>]) -> Vec<Vec<usize>> {
-    let mut rounds: Vec<(HashSet<i64>, Vec<usize>)> = Vec::new();
+    let mut rounds: Vec<(HashSet<UserId>, Vec<usize>)> = Vec::new();
     for (i, member) in members.iter().enumerate() {
         let user = member.order.user_id;
         match rounds.iter_mut().find(|(users, _)| !users.contains(&user)) {
@@ -128,8 +131,15 @@ struct Plan<'m> {
     member: &'m Member<'m>,
     vip: Vec<&'m Chapter>,
     failure: Option<FailureCode>,
-    bought: BTreeSet<i64>,
-    spent: i64,
+    bought: BTreeSet<ChapterId>,
+    spent: Coins,
+}
+
+/// One user's debit in a round, for one job.
+struct Debit<'a> {
+    user_id: UserId,
+    spent: Coins,
+    job_id: &'a JobId,
 }
 
 /// How a round ended; all but `Done` rolled back.
@@ -147,13 +157,13 @@ async fn try_round(
     members: &[&Member<'_>],
 ) -> Result<Settled, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let wanted: Vec<i64> = members
+    let wanted: Vec<ChapterId> = members
         .iter()
         .flat_map(|m| m.order.index_ids.iter().copied())
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let found: HashMap<i64, Chapter> = if wanted.is_empty() {
+    let found: HashMap<ChapterId, Chapter> = if wanted.is_empty() {
         HashMap::new()
     } else {
         chapters(&mut tx, &wanted)
@@ -165,10 +175,11 @@ async fn try_round(
     let mut plans: Vec<Plan> = members.iter().map(|m| plan(m, &found)).collect();
     // Every id this round may need (a buy record per VIP chapter, a ledger row per job), minted
     // before its first lock: waiting on the id lease must never hold rows locked.
-    let open = plans.iter().filter(|p| p.failure.is_none());
-    let needed = open.map(|p| p.vip.len() + 1).sum();
-    let mut fresh = mint(ids, needed).await?.into_iter();
-    insert_buy_records(&mut tx, &mut fresh, &mut plans).await?;
+    let open: Vec<&Plan> = plans.iter().filter(|p| p.failure.is_none()).collect();
+    let records = open.iter().map(|p| p.vip.len()).sum();
+    let mut fresh_records = mint::<BuyRecordId>(ids, records).await?.into_iter();
+    let mut fresh_flows = mint::<FlowId>(ids, open.len()).await?.into_iter();
+    insert_buy_records(&mut tx, &mut fresh_records, &mut plans).await?;
     let balances = lock_users(&mut tx, &plans).await?;
     let mut debits = Vec::new();
     for plan in plans.iter_mut().filter(|p| p.failure.is_none()) {
@@ -181,14 +192,18 @@ async fn try_round(
             .sum();
         if order.kind == Kind::Purchase && plan.bought.is_empty() {
             plan.failure = Some(FailureCode::AlreadyBought);
-        } else if plan.spent > balances.get(&order.user_id).copied().unwrap_or(0) {
+        } else if plan.spent > balances.get(&order.user_id).copied().unwrap_or_default() {
             plan.failure = Some(FailureCode::InsufficientBalance);
             delete_buy_records(&mut tx, plan).await?;
-        } else if plan.spent > 0 {
-            debits.push((order.user_id, plan.spent, order.job_id));
+        } else if plan.spent > Coins::ZERO {
+            debits.push(Debit {
+                user_id: order.user_id,
+                spent: plan.spent,
+                job_id: order.job_id,
+            });
         }
     }
-    let Some(after) = debit(&mut tx, &mut fresh, &balances, &debits).await? else {
+    let Some(after) = debit(&mut tx, &mut fresh_flows, &balances, &debits).await? else {
         tx.rollback().await?;
         return Ok(Settled::Diverged);
     };
@@ -215,7 +230,7 @@ async fn try_round(
     }
 }
 
-fn plan<'m>(member: &'m Member<'m>, found: &'m HashMap<i64, Chapter>) -> Plan<'m> {
+fn plan<'m>(member: &'m Member<'m>, found: &'m HashMap<ChapterId, Chapter>) -> Plan<'m> {
     let order = &member.order;
     let chapters: Option<Vec<&Chapter>> = order.index_ids.iter().map(|id| found.get(id)).collect();
     let (vip, failure) = match chapters {
@@ -230,14 +245,14 @@ fn plan<'m>(member: &'m Member<'m>, found: &'m HashMap<i64, Chapter>) -> Plan<'m
         vip,
         failure,
         bought: BTreeSet::new(),
-        spent: 0,
+        spent: Coins::ZERO,
     }
 }
 
 /// One multi-row `INSERT IGNORE`; where some rows were skipped, reads back which are ours.
 async fn insert_buy_records(
     tx: &mut Transaction<'_, MySql>,
-    fresh: &mut impl Iterator<Item = i64>,
+    fresh: &mut impl Iterator<Item = BuyRecordId>,
     plans: &mut [Plan<'_>],
 ) -> Result<(), sqlx::Error> {
     let mut rows = Vec::new();
@@ -256,7 +271,7 @@ async fn insert_buy_records(
         bind_buy_record(&mut row, id, order, chapter, now);
     });
     let inserted = insert.build().execute(&mut **tx).await?.rows_affected();
-    let mine: HashSet<(String, i64)> = if inserted == total {
+    let mine: HashSet<(JobId, ChapterId)> = if inserted == total {
         plans
             .iter()
             .filter(|p| p.failure.is_none())
@@ -285,7 +300,7 @@ async fn insert_buy_records(
 async fn ours(
     tx: &mut Transaction<'_, MySql>,
     plans: &[Plan<'_>],
-) -> Result<HashSet<(String, i64)>, sqlx::Error> {
+) -> Result<HashSet<(JobId, ChapterId)>, sqlx::Error> {
     let mut query =
         QueryBuilder::<MySql>::new("SELECT job_id, book_index_id FROM user_buy_record WHERE ");
     let mut any = query.separated(" OR ");
@@ -304,7 +319,7 @@ async fn ours(
         }
         any.push_unseparated("))");
     }
-    let rows: Vec<(String, i64)> = query.build_query_as().fetch_all(&mut **tx).await?;
+    let rows: Vec<(JobId, ChapterId)> = query.build_query_as().fetch_all(&mut **tx).await?;
     Ok(rows.into_iter().collect())
 }
 
@@ -312,8 +327,8 @@ async fn ours(
 async fn lock_users(
     tx: &mut Transaction<'_, MySql>,
     plans: &[Plan<'_>],
-) -> Result<HashMap<i64, i64>, sqlx::Error> {
-    let users: BTreeSet<i64> = plans.iter().map(|p| p.member.order.user_id).collect();
+) -> Result<HashMap<UserId, Coins>, sqlx::Error> {
+    let users: BTreeSet<UserId> = plans.iter().map(|p| p.member.order.user_id).collect();
     let mut query =
         QueryBuilder::<MySql>::new("SELECT id, account_balance FROM user WHERE id IN (");
     let mut list = query.separated(", ");
@@ -321,7 +336,7 @@ async fn lock_users(
         list.push_bind(*user);
     }
     query.push(") ORDER BY id FOR UPDATE");
-    let rows: Vec<(i64, i64)> = query.build_query_as().fetch_all(&mut **tx).await?;
+    let rows: Vec<(UserId, Coins)> = query.build_query_as().fetch_all(&mut **tx).await?;
     Ok(rows.into_iter().collect())
 }
 
@@ -351,34 +366,39 @@ async fn delete_buy_records(
 /// against that balance) and proves the ledger's `balance_after` right.
 async fn debit(
     tx: &mut Transaction<'_, MySql>,
-    fresh: &mut impl Iterator<Item = i64>,
-    balances: &HashMap<i64, i64>,
-    debits: &[(i64, i64, &str)],
-) -> Result<Option<HashMap<i64, i64>>, sqlx::Error> {
+    fresh: &mut impl Iterator<Item = FlowId>,
+    balances: &HashMap<UserId, Coins>,
+    debits: &[Debit<'_>],
+) -> Result<Option<HashMap<UserId, Coins>>, sqlx::Error> {
     if debits.is_empty() {
         return Ok(Some(HashMap::new()));
     }
     let mut update =
         QueryBuilder::<MySql>::new("UPDATE user SET account_balance = account_balance - CASE id");
-    for (user, spent, _) in debits {
+    for debit in debits {
         update
             .push(" WHEN ")
-            .push_bind(*user)
+            .push_bind(debit.user_id)
             .push(" THEN ")
-            .push_bind(*spent);
+            .push_bind(debit.spent);
     }
     update.push(" END WHERE id IN (");
     let mut list = update.separated(", ");
-    for (user, _, _) in debits {
-        list.push_bind(*user);
+    for debit in debits {
+        list.push_bind(debit.user_id);
     }
     update.push(") AND account_balance = CASE id");
-    for (user, _, _) in debits {
+    for debit in debits {
         update
             .push(" WHEN ")
-            .push_bind(*user)
+            .push_bind(debit.user_id)
             .push(" THEN ")
-            .push_bind(balances.get(user).copied().unwrap_or(-1));
+            .push_bind(
+                balances
+                    .get(&debit.user_id)
+                    .copied()
+                    .unwrap_or(Coins::new(-1)),
+            );
     }
     update.push(" END");
     let changed = update.build().execute(&mut **tx).await?.rows_affected();
@@ -392,15 +412,15 @@ async fn debit(
     }
     let mut after = HashMap::new();
     let mut rows = Vec::with_capacity(debits.len());
-    for &(user, spent, job_id) in debits {
-        let balance = balances[&user] - spent;
-        after.insert(user, balance);
+    for debit in debits {
+        let balance = balances[&debit.user_id] - debit.spent;
+        after.insert(debit.user_id, balance);
         rows.push(ledger::Row {
             id: next(fresh),
-            user_id: user,
-            delta: -spent,
+            user_id: debit.user_id,
+            delta: -debit.spent,
             balance_after: balance,
-            ref_id: job_id,
+            ref_id: debit.job_id.as_str(),
         });
     }
     ledger::insert_rows(tx, Reason::Purchase, None, &rows).await?;
@@ -408,24 +428,28 @@ async fn debit(
 }
 
 /// `count` fresh ids (a lost lease surfaces as a transient database error).
-async fn mint(ids: &IdGenerator, count: usize) -> Result<Vec<i64>, sqlx::Error> {
+async fn mint<T: EntityId>(ids: &IdGenerator, count: usize) -> Result<Vec<T>, sqlx::Error> {
     let mut minted = Vec::with_capacity(count);
     for _ in 0..count {
-        minted.push(next_for_sql(ids).await?);
+        minted.push(mint_for_sql(ids).await?);
     }
     Ok(minted)
 }
 
-fn next(fresh: &mut impl Iterator<Item = i64>) -> i64 {
+fn next<T>(fresh: &mut impl Iterator<Item = T>) -> T {
     fresh.next().expect("a round mints every id it uses")
 }
 
-fn done(plan: &Plan<'_>, balances: &HashMap<i64, i64>, after: &HashMap<i64, i64>) -> Done {
+fn done(
+    plan: &Plan<'_>,
+    balances: &HashMap<UserId, Coins>,
+    after: &HashMap<UserId, Coins>,
+) -> Done {
     let order = &plan.member.order;
     if let Some(code) = plan.failure {
         return Done {
             view: JobView::failed(order.job_id, order.kind, code),
-            coins: 0,
+            coins: Coins::ZERO,
             replayed: false,
         };
     }
@@ -433,7 +457,7 @@ fn done(plan: &Plan<'_>, balances: &HashMap<i64, i64>, after: &HashMap<i64, i64>
         .get(&order.user_id)
         .or_else(|| balances.get(&order.user_id))
         .copied()
-        .unwrap_or(0);
+        .unwrap_or_default();
     let result = result(order, &plan.bought, plan.spent, balance);
     Done {
         view: JobView::succeeded(order.job_id, order.kind, result),
@@ -444,35 +468,34 @@ fn done(plan: &Plan<'_>, balances: &HashMap<i64, i64>, after: &HashMap<i64, i64>
 
 #[derive(Debug, sqlx::FromRow)]
 struct Chapter {
-    id: i64,
-    book_id: i64,
+    id: ChapterId,
+    book_id: BookId,
     book_name: String,
     index_name: String,
     is_vip: bool,
-    price: i64,
+    price: Coins,
 }
 
 /// A successful purchase's result: what it bought and skipped (ids as strings), spent, balance.
 fn result(
     order: &Order<'_>,
-    bought: &BTreeSet<i64>,
-    spent: i64,
-    balance: i64,
+    bought: &BTreeSet<ChapterId>,
+    spent: Coins,
+    balance: Coins,
 ) -> serde_json::Value {
-    let skipped: Vec<String> = order
+    let skipped: Vec<ChapterId> = order
         .index_ids
         .iter()
         .filter(|id| !bought.contains(id))
-        .map(i64::to_string)
+        .copied()
         .collect();
-    let bought: Vec<String> = bought.iter().map(i64::to_string).collect();
     json!({ "bought": bought, "skipped": skipped, "spent": spent, "balance": balance })
 }
 
 /// The chapters of published books among `index_ids`: a draft's chapters are not for sale.
 async fn chapters(
     tx: &mut Transaction<'_, MySql>,
-    index_ids: &[i64],
+    index_ids: &[ChapterId],
 ) -> Result<Vec<Chapter>, sqlx::Error> {
     let mut query = QueryBuilder::<MySql>::new(
         r"SELECT i.id, i.book_id, b.book_name, i.index_name, i.is_vip = 1 AS is_vip,
@@ -496,7 +519,7 @@ const INSERT_BUY_RECORDS: &str = r"INSERT IGNORE INTO user_buy_record (id, user_
 /// One row of [`INSERT_BUY_RECORDS`].
 fn bind_buy_record(
     row: &mut sqlx::query_builder::Separated<'_, MySql, &'static str>,
-    id: i64,
+    id: BuyRecordId,
     order: &Order<'_>,
     chapter: &Chapter,
     now: chrono::DateTime<chrono::Utc>,
@@ -516,9 +539,10 @@ fn bind_buy_record(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::accounts::{NewUser, NickName, Role, Roles, Username};
 
     /// A migrated database of its own and a user holding `coins`.
-    async fn user_with(coins: i64) -> (MySqlPool, i64) {
+    async fn user_with(coins: i64) -> (MySqlPool, UserId) {
         let mut settings = crate::config::load_with("test").unwrap();
         let unique = ulid::Ulid::new().to_string().to_lowercase();
         settings.database.url = settings.database.url_of(&format!("novel_t_{unique}"));
@@ -526,7 +550,15 @@ mod tests {
             .await
             .unwrap();
         let db = crate::db::Db::connect(&settings.database, &settings.sharding).unwrap();
-        crate::accounts::insert_user(&db.main, 7, "debited", "-", "debited", "reader")
+        let user = UserId::from_raw(7);
+        let (username, nick_name) = (Username::parse("debited"), NickName::parse("debited"));
+        let new = NewUser {
+            id: user,
+            username: &username.unwrap(),
+            nick_name: &nick_name.unwrap(),
+            roles: &Roles::from(&[Role::Reader][..]),
+        };
+        crate::accounts::insert_user(&db.main, new, "-")
             .await
             .unwrap();
         sqlx::query("UPDATE user SET account_balance = ? WHERE id = 7")
@@ -534,16 +566,22 @@ mod tests {
             .execute(&db.main)
             .await
             .unwrap();
-        (db.main, 7)
+        (db.main, user)
     }
 
     #[tokio::test]
     async fn a_debit_whose_balance_is_not_the_one_read_changes_nothing() {
         let (pool, user) = user_with(50).await;
         let mut tx = pool.begin().await.unwrap();
-        let believed = HashMap::from([(user, 100)]);
-        let mut fresh = [1, 2, 3].into_iter();
-        let after = debit(&mut tx, &mut fresh, &believed, &[(user, 30, "J1")])
+        let believed = HashMap::from([(user, Coins::new(100))]);
+        let mut fresh = [1, 2, 3].map(FlowId::from_raw).into_iter();
+        let job_id = JobId::from("J1");
+        let debits = [Debit {
+            user_id: user,
+            spent: Coins::new(30),
+            job_id: &job_id,
+        }];
+        let after = debit(&mut tx, &mut fresh, &believed, &debits)
             .await
             .unwrap();
         assert_eq!(after, None, "the debit does not apply");
@@ -555,8 +593,11 @@ mod tests {
         .await
         .unwrap();
         assert_eq!((balance, rows), (50, 0), "nothing written");
-        let right = HashMap::from([(user, 50)]);
-        let after = debit(&mut tx, &mut fresh, &right, &[(user, 30, "J1")]).await;
-        assert_eq!(after.unwrap(), Some(HashMap::from([(user, 20)])));
+        let right = HashMap::from([(user, Coins::new(50))]);
+        let after = debit(&mut tx, &mut fresh, &right, &debits).await;
+        assert_eq!(
+            after.unwrap(),
+            Some(HashMap::from([(user, Coins::new(20))]))
+        );
     }
 }

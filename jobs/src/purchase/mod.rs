@@ -9,24 +9,28 @@ use serde::{Deserialize, Serialize};
 use sqlx::MySqlPool;
 
 use self::group::Member;
-use crate::ids::IdGenerator;
-use crate::job::{Done, Kind, payload};
+use crate::ids::{ChapterId, IdGenerator, UserId};
+use crate::job::{Done, JobId, Kind, payload};
 
 /// Buy one VIP chapter.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PurchaseJob {
-    pub job_id: String,
-    pub user_id: i64,
-    pub index_id: i64,
+    pub job_id: JobId,
+    #[serde(with = "crate::ids::number")]
+    pub user_id: UserId,
+    #[serde(with = "crate::ids::number")]
+    pub index_id: ChapterId,
     pub enqueued_at_ms: i64,
 }
 
 /// Buy up to 100 chapters: owned and free ones skipped, the rest all-or-nothing.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BatchPurchaseJob {
-    pub job_id: String,
-    pub user_id: i64,
-    pub index_ids: Vec<i64>,
+    pub job_id: JobId,
+    #[serde(with = "crate::ids::number")]
+    pub user_id: UserId,
+    #[serde(with = "crate::ids::numbers")]
+    pub index_ids: Vec<ChapterId>,
     pub enqueued_at_ms: i64,
 }
 
@@ -38,11 +42,11 @@ payload!(BatchPurchaseJob, Kind::BatchPurchase, user_id);
 /// Either job, as the shared transaction sees it.
 #[derive(Debug, Clone)]
 pub struct Order<'a> {
-    pub job_id: &'a str,
-    pub user_id: i64,
+    pub job_id: &'a JobId,
+    pub user_id: UserId,
     pub kind: Kind,
     /// Sorted and distinct: rows are always locked in the same order.
-    pub index_ids: Vec<i64>,
+    pub index_ids: Vec<ChapterId>,
 }
 
 impl PurchaseJob {

@@ -23,7 +23,7 @@ pub async fn show(
     let Some(session) = session else {
         return Ok(sign_in_first("/admin"));
     };
-    if !session.has_role(jobs::accounts::ADMIN) {
+    if !session.has_role(jobs::accounts::Role::Admin) {
         return Err(ApiError::Forbidden.into());
     }
     let days = income::requested_range(None, None, CHART_DAYS).map_err(ApiError::invalid)?;
@@ -37,9 +37,9 @@ pub async fn show(
     let chart = chart::bars(
         &labels,
         &[
-            series("recharged", "recharged", |d| d.coins_credited),
-            series("spent", "spent", |d| d.coins_spent),
-            series("refunded", "refunded", |d| d.coins_refunded),
+            series("recharged", "recharged", |d| d.coins_credited.get()),
+            series("spent", "spent", |d| d.coins_spent.get()),
+            series("refunded", "refunded", |d| d.coins_refunded.get()),
         ],
     );
     let caption = "Coins recharged, spent and refunded per day, last 30 days (UTC)";

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use axum::extract::State;
 use axum::response::Response;
+use jobs::ids::BookId;
 use jobs::income::{self, Figures, Period};
 use minijinja::context;
 use serde::Serialize;
@@ -48,9 +49,9 @@ pub async fn show(
         .days()
         .map(|d| (d.format("%Y-%m-%d").to_string(), 0))
         .collect();
-    let mut books: BTreeMap<i64, BookIncome> = BTreeMap::new();
+    let mut books: BTreeMap<BookId, BookIncome> = BTreeMap::new();
     for item in earned.items {
-        *net_per_day.entry(item.period).or_default() += item.figures.net_coins;
+        *net_per_day.entry(item.period).or_default() += item.figures.net_coins.get();
         books
             .entry(item.book_id)
             .or_insert_with(|| BookIncome {

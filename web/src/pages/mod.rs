@@ -88,7 +88,7 @@ fn render(name: &str, session: Option<&Session>, ctx: Value) -> Result<Response,
     let me = session.map(|s| Me {
         account: &s.account,
         is_author: s.author_id.is_some(),
-        is_admin: s.has_role(jobs::accounts::ADMIN),
+        is_admin: s.has_role(jobs::accounts::Role::Admin),
     });
     let csrf = session.map(|s| s.csrf.as_str());
     let html = ENV

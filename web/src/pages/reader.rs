@@ -3,6 +3,7 @@
 use axum::extract::State;
 use axum::response::Response;
 use jobs::catalog::{self, ChapterSummary};
+use jobs::ids::BookId;
 use jobs::paging::{MAX_SEARCH_CHARS, PageRequest, SearchText};
 use jobs::{history, users};
 use minijinja::context;
@@ -10,7 +11,7 @@ use serde::Deserialize;
 
 use super::{PageError, render, sign_in_first};
 use crate::error::ApiError;
-use crate::extract::{ApiPath, ApiQuery, Paging};
+use crate::extract::{ApiPath, ApiQuery, ChapterPath, Paging, PathId};
 use crate::reading;
 use crate::sessions::{MaybeSession, Session};
 use crate::state::AppState;
@@ -48,9 +49,9 @@ pub async fn home(
 pub async fn book(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
-    book_id: Result<ApiPath<i64>, ApiError>,
+    book_id: Result<ApiPath<PathId<BookId>>, ApiError>,
 ) -> PageResult {
-    let ApiPath(book_id) = book_id.map_err(|_| ApiError::NotFound)?;
+    let ApiPath(PathId(book_id)) = book_id.map_err(|_| ApiError::NotFound)?;
     let viewer = reading::viewer(session.as_ref());
     let book = catalog::book_detail(&state.db.main, book_id, &viewer)
         .await?
@@ -63,9 +64,9 @@ pub async fn book(
 pub async fn chapter(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
-    ids: Result<ApiPath<(i64, i64)>, ApiError>,
+    ids: Result<ChapterPath, ApiError>,
 ) -> PageResult {
-    let ApiPath((book_id, index_id)) = ids.map_err(|_| ApiError::NotFound)?;
+    let ApiPath((PathId(book_id), PathId(index_id))) = ids.map_err(|_| ApiError::NotFound)?;
     let viewer = reading::viewer(session.as_ref());
     let book = catalog::book_detail(&state.db.main, book_id, &viewer)
         .await?

@@ -5,8 +5,11 @@ use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use chrono::DateTime;
+use jobs::accounts::{Roles, Username};
+use jobs::coins::Coins;
+use jobs::ids::UserId;
 use jobs::paging::Page;
-use jobs::{accounts, users};
+use jobs::users;
 use serde::{Deserialize, Serialize};
 
 use super::errors::{AccountErrors, ListErrors, SessionErrors};
@@ -48,9 +51,7 @@ pub(super) struct SessionPage {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct SessionItem {
     account: String,
-    #[serde(with = "jobs::json::id")]
-    #[schema(value_type = String)]
-    user_id: i64,
+    user_id: UserId,
     last_active: String,
     created: String,
     remember_me: bool,
@@ -158,7 +159,7 @@ pub(super) async fn kick(
     _admin: AdminSession,
     ApiPath(account): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    if accounts::validate_username(&account).is_ok() {
+    if Username::parse(&account).is_ok() {
         let mut store = Store::new(&state);
         store.kick(&account).await?;
         store.publish_count().await?;
@@ -198,9 +199,10 @@ async fn set_frozen(
     ApiPath(account): ApiPath<String>,
     frozen: bool,
 ) -> ApiResult<StatusCode> {
-    if accounts::validate_username(&account).is_err()
-        || !users::set_frozen(&state.db.main, &account, frozen).await?
-    {
+    let Ok(username) = Username::parse(&account) else {
+        return Err(ApiError::NotFound);
+    };
+    if !users::set_frozen(&state.db.main, &username, frozen).await? {
         return Err(ApiError::NotFound);
     }
     Store::new(&state).set_frozen(&account, frozen).await?;
@@ -217,13 +219,11 @@ pub(super) struct UserQuery {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct UserItem {
-    #[serde(with = "jobs::json::id")]
-    #[schema(value_type = String)]
-    id: i64,
+    id: UserId,
     username: String,
     nick_name: String,
-    roles: Vec<String>,
-    balance: i64,
+    roles: Roles,
+    balance: Coins,
     frozen: bool,
 }
 
@@ -251,7 +251,7 @@ pub(super) async fn users(
         .into_iter()
         .map(|u| UserItem {
             id: u.id,
-            roles: accounts::role_list(&u.roles),
+            roles: u.roles,
             username: u.username,
             nick_name: u.nick_name,
             balance: u.balance,

@@ -7,7 +7,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use jobs::accounts::{self, AccountError, LoginRow};
+use jobs::accounts::{
+    self, AccountError, LoginRow, NewUser, NickName, Password, Role, Roles, Username,
+};
+use jobs::ids::UserId;
 use serde::{Deserialize, Serialize};
 
 use super::errors::{LoginErrors, RegisterErrors, SessionErrors};
@@ -37,9 +40,7 @@ pub(super) struct NewAccount {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct AccountCreated {
-    #[serde(with = "jobs::json::id")]
-    #[schema(value_type = String)]
-    user_id: i64,
+    user_id: UserId,
 }
 
 #[utoipa::path(
@@ -53,20 +54,22 @@ pub(super) async fn register(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(body): ApiJson<NewAccount>,
 ) -> ApiResult<(StatusCode, Json<AccountCreated>)> {
-    accounts::validate_username(&body.username).map_err(ApiError::Invalid)?;
-    accounts::validate_password("password", &body.password).map_err(ApiError::Invalid)?;
-    let nick_name = body
-        .nick_name
-        .as_deref()
-        .map_or(body.username.as_str(), str::trim);
-    accounts::validate_nick_name(nick_name).map_err(ApiError::Invalid)?;
+    let username = Username::parse(&body.username).map_err(ApiError::Invalid)?;
+    let password = Password::parse("password", body.password).map_err(ApiError::Invalid)?;
+    let nick_name = body.nick_name.as_deref().unwrap_or(username.as_str());
+    let nick_name = NickName::parse(nick_name).map_err(ApiError::Invalid)?;
     if let Some(retry_after_secs) = limits::reserve_registration(&state, peer.ip()).await? {
         return Err(ApiError::RateLimited { retry_after_secs });
     }
-    let hash = state.hasher.hash(body.password).await?;
-    let user_id = state.ids.next_id().await?;
-    let pool = &state.db.main;
-    match accounts::insert_user(pool, user_id, &body.username, &hash, nick_name, "reader").await {
+    let hash = state.hasher.hash(password.into_string()).await?;
+    let user_id = state.ids.mint().await?;
+    let user = NewUser {
+        id: user_id,
+        username: &username,
+        nick_name: &nick_name,
+        roles: &Roles::from(&[Role::Reader][..]),
+    };
+    match accounts::insert_user(&state.db.main, user, &hash).await {
         Ok(()) => Ok((StatusCode::CREATED, Json(AccountCreated { user_id }))),
         Err(AccountError::AlreadyExists) => Err(ApiError::Conflict("username is taken".into())),
         Err(AccountError::Db(error)) => Err(error.into()),
@@ -89,12 +92,10 @@ pub(super) struct LoggedIn {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct UserSummary {
-    #[serde(with = "jobs::json::id")]
-    #[schema(value_type = String)]
-    id: i64,
+    id: UserId,
     username: String,
     nick_name: String,
-    roles: Vec<String>,
+    roles: Roles,
 }
 
 #[utoipa::path(
@@ -108,12 +109,12 @@ pub(super) async fn login(
     ApiJson(body): ApiJson<LoginBody>,
 ) -> ApiResult<Response> {
     // Names that cannot exist share one bucket, so junk never becomes a Redis key.
-    let plausible = accounts::validate_username(&body.username).is_ok()
-        && accounts::validate_password("password", &body.password).is_ok();
-    let bucket = if plausible {
-        body.username.as_str()
-    } else {
-        "-"
+    let username = Username::parse(&body.username).ok();
+    let password = Password::parse("password", body.password).ok();
+    let plausible = username.as_ref().zip(password);
+    let bucket = match &plausible {
+        Some((username, _)) => username.as_str(),
+        None => "-",
     };
     let mut store = Store::new(&state);
     if let Some(retry_after_secs) = store.reserve_login(bucket, peer.ip()).await? {
@@ -122,7 +123,7 @@ pub(super) async fn login(
     }
     // Only a wrong password keeps its reserved attempt; a right one, or one never checked (an
     // outage, a shed hash), gives it back.
-    let checked = check_password(&state, body.password, plausible.then_some(bucket)).await;
+    let checked = check_password(&state, plausible).await;
     if !matches!(checked, Ok(None)) {
         store.release_login(bucket, peer.ip()).await?;
     }
@@ -145,7 +146,7 @@ pub(super) async fn login(
         id: row.id,
         username: row.username,
         nick_name: row.nick_name,
-        roles: accounts::role_list(&row.roles),
+        roles: row.roles,
     };
     let headers = session_headers(&state, &created, body.remember_me)?;
     let body = LoggedIn {
@@ -155,18 +156,18 @@ pub(super) async fn login(
     Ok((headers, Json(body)).into_response())
 }
 
-/// The account when `username` (none: not a possible name) exists and `password` is its own.
+/// The account when the username exists and the password is its own (none: not a possible
+/// username and password).
 async fn check_password(
     state: &AppState,
-    password: String,
-    username: Option<&str>,
+    plausible: Option<(&Username, Password)>,
 ) -> ApiResult<Option<LoginRow>> {
-    let Some(username) = username else {
+    let Some((username, password)) = plausible else {
         return Ok(None);
     };
     let row = accounts::find_login(&state.db.main, username).await?;
     let stored = row.as_ref().map(|r| r.password_hash.clone());
-    let verified = state.hasher.verify(password, stored).await?;
+    let verified = state.hasher.verify(password.into_string(), stored).await?;
     Ok(row.filter(|_| verified))
 }
 

@@ -4,7 +4,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use jobs::accounts::{self, AUTHOR, AccountError};
+use jobs::accounts::{self, AccountError, Role};
+use jobs::ids::AuthorId;
 use serde::{Deserialize, Serialize};
 
 use super::errors::CreateUniqueErrors;
@@ -27,9 +28,7 @@ pub(super) struct NewAuthor {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct AuthorCreated {
-    #[serde(with = "jobs::json::id")]
-    #[schema(value_type = String)]
-    author_id: i64,
+    author_id: AuthorId,
 }
 
 /// Makes the reader an author; the live session gains the role at once, same token.
@@ -51,18 +50,14 @@ pub(super) async fn register(
     if session.author_id.is_some() {
         return Err(already());
     }
-    let author_id = state.ids.next_id().await?;
+    let author_id = state.ids.mint().await?;
     match accounts::create_author(&state.db.main, author_id, session.user_id, pen_name).await {
         Ok(()) => {}
         Err(AccountError::AlreadyExists) => return Err(already()),
         Err(AccountError::Db(error)) => return Err(error.into()),
     }
-    let mut roles = session.roles.clone();
-    if !session.has_role(AUTHOR) {
-        roles.push(AUTHOR.to_owned());
-    }
     let fields = [
-        ("roles", roles.join(",")),
+        ("roles", session.roles.with(Role::Author).to_string()),
         ("author_id", author_id.to_string()),
     ];
     Store::new(&state).update(&session.key, &fields).await?;

@@ -5,14 +5,16 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use jobs::accounts::ADMIN;
-use jobs::authoring::{self, AuthorBook, AuthoringError, NewChapter};
+use jobs::accounts::Role;
+use jobs::authoring::{self, AddedChapter, AuthorBook, AuthoringError, NewChapter};
+use jobs::coins::Coins;
+use jobs::ids::{BookId, ChapterId};
 use jobs::paging::Page;
 use serde::{Deserialize, Serialize};
 
 use super::errors::{ListErrors, LookupErrors, WriteErrors, WriteToErrors};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, ApiPath, ApiQuery, Paging};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, ChapterPath, Paging, PathId};
 use crate::sessions::{AuthorSession, EditorSession, Session};
 use crate::state::AppState;
 
@@ -55,9 +57,7 @@ pub(super) struct NewBook {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct BookCreated {
-    #[serde(with = "jobs::json::id")]
-    #[schema(value_type = String)]
-    book_id: i64,
+    book_id: BookId,
 }
 
 /// Checks a required text field: trimmed, 1 to `max` characters.
@@ -80,17 +80,17 @@ pub(super) async fn create(
     ApiJson(body): ApiJson<NewBook>,
 ) -> ApiResult<(StatusCode, Json<BookCreated>)> {
     let book_name = text("book_name", &body.book_name, MAX_BOOK_NAME)?;
-    let book_id = state.ids.next_id().await?;
+    let book_id = state.ids.mint().await?;
     authoring::create_book(&state.db.main, book_id, author.author_id, book_name).await?;
     Ok((StatusCode::CREATED, Json(BookCreated { book_id })))
 }
 
 /// 404 when there is no such book, 403 when it is someone else's (admins may change any).
-async fn may_edit(state: &AppState, session: &Session, book_id: i64) -> ApiResult<()> {
+async fn may_edit(state: &AppState, session: &Session, book_id: BookId) -> ApiResult<()> {
     let author_id = authoring::book_author(&state.db.main, book_id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    if session.has_role(ADMIN) || session.author_id == Some(author_id) {
+    if session.has_role(Role::Admin) || session.author_id == Some(author_id) {
         return Ok(());
     }
     Err(ApiError::Forbidden)
@@ -98,13 +98,13 @@ async fn may_edit(state: &AppState, session: &Session, book_id: i64) -> ApiResul
 
 #[utoipa::path(
     post, path = "/api/author/books/{book_id}/publish", tag = "authors",
-    params(("book_id" = String, Path)),
+    params(("book_id" = BookId, Path)),
     responses((status = 204, description = "published"), LookupErrors)
 )]
 pub(super) async fn publish(
     State(state): State<AppState>,
     EditorSession(session): EditorSession,
-    ApiPath(book_id): ApiPath<i64>,
+    ApiPath(PathId(book_id)): ApiPath<PathId<BookId>>,
 ) -> ApiResult<StatusCode> {
     may_edit(&state, &session, book_id).await?;
     authoring::publish_book(&state.db.main, book_id).await?;
@@ -125,22 +125,20 @@ pub(super) struct ChapterBody {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct ChapterCreated {
-    #[serde(with = "jobs::json::id")]
-    #[schema(value_type = String)]
-    index_id: i64,
-    price: i64,
+    index_id: ChapterId,
+    price: Coins,
 }
 
 #[utoipa::path(
     post, path = "/api/author/books/{book_id}/chapters", tag = "authors",
-    params(("book_id" = String, Path)),
+    params(("book_id" = BookId, Path)),
     request_body = ChapterBody,
     responses((status = 201, body = ChapterCreated), WriteToErrors)
 )]
 pub(super) async fn add_chapter(
     State(state): State<AppState>,
     EditorSession(session): EditorSession,
-    ApiPath(book_id): ApiPath<i64>,
+    ApiPath(PathId(book_id)): ApiPath<PathId<BookId>>,
     body: Result<ApiJson<ChapterBody>, ApiError>,
 ) -> ApiResult<(StatusCode, Json<ChapterCreated>)> {
     // The target before the body: a stranger learns nothing from how their body is wrong.
@@ -156,7 +154,7 @@ pub(super) async fn add_chapter(
         content: &body.content,
         is_vip: body.is_vip,
     };
-    let (index_id, price) =
+    let AddedChapter { index_id, price } =
         authoring::add_chapter(&state.db, &state.ids, &state.settings.pricing, chapter)
             .await
             .map_err(authoring_error)?;
@@ -168,7 +166,7 @@ pub(super) async fn add_chapter(
 
 #[utoipa::path(
     delete, path = "/api/author/books/{book_id}/chapters/{index_id}", tag = "authors",
-    params(("book_id" = String, Path), ("index_id" = String, Path)),
+    params(("book_id" = BookId, Path), ("index_id" = ChapterId, Path)),
     responses(
         (status = 204, description = "deleted; its purchases are refunded by the next sweep"),
         LookupErrors,
@@ -177,8 +175,9 @@ pub(super) async fn add_chapter(
 pub(super) async fn delete_chapter(
     State(state): State<AppState>,
     EditorSession(session): EditorSession,
-    ApiPath((book_id, index_id)): ApiPath<(i64, i64)>,
+    ApiPath(ids): ChapterPath,
 ) -> ApiResult<StatusCode> {
+    let (PathId(book_id), PathId(index_id)) = ids;
     may_edit(&state, &session, book_id).await?;
     authoring::delete_chapter(&state.db, book_id, index_id)
         .await

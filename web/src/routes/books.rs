@@ -4,12 +4,13 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use jobs::catalog::{self, BookDetail, BookSummary};
+use jobs::ids::{BookId, ChapterId};
 use jobs::paging::Page;
 use serde::Deserialize;
 
 use super::errors::{PublicLookupErrors, ReadChapterErrors, SearchErrors};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiPath, ApiQuery, Paging, Search};
+use crate::extract::{ApiPath, ApiQuery, ChapterPath, Paging, PathId, Search};
 use crate::reading::{self, Chapter};
 use crate::sessions::MaybeSession;
 use crate::state::AppState;
@@ -52,13 +53,13 @@ pub(super) async fn list(
 
 #[utoipa::path(
     get, path = "/api/books/{book_id}", operation_id = "show_book", tag = "catalog", security(()),
-    params(("book_id" = String, Path)),
+    params(("book_id" = BookId, Path)),
     responses((status = 200, body = jobs::catalog::BookDetail), PublicLookupErrors)
 )]
 pub(super) async fn show(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
-    ApiPath(book_id): ApiPath<i64>,
+    ApiPath(PathId(book_id)): ApiPath<PathId<BookId>>,
 ) -> ApiResult<Json<BookDetail>> {
     let viewer = reading::viewer(session.as_ref());
     catalog::book_detail(&state.db.main, book_id, &viewer)
@@ -70,14 +71,15 @@ pub(super) async fn show(
 #[utoipa::path(
     get, path = "/api/books/{book_id}/chapters/{index_id}", operation_id = "read_chapter",
     tag = "catalog", security(()),
-    params(("book_id" = String, Path), ("index_id" = String, Path)),
+    params(("book_id" = BookId, Path), ("index_id" = ChapterId, Path)),
     responses((status = 200, body = crate::reading::Chapter), ReadChapterErrors)
 )]
 pub(super) async fn read(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
-    ApiPath((book_id, index_id)): ApiPath<(i64, i64)>,
+    ApiPath(ids): ChapterPath,
 ) -> ApiResult<Json<Chapter>> {
+    let (PathId(book_id), PathId(index_id)) = ids;
     let viewer = reading::viewer(session.as_ref());
     reading::chapter(&state, &viewer, book_id, index_id)
         .await

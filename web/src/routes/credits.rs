@@ -4,7 +4,9 @@
 use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
+use jobs::coins::Coins;
 use jobs::credit::{self, Credit, Credited, Key};
+use jobs::ids::UserId;
 use jobs::metrics as m;
 use jobs::refund::RefundSweepJob;
 use serde::{Deserialize, Serialize};
@@ -13,7 +15,7 @@ use super::errors::{CreditErrors, SweepErrors};
 use super::purchases::{AcceptedResponse, accepted};
 use crate::enqueue;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, ApiPath};
+use crate::extract::{ApiJson, ApiPath, PathId};
 use crate::idempotency::Idempotency;
 use crate::sessions::AdminSession;
 use crate::state::AppState;
@@ -39,13 +41,13 @@ pub(super) struct CreditRequest {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct Balance {
-    balance: i64,
+    balance: Coins,
 }
 
 #[utoipa::path(
     post, path = "/api/admin/users/{user_id}/credit", tag = "admin",
     params(
-        ("user_id" = String, Path),
+        ("user_id" = UserId, Path),
         Idempotency,
     ),
     request_body = CreditRequest,
@@ -54,7 +56,7 @@ pub(super) struct Balance {
 pub(super) async fn credit(
     State(state): State<AppState>,
     AdminSession(admin): AdminSession,
-    ApiPath(user_id): ApiPath<i64>,
+    ApiPath(PathId(user_id)): ApiPath<PathId<UserId>>,
     idempotency: Idempotency,
     body: Result<ApiJson<CreditRequest>, ApiError>,
 ) -> ApiResult<Json<Balance>> {
@@ -74,7 +76,7 @@ pub(super) async fn credit(
     let request = Credit {
         admin_id: admin.user_id,
         user_id,
-        amount: body.amount,
+        amount: Coins::new(body.amount),
         note,
         key: keyed.as_ref().map(|k| Key {
             key: &k.key,
@@ -85,7 +87,7 @@ pub(super) async fn credit(
     match credit::credit(&state.db.main, &state.ids, request, retries).await? {
         Credited::Balance(balance) => {
             metrics::counter!(m::COINS, "direction" => "credited").increment(body.amount as u64);
-            tracing::info!(user_id, amount = body.amount, admin = %admin.account, "coins credited");
+            tracing::info!(%user_id, amount = body.amount, admin = %admin.account, "coins credited");
             Ok(Json(Balance { balance }))
         }
         Credited::Replayed(balance) => Ok(Json(Balance { balance })),

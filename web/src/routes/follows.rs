@@ -5,11 +5,12 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use jobs::follows::{self, FollowedAuthor};
+use jobs::ids::AuthorId;
 use jobs::paging::Page;
 
 use super::errors::{ListErrors, LookupErrors};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiPath, ApiQuery, Paging};
+use crate::extract::{ApiPath, ApiQuery, Paging, PathId};
 use crate::sessions::Session;
 use crate::state::AppState;
 
@@ -24,13 +25,13 @@ pub fn router() -> Router<AppState> {
 
 #[utoipa::path(
     post, path = "/api/authors/{author_id}/follow", tag = "follows",
-    params(("author_id" = String, Path)),
+    params(("author_id" = AuthorId, Path)),
     responses((status = 204, description = "following"), LookupErrors)
 )]
 pub(super) async fn follow(
     State(state): State<AppState>,
     session: Session,
-    ApiPath(author_id): ApiPath<i64>,
+    ApiPath(PathId(author_id)): ApiPath<PathId<AuthorId>>,
 ) -> ApiResult<StatusCode> {
     if !follows::follow(&state.db.main, session.user_id, author_id).await? {
         return Err(ApiError::NotFound);
@@ -40,13 +41,13 @@ pub(super) async fn follow(
 
 #[utoipa::path(
     delete, path = "/api/authors/{author_id}/follow", tag = "follows",
-    params(("author_id" = String, Path)),
+    params(("author_id" = AuthorId, Path)),
     responses((status = 204, description = "not following"), LookupErrors)
 )]
 pub(super) async fn unfollow(
     State(state): State<AppState>,
     session: Session,
-    ApiPath(author_id): ApiPath<i64>,
+    ApiPath(PathId(author_id)): ApiPath<PathId<AuthorId>>,
 ) -> ApiResult<StatusCode> {
     if !follows::unfollow(&state.db.main, session.user_id, author_id).await? {
         return Err(ApiError::NotFound);

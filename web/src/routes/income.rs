@@ -4,6 +4,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use jobs::ids::BookId;
 use jobs::income::{self, DayRange, DayStats, Income, IncomeRollupJob, Period};
 use serde::{Deserialize, Serialize};
 
@@ -29,7 +30,7 @@ const DEFAULT_DAYS: u64 = 30;
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(super) struct Range {
-    /// first day, YYYY-MM-DD (default: 29 days before `to`)
+    /// first day, YYYY-MM-DD (default: 29 days before `to`); not after `to`, at most 366 days
     #[param(format = Date)]
     from: Option<String>,
     /// last day, YYYY-MM-DD (default: today, UTC)
@@ -57,9 +58,10 @@ pub(super) struct IncomeQuery {
 #[into_params(parameter_in = Query)]
 pub(super) struct IncomeFilter {
     /// sum per day (default) or per month
+    #[param(inline)]
     by: Option<Period>,
     /// one of my books only
-    #[param(value_type = Option<String>, pattern = r"^[1-9][0-9]{0,18}$")]
+    #[param(value_type = Option<BookId>)]
     book_id: Option<String>,
 }
 
@@ -79,10 +81,8 @@ pub(super) async fn author_income(
         .book_id
         .as_deref()
         .map(|text| {
-            text.parse::<i64>()
-                .ok()
-                .filter(|id| *id > 0)
-                .ok_or_else(|| ApiError::invalid("book_id: a book id"))
+            text.parse::<BookId>()
+                .map_err(|e| ApiError::invalid(format!("book_id: {e}")))
         })
         .transpose()?;
     if let Some(book_id) = book_id {
@@ -129,7 +129,7 @@ pub(super) struct RollupRequest {
 
 #[utoipa::path(
     post, path = "/api/admin/income/rollup", tag = "admin",
-    request_body(content = RollupRequest, content_type = "application/json"),
+    request_body(content = Option<RollupRequest>, content_type = "application/json"),
     responses((status = 202, body = super::purchases::JobAccepted), RollupErrors)
 )]
 pub(super) async fn rollup(
@@ -140,7 +140,12 @@ pub(super) async fn rollup(
     let request: RollupRequest = if body.iter().all(u8::is_ascii_whitespace) {
         RollupRequest::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| ApiError::invalid(format!("body: {e}")))?
+        let body: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|e| ApiError::invalid(format!("body: {e}")))?;
+        if !body.is_object() {
+            return Err(ApiError::invalid("body: a JSON object"));
+        }
+        serde_json::from_value(body).map_err(|e| ApiError::invalid(format!("body: {e}")))?
     };
     let to = request.to.as_deref();
     let days = income::requested_range(request.from.as_deref().or(to), to, 1)

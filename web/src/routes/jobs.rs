@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use jobs::accounts::ADMIN;
-use jobs::job::JobView;
+use jobs::accounts::Role;
+use jobs::job::{JobId, JobView};
 use serde::Deserialize;
 
 use super::errors::LookupErrors;
@@ -27,14 +27,18 @@ pub(super) struct Wait {
 }
 
 /// The job as its owner (or an admin) may see it; `None` for anyone else, as for no job.
-async fn visible(state: &AppState, session: &Session, job_id: &str) -> ApiResult<Option<JobView>> {
+async fn visible(
+    state: &AppState,
+    session: &Session,
+    job_id: &JobId,
+) -> ApiResult<Option<JobView>> {
     let found = match state.status.get(job_id).await? {
-        Some(stored) => Some((stored.owner, stored.view)),
         None => jobs::job::outcome::recorded_with_owner(&state.db.main, job_id).await?,
+        found => found,
     };
     Ok(found
-        .filter(|(owner, _)| *owner == session.user_id || session.has_role(ADMIN))
-        .map(|(_, view)| view))
+        .filter(|s| s.owner == session.user_id || session.has_role(Role::Admin))
+        .map(|s| s.view))
 }
 
 /// `?wait_ms=N` (at most 10 000) long-polls until the job is terminal or the time is up.
@@ -59,10 +63,7 @@ pub(super) async fn show(
     if wait_ms > MAX_WAIT_MS {
         return Err(ApiError::invalid("wait_ms: at most 10000"));
     }
-    if job_id.is_empty() || job_id.len() > 64 || !job_id.bytes().all(|b| b.is_ascii_alphanumeric())
-    {
-        return Err(ApiError::NotFound);
-    }
+    let job_id = JobId::parse(&job_id).ok_or(ApiError::NotFound)?;
     let deadline = Instant::now() + Duration::from_millis(wait_ms);
     // Registered before the first read, so a result published in between still reaches us.
     let mut watch = (wait_ms > 0).then(|| state.wakeups.watch(&job_id));

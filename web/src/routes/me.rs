@@ -4,7 +4,10 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use jobs::{accounts, users};
+use jobs::accounts::{self, Password, Roles};
+use jobs::coins::Coins;
+use jobs::ids::{AuthorId, UserId};
+use jobs::users;
 use serde::{Deserialize, Serialize};
 
 use super::auth::session_headers;
@@ -22,16 +25,12 @@ pub fn router() -> Router<AppState> {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct Me {
-    #[serde(with = "jobs::json::id")]
-    #[schema(value_type = String)]
-    id: i64,
+    id: UserId,
     username: String,
     nick_name: String,
-    roles: Vec<String>,
-    balance: i64,
-    #[serde(with = "jobs::json::opt_id")]
-    #[schema(value_type = Option<String>)]
-    author_id: Option<i64>,
+    roles: Roles,
+    balance: Coins,
+    author_id: Option<AuthorId>,
 }
 
 #[utoipa::path(
@@ -46,7 +45,7 @@ pub(super) async fn show(State(state): State<AppState>, session: Session) -> Api
         id: user.id,
         username: user.username,
         nick_name: user.nick_name,
-        roles: accounts::role_list(&user.roles),
+        roles: user.roles,
         balance: user.balance,
         author_id: user.author_id,
     }))
@@ -75,7 +74,8 @@ pub(super) async fn change_password(
     session: Session,
     ApiJson(body): ApiJson<PasswordBody>,
 ) -> ApiResult<Response> {
-    accounts::validate_password("new_password", &body.new_password).map_err(ApiError::Invalid)?;
+    let new_password =
+        Password::parse("new_password", body.new_password).map_err(ApiError::Invalid)?;
     let row = accounts::find_login_by_id(&state.db.main, session.user_id)
         .await?
         .ok_or(ApiError::Unauthenticated)?;
@@ -83,7 +83,7 @@ pub(super) async fn change_password(
     if !state.hasher.verify(body.old_password, stored).await? {
         return Err(ApiError::invalid("old_password: does not match"));
     }
-    let new_hash = state.hasher.hash(body.new_password).await?;
+    let new_hash = state.hasher.hash(new_password.into_string()).await?;
     // The middleware saw the session unfrozen; a freeze may have landed since (the hashes take
     // a while), and a frozen account keeps its password.
     if !users::set_password_hash(&state.db.main, row.id, &new_hash).await? {

@@ -38,7 +38,7 @@ mod purchases;
     ),
     // Every operation needs a session unless it says `security(())`.
     security(("bearer" = []), ("cookie" = [])),
-    modifiers(&Security, &PathIds)
+    modifiers(&Security)
 )]
 pub struct ApiDoc;
 
@@ -55,37 +55,6 @@ impl utoipa::Modify for Security {
         components.add_security_scheme("bearer", SecurityScheme::Http(bearer));
         let cookie = ApiKey::Cookie(ApiKeyValue::new("novel_token"));
         components.add_security_scheme("cookie", SecurityScheme::ApiKey(cookie));
-    }
-}
-
-/// Entity ids in paths are ids as answers spell them (`utoipa::path` takes only a literal
-/// pattern, so the one from `jobs::json::id` is set here).
-struct PathIds;
-
-const PATH_IDS: [&str; 4] = ["book_id", "index_id", "author_id", "user_id"];
-
-impl utoipa::Modify for PathIds {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::path::ParameterIn;
-        let operations = openapi.paths.paths.values_mut().flat_map(|item| {
-            [
-                &mut item.get,
-                &mut item.post,
-                &mut item.put,
-                &mut item.patch,
-                &mut item.delete,
-            ]
-            .into_iter()
-            .flatten()
-        });
-        let parameters = operations.flat_map(|op| op.parameters.iter_mut().flatten());
-        for parameter in parameters {
-            if parameter.parameter_in == ParameterIn::Path
-                && PATH_IDS.contains(&parameter.name.as_str())
-            {
-                parameter.schema = Some(crate::extract::id_text_schema().into());
-            }
-        }
     }
 }
 

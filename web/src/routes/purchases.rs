@@ -6,7 +6,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use jobs::job::Status;
+use jobs::ids::ChapterId;
+use jobs::job::{JobId, Status};
 use jobs::purchase::{BatchPurchaseJob, MAX_BATCH, PurchaseJob};
 use serde::{Deserialize, Serialize};
 
@@ -27,17 +28,15 @@ pub fn router() -> Router<AppState> {
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct BuyRequest {
-    #[serde(with = "jobs::json::id")]
     #[schema(schema_with = crate::extract::id_schema)]
-    index_id: i64,
+    index_id: ChapterId,
 }
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct BatchRequest {
-    #[serde(with = "jobs::json::ids")]
     #[schema(schema_with = batch_schema)]
-    index_ids: Vec<i64>,
+    index_ids: Vec<ChapterId>,
 }
 
 fn batch_schema() -> utoipa::openapi::schema::Array {
@@ -46,7 +45,7 @@ fn batch_schema() -> utoipa::openapi::schema::Array {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct JobAccepted {
-    job_id: String,
+    job_id: JobId,
     status: Status,
     poll: String,
 }

@@ -4,7 +4,8 @@ use std::convert::Infallible;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use jobs::accounts::{ADMIN, AUTHOR};
+use jobs::accounts::Role;
+use jobs::ids::AuthorId;
 
 use super::Session;
 use crate::error::ApiError;
@@ -36,7 +37,7 @@ impl<S: Send + Sync> FromRequestParts<S> for MaybeSession {
 /// An author's session (403 `forbidden` for other accounts).
 pub struct AuthorSession {
     pub session: Session,
-    pub author_id: i64,
+    pub author_id: AuthorId,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for AuthorSession {
@@ -45,7 +46,7 @@ impl<S: Send + Sync> FromRequestParts<S> for AuthorSession {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let session = Session::from_request_parts(parts, state).await?;
         match session.author_id {
-            Some(author_id) if session.has_role(AUTHOR) => Ok(Self { session, author_id }),
+            Some(author_id) if session.has_role(Role::Author) => Ok(Self { session, author_id }),
             _ => Err(ApiError::Forbidden),
         }
     }
@@ -59,7 +60,7 @@ impl<S: Send + Sync> FromRequestParts<S> for AdminSession {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let session = Session::from_request_parts(parts, state).await?;
-        if !session.has_role(ADMIN) {
+        if !session.has_role(Role::Admin) {
             return Err(ApiError::Forbidden);
         }
         Ok(Self(session))
@@ -74,7 +75,7 @@ impl<S: Send + Sync> FromRequestParts<S> for EditorSession {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let session = Session::from_request_parts(parts, state).await?;
-        if !session.has_role(AUTHOR) && !session.has_role(ADMIN) {
+        if !session.has_role(Role::Author) && !session.has_role(Role::Admin) {
             return Err(ApiError::Forbidden);
         }
         Ok(Self(session))

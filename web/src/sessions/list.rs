@@ -2,6 +2,7 @@
 
 use std::sync::LazyLock;
 
+use jobs::ids::{EntityId, UserId};
 use redis::Script;
 
 use super::store::Store;
@@ -10,7 +11,7 @@ use super::store::Store;
 #[derive(Debug, Clone)]
 pub struct Listed {
     pub account: String,
-    pub user_id: i64,
+    pub user_id: UserId,
     pub last_active_ms: i64,
     pub created_ms: i64,
     pub remember_me: bool,
@@ -102,7 +103,7 @@ impl Store<'_> {
             match (number(0), key) {
                 (Some(user_id), Some(_)) => live.push(Listed {
                     account,
-                    user_id,
+                    user_id: UserId::from_raw(user_id),
                     last_active_ms: score as i64,
                     created_ms: number(1).unwrap_or_default(),
                     remember_me: number(2) == Some(1),

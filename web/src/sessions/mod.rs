@@ -2,6 +2,8 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jobs::accounts::{Role, Roles};
+use jobs::ids::{AuthorId, UserId};
 use rand::TryRngCore;
 use sha2::{Digest, Sha256};
 
@@ -31,18 +33,18 @@ pub enum Via {
 pub struct Session {
     /// Hex SHA-256 of the token: the Redis key part (the raw token is never stored).
     pub key: String,
-    pub user_id: i64,
+    pub user_id: UserId,
     pub account: String,
-    pub roles: Vec<String>,
-    pub author_id: Option<i64>,
+    pub roles: Roles,
+    pub author_id: Option<AuthorId>,
     pub remember_me: bool,
     pub csrf: String,
     pub via: Via,
 }
 
 impl Session {
-    pub fn has_role(&self, role: &str) -> bool {
-        self.roles.iter().any(|r| r == role)
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(role)
     }
 }
 

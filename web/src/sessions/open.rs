@@ -1,7 +1,7 @@
 //! Opening a session for a verified account: the session is written first, then the freeze
 //! MySQL holds at that moment is applied to it.
 
-use jobs::accounts::{self, LoginRow};
+use jobs::accounts::LoginRow;
 
 use super::store::{Created, NewSession, Store};
 use crate::error::ApiResult;
@@ -21,12 +21,11 @@ pub struct Opened {
 /// session.
 pub async fn open(state: &AppState, row: &LoginRow, remember_me: bool) -> ApiResult<Opened> {
     let mut store = Store::new(state);
-    let roles = accounts::role_list(&row.roles);
     let created = store
         .create(&NewSession {
             user_id: row.id,
             account: &row.username,
-            roles: &roles,
+            roles: &row.roles,
             author_id: row.author_id,
             remember_me,
         })

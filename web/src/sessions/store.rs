@@ -8,7 +8,9 @@
 
 use std::sync::LazyLock;
 
+use jobs::accounts::Roles;
 use jobs::config::SessionSettings;
+use jobs::ids::{AuthorId, EntityId, UserId};
 use redis::Script;
 use redis::aio::ConnectionManager;
 
@@ -24,10 +26,10 @@ pub struct Store<'a> {
 
 /// What a login or password change puts into a new session.
 pub struct NewSession<'a> {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub account: &'a str,
-    pub roles: &'a [String],
-    pub author_id: Option<i64>,
+    pub roles: &'a Roles,
+    pub author_id: Option<AuthorId>,
     pub remember_me: bool,
 }
 
@@ -177,7 +179,7 @@ impl<'a> Store<'a> {
             .arg(&[
                 ("user_id", new.user_id.to_string()),
                 ("account", new.account.to_owned()),
-                ("roles", new.roles.join(",")),
+                ("roles", new.roles.to_string()),
                 ("author_id", author_id),
                 ("created", now.to_string()),
                 ("remember", u8::from(new.remember_me).to_string()),
@@ -234,12 +236,12 @@ impl<'a> Store<'a> {
         Ok(match reply.first().map(String::as_str) {
             Some("frozen") => Resolved::Frozen,
             Some("csrf") => Resolved::CsrfMismatch,
-            Some("live") if reply.len() == 7 => match reply[1].parse() {
+            Some("live") if reply.len() == 7 => match reply[1].parse().map(UserId::from_raw) {
                 Ok(user_id) => Resolved::Live(Session {
                     key,
                     user_id,
                     account: reply[2].clone(),
-                    roles: jobs::accounts::role_list(&reply[3]),
+                    roles: Roles::from(reply[3].clone()),
                     author_id: reply[4].parse().ok(),
                     remember_me: reply[5] == "1",
                     csrf: reply[6].clone(),

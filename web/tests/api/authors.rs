@@ -4,6 +4,7 @@ use testkit::WorkerProcess;
 
 use crate::helpers::{As, Signed, TestApp, expect_error, spawn_app};
 use crate::money::code;
+use jobs::ids::{BookId, ChapterId};
 
 pub(crate) async fn author(app: &TestApp, username: &str) -> Signed {
     app.create_user(username, "reader").await;
@@ -141,7 +142,7 @@ async fn an_author_writes_publishes_and_deletes_chapters() {
     let listed: Value = app.get("/api/books?q=River").await.json().await.unwrap();
     assert_eq!(listed["items"][0]["last_index_name"], "Two");
     assert_eq!(listed["items"][0]["word_count"], 3003);
-    let (book_id, index_id): (i64, i64) = (book.parse().unwrap(), three.parse().unwrap());
+    let (book_id, index_id): (BookId, ChapterId) = (book.parse().unwrap(), three.parse().unwrap());
     assert_eq!(
         jobs::content::read(&app.state.db, book_id, index_id)
             .await

@@ -2,6 +2,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::helpers::{As, TestApp, expect_error, json, spawn_app};
+use jobs::ids::{BookId, ChapterId, EntityId};
 
 async fn books(app: &TestApp, query: &str) -> Value {
     json(app.get(&format!("/api/books{query}")).await).await
@@ -100,9 +101,10 @@ async fn a_free_chapter_is_read_from_its_content_shard() {
             .unwrap()
             .contains("chapter 1 of The Jade Pavilion")
     );
-    let (book_id, index_id): (i64, i64) = (book_id.parse().unwrap(), index_id.parse().unwrap());
-    let shard_db = format!("novel_test_ds{}", book_id % 10);
-    let table = format!("book_content{}", index_id % 10);
+    let (book_id, index_id): (BookId, ChapterId) =
+        (book_id.parse().unwrap(), index_id.parse().unwrap());
+    let shard_db = format!("novel_test_ds{}", book_id.raw() % 10);
+    let table = format!("book_content{}", index_id.raw() % 10);
     let (pool, shard) = app.state.db.content(book_id, index_id);
     assert_eq!(shard.table, table);
     let db_name: String = sqlx::query_scalar("SELECT DATABASE()")

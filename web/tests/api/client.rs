@@ -6,6 +6,8 @@ use reqwest::{Method, Response, StatusCode};
 use serde_json::Value;
 
 use crate::helpers::TestApp;
+use jobs::accounts::{NewUser, NickName, Roles, Username};
+use jobs::ids::UserId;
 
 /// The password of every account the helpers create.
 pub const PASSWORD: &str = "correct-horse-battery";
@@ -145,17 +147,23 @@ impl TestApp {
     }
 
     /// An account straight in the database (password `PASSWORD`); returns its id.
-    pub async fn create_user(&self, username: &str, roles: &str) -> i64 {
-        let id = self.state.ids.next_id().await.unwrap();
+    pub async fn create_user(&self, username: &str, roles: &str) -> UserId {
+        let id = self.state.ids.mint().await.unwrap();
         let hash = PASSWORD_HASH.clone();
-        jobs::accounts::insert_user(&self.state.db.main, id, username, &hash, username, roles)
+        let user = NewUser {
+            id,
+            username: &Username::parse(username).unwrap(),
+            nick_name: &NickName::parse(username).unwrap(),
+            roles: &Roles::from(roles.to_owned()),
+        };
+        jobs::accounts::insert_user(&self.state.db.main, user, &hash)
             .await
             .unwrap();
         id
     }
 
     /// An admin as `web create-admin` makes one: roles `reader,admin`, not through the API.
-    pub async fn create_admin(&self, username: &str) -> i64 {
+    pub async fn create_admin(&self, username: &str) -> UserId {
         self.create_user(username, "reader,admin").await
     }
 

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, expect_error, spawn_app};
 
-async fn balance(app: &TestApp, user_id: &str) -> i64 {
+async fn balance(app: &TestApp, user_id: &str) -> jobs::coins::Coins {
     testkit::balance(&app.state.db, user_id.parse().unwrap()).await
 }
 

@@ -129,13 +129,17 @@ async fn a_password_change_racing_a_freeze_is_refused_and_keeps_the_password() {
     // The admin's freeze lands in MySQL while the change, already past the session check,
     // runs its hashes.
     let db = &app.state.db.main;
-    jobs::users::set_frozen(db, "suspect", true).await.unwrap();
+    jobs::users::set_frozen(db, &username("suspect"), true)
+        .await
+        .unwrap();
     let change = app
         .change_password(suspect.bearer(), PASSWORD, "brand-new-pass")
         .await;
     expect_error(change, StatusCode::FORBIDDEN, "session_frozen").await;
 
-    jobs::users::set_frozen(db, "suspect", false).await.unwrap();
+    jobs::users::set_frozen(db, &username("suspect"), false)
+        .await
+        .unwrap();
     let new = app.login("suspect", "brand-new-pass", false).await;
     expect_error(new, StatusCode::UNAUTHORIZED, "bad_credentials").await;
     app.sign_in("suspect").await;
@@ -146,16 +150,22 @@ async fn a_session_opened_after_a_freeze_landed_is_frozen() {
     let app = spawn_app().await;
     app.create_user("suspect", "reader").await;
     let db = &app.state.db.main;
-    let row = jobs::accounts::find_login(db, "suspect")
+    let row = jobs::accounts::find_login(db, &username("suspect"))
         .await
         .unwrap()
         .unwrap();
     assert!(!row.session_frozen);
     // The freeze lands after the login or password change checked the account, before the new
     // session is written: its Redis half found the old session, or none.
-    jobs::users::set_frozen(db, "suspect", true).await.unwrap();
+    jobs::users::set_frozen(db, &username("suspect"), true)
+        .await
+        .unwrap();
     let opened = web::sessions::open(&app.state, &row, false).await.unwrap();
     assert!(opened.frozen);
     let me = app.me(As::Bearer(&opened.created.token)).await;
     expect_error(me, StatusCode::FORBIDDEN, "session_frozen").await;
+}
+
+fn username(name: &str) -> jobs::accounts::Username {
+    jobs::accounts::Username::parse(name).unwrap()
 }

@@ -211,4 +211,13 @@ async fn income_is_for_authors_of_their_own_books_over_a_bounded_range() {
         )
         .await;
     expect_error(bad, StatusCode::BAD_REQUEST, "invalid_request").await;
+    let positional = app
+        .request(
+            Method::POST,
+            "/api/admin/income/rollup",
+            admin.bearer(),
+            Some(json!([null, null])),
+        )
+        .await;
+    expect_error(positional, StatusCode::BAD_REQUEST, "invalid_request").await;
 }

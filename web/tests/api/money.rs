@@ -119,7 +119,10 @@ impl TestApp {
         let state = &self.state;
         let (book, ids) =
             testkit::book(&state.db, &state.ids, &state.settings, chapters, free, 3000).await;
-        (book.to_string(), ids.iter().map(i64::to_string).collect())
+        (
+            book.to_string(),
+            ids.iter().map(ToString::to_string).collect(),
+        )
     }
 }
 

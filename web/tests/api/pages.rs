@@ -3,6 +3,7 @@
 use reqwest::{Response, StatusCode, header};
 
 use crate::helpers::{As, TestApp, expect_error, spawn_app};
+use jobs::ids::BookId;
 
 async fn html(response: Response, status: StatusCode) -> String {
     assert_eq!(response.status(), status);
@@ -12,14 +13,14 @@ async fn html(response: Response, status: StatusCode) -> String {
 }
 
 /// A published book by a new author; returns its id.
-async fn publish_book(app: &TestApp, book_name: &str) -> i64 {
+async fn publish_book(app: &TestApp, book_name: &str) -> BookId {
     let (db, ids) = (&app.state.db, &app.state.ids);
     let user_id = app.create_user("writer", "reader,author").await;
-    let author_id = ids.next_id().await.unwrap();
+    let author_id = ids.mint().await.unwrap();
     jobs::accounts::create_author(&db.main, author_id, user_id, "Pen <b>Name</b>")
         .await
         .unwrap();
-    let book_id = ids.next_id().await.unwrap();
+    let book_id = ids.mint().await.unwrap();
     jobs::authoring::create_book(&db.main, book_id, author_id, book_name)
         .await
         .unwrap();

@@ -202,7 +202,7 @@ async fn a_waiting_poll_answers_with_the_view_the_worker_publishes() {
     let reader = app.reader_with_coins("reader", 100).await;
     let job_id = app.bought(reader.bearer(), &chapters[0]).await;
     let published = jobs::job::JobView::succeeded(
-        &job_id,
+        &jobs::job::JobId::from(job_id.as_str()),
         jobs::job::Kind::Purchase,
         json!({ "published": true }),
     );
