@@ -134,6 +134,26 @@ describe('reader, author and admin pages', () => {
     await reader.locator('.balance', { hasText: '85' }).waitFor();
   });
 
+  it('the admin folds the income and the author sees the sales on the income chart', async () => {
+    await open(admin, '/admin');
+    await admin.getByRole('button', { name: "Fold today's income now" }).click();
+    await admin.getByText("Today's income folded.").waitFor();
+    const spent = admin.locator('#coins rect.spent title', { hasText: /spent: [1-9]/ });
+    assert.equal(await spent.count(), 1, 'today has a bar of coins spent');
+    await shot(admin, 'admin-coins');
+    const author = await (await browser.newContext()).newPage();
+    await open(author, '/login?next=/author');
+    await author.fill('[name=username]', 'ink_river');
+    await author.fill('[name=password]', 'demo-password');
+    await author.click('form[data-action=login] [type=submit]');
+    await author.waitForURL(`${stack.base}/author`);
+    const row = author.locator('#income-books tbody tr', { hasText: 'The Jade Pavilion' });
+    assert.equal(await row.locator('td').nth(1).textContent(), '3', 'three chapters sold');
+    assert.equal(await author.locator('#income rect.earned title', { hasText: /net coins: [1-9]/ }).count(), 1);
+    await shot(author, 'author-income');
+    await author.context().close();
+  });
+
   it('a book titled with a script tag is shown as text, and no script runs', async () => {
     await open(reader, '/author');
     await reader.fill('[name=pen_name]', 'Careful Writer');

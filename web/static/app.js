@@ -62,7 +62,7 @@ async function api(method, path, body) {
   return data;
 }
 
-/// Polls a purchase job (long-poll) until it ends; a failed job throws its error code.
+/// Polls a job (long-poll) until it ends; a failed job throws its error code.
 async function finished(job) {
   const deadline = Date.now() + 60_000;
   let current = job;
@@ -217,6 +217,10 @@ const actions = {
   unfreeze: (button) => sessionCommand('POST', button, '/unfreeze'),
   kick: (button) => sessionCommand('DELETE', button, ''),
   'find-users': (form) => loadUsers(fields(form).q),
+  rollup: async () => {
+    await finished(await api('POST', '/api/admin/income/rollup', {}));
+    flashAfterReload("Today's income folded.");
+  },
   credit: async (form) => {
     const f = fields(form);
     const { balance } = await api('POST', `/api/admin/users/${form.dataset.userId}/credit`,
