@@ -74,7 +74,7 @@ async fn keep(pool: &MySqlPool, event: &PaymentEvent, order_id: i64) -> Result<b
                                      received_at)
           VALUES (?, ?, ?, ?, ?, ?, ?)",
     )
-    .bind(event.provider)
+    .bind(event.provider.as_str())
     .bind(&event.event_id)
     .bind(order_id)
     .bind(&event.event_type)

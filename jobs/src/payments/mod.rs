@@ -16,11 +16,8 @@ use serde::{Deserialize, Serialize};
 
 /// Which provider a payment goes through: the `{provider}` of the webhook path and the
 /// `provider` column of an order.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
-#[sqlx(rename_all = "lowercase")]
 pub enum ProviderKind {
     Sandbox,
     Stripe,
@@ -43,6 +40,15 @@ impl ProviderKind {
             "stripe" => Some(Self::Stripe),
             _ => None,
         }
+    }
+}
+
+/// Read from a `provider` column (`#[sqlx(try_from = "String")]`).
+impl TryFrom<String> for ProviderKind {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<Self, String> {
+        Self::parse(&name).ok_or_else(|| format!("unknown provider `{name}`"))
     }
 }
 

@@ -11,17 +11,47 @@ use crate::config::{PackageSettings, PaymentSettings};
 use crate::db::{DUPLICATE_KEY, mysql_code};
 use crate::paging::{self, Binds, Page, PageRequest, SearchText};
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
-#[sqlx(rename_all = "lowercase")]
 pub enum OrderStatus {
     Pending,
     Paid,
     Expired,
     Failed,
     Flagged,
+}
+
+impl OrderStatus {
+    pub const ALL: [OrderStatus; 5] = [
+        Self::Pending,
+        Self::Paid,
+        Self::Expired,
+        Self::Failed,
+        Self::Flagged,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Paid => "paid",
+            Self::Expired => "expired",
+            Self::Failed => "failed",
+            Self::Flagged => "flagged",
+        }
+    }
+}
+
+/// Read from a `status` column (`#[sqlx(try_from = "String")]`: sqlx's derived enums refuse
+/// MariaDB's `ENUM` and binary strings).
+impl TryFrom<String> for OrderStatus {
+    type Error = String;
+
+    fn try_from(status: String) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == status)
+            .ok_or_else(|| format!("unknown order status `{status}`"))
+    }
 }
 
 /// An order as its owner sees it (API.md's order object).
@@ -32,6 +62,7 @@ pub struct Order {
     pub order_id: i64,
     #[serde(skip)]
     pub user_id: i64,
+    #[sqlx(try_from = "String")]
     pub status: OrderStatus,
     /// In minor units (fen, cents) of `currency`.
     pub amount: i64,
@@ -39,6 +70,7 @@ pub struct Order {
     pub currency: String,
     pub coins: i64,
     pub bonus_coins: i64,
+    #[sqlx(try_from = "String")]
     pub provider: ProviderKind,
     /// Where the payer goes to pay (null until the provider made the checkout).
     pub checkout_url: Option<String>,
@@ -168,7 +200,7 @@ async fn insert(
     .bind(&package.currency)
     .bind(package.coins)
     .bind(package.bonus_coins)
-    .bind(provider)
+    .bind(provider.as_str())
     .bind(now)
     .bind(expires_at)
     .bind(now)
@@ -250,8 +282,8 @@ pub async fn list_all(
              {filter} ORDER BY o.create_time DESC, o.id DESC"
         )),
         Binds::default()
-            .bind(status)
-            .bind(status)
+            .bind(status.map(OrderStatus::as_str))
+            .bind(status.map(OrderStatus::as_str))
             .bind(&pattern)
             .bind(&pattern),
         request,

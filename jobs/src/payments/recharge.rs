@@ -14,7 +14,7 @@ use super::orders::OrderStatus;
 use crate::clock;
 use crate::db::with_retries;
 use crate::ids::{IdGenerator, next_for_sql};
-use crate::job::outcome::{Record, insert_outcome, replay, twin};
+use crate::job::outcome::{commit_with_outcome, replay};
 use crate::job::{Done, JobView, Kind, payload};
 use crate::ledger::{self, Entry, Reason};
 use crate::metrics as m;
@@ -84,6 +84,7 @@ enum Applied {
 #[derive(sqlx::FromRow)]
 struct Locked {
     user_id: i64,
+    #[sqlx(try_from = "String")]
     status: OrderStatus,
     amount: i64,
     currency: String,
@@ -153,22 +154,13 @@ async fn try_once(
             "balance": balance,
         }),
     );
-    let record = Record {
-        view: &view,
-        owner: job.user_id,
-        attempt: 1,
+    let done = commit_with_outcome(pool, tx, view, job.user_id, coins).await?;
+    let applied = if done.replayed {
+        Applied::Unchanged
+    } else {
+        applied
     };
-    if insert_outcome(&mut *tx, record).await? {
-        tx.commit().await?;
-        let done = Done {
-            view,
-            coins,
-            replayed: false,
-        };
-        return Ok((done, applied));
-    }
-    tx.rollback().await?;
-    Ok((twin(pool, &job.job_id).await?, Applied::Unchanged))
+    Ok((done, applied))
 }
 
 /// The event applied to the locked order: what changed, the coins credited and the balance.
@@ -183,19 +175,12 @@ async fn apply(
     if !awaits(order.status, job.succeeded) {
         return unchanged;
     }
-    let now = clock::now();
     if !job.succeeded {
-        let changed = sqlx::query(
-            r"UPDATE order_pay SET status = 'failed', update_time = ?
-              WHERE id = ? AND status = 'pending'",
-        )
-        .bind(now)
-        .bind(order_id)
-        .execute(&mut **tx)
-        .await?;
-        return match changed.rows_affected() {
-            1 => Ok((Applied::Failed, 0, None)),
-            _ => unchanged,
+        let failed = move_order(tx, order_id, PENDING, OrderStatus::Failed, None).await?;
+        return if failed {
+            Ok((Applied::Failed, 0, None))
+        } else {
+            unchanged
         };
     }
     let charge = &job.charge;
@@ -208,35 +193,50 @@ async fn apply(
             order.amount,
             order.currency
         );
-        let changed = sqlx::query(
-            r"UPDATE order_pay SET status = 'flagged', note = LEFT(?, 255), update_time = ?
-              WHERE id = ? AND status IN ('pending', 'expired', 'failed')",
-        )
-        .bind(note)
-        .bind(now)
-        .bind(order_id)
-        .execute(&mut **tx)
-        .await?;
-        return match changed.rows_affected() {
-            1 => Ok((Applied::Flagged, 0, None)),
-            _ => unchanged,
+        let flagged = move_order(tx, order_id, OPEN, OrderStatus::Flagged, Some(&note)).await?;
+        return if flagged {
+            Ok((Applied::Flagged, 0, None))
+        } else {
+            unchanged
         };
     }
-    let changed = sqlx::query(
-        r"UPDATE order_pay SET status = 'paid', paid_at = ?, update_time = ?
-          WHERE id = ? AND status IN ('pending', 'expired', 'failed')",
-    )
-    .bind(now)
-    .bind(now)
-    .bind(order_id)
-    .execute(&mut **tx)
-    .await?;
-    if changed.rows_affected() != 1 {
+    if !move_order(tx, order_id, OPEN, OrderStatus::Paid, None).await? {
         return unchanged;
     }
     let coins = order.coins + order.bonus_coins;
     let balance = credit(tx, entry_id, order.user_id, order_id, coins, None).await?;
     Ok((Applied::Paid, coins, Some(balance)))
+}
+
+/// The states a failure moves an order from, and those a success does.
+const PENDING: &str = "pending";
+const OPEN: &str = "pending,expired,failed";
+
+/// Moves the order to `to` if its status is one of `from` (comma-separated), with `note` (why)
+/// and, when paid, the time; whether it moved.
+async fn move_order(
+    tx: &mut Transaction<'_, MySql>,
+    order_id: i64,
+    from: &str,
+    to: OrderStatus,
+    note: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    let now = clock::now();
+    let paid_at = (to == OrderStatus::Paid).then_some(now);
+    let changed = sqlx::query(
+        r"UPDATE order_pay SET status = ?, note = COALESCE(LEFT(?, 255), note),
+                 paid_at = COALESCE(?, paid_at), update_time = ?
+          WHERE id = ? AND FIND_IN_SET(status, ?) > 0",
+    )
+    .bind(to.as_str())
+    .bind(note)
+    .bind(paid_at)
+    .bind(now)
+    .bind(order_id)
+    .bind(from)
+    .execute(&mut **tx)
+    .await?;
+    Ok(changed.rows_affected() == 1)
 }
 
 /// Credits a paid order's coins with its one ledger row (`recharge`, `ref_id` the order id).

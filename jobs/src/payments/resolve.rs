@@ -58,14 +58,15 @@ async fn try_once(
     resolution: Resolution<'_>,
 ) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let locked: Option<(i64, OrderStatus, Option<String>, i64, i64)> = sqlx::query_as(
-        r"SELECT user_id, status, resolution, coins, bonus_coins FROM order_pay
-          WHERE id = ? FOR UPDATE",
+    // Only a flagged order not yet resolved.
+    let locked: Option<(i64, i64, i64)> = sqlx::query_as(
+        r"SELECT user_id, coins, bonus_coins FROM order_pay
+          WHERE id = ? AND status = 'flagged' AND resolution IS NULL FOR UPDATE",
     )
     .bind(resolution.order_id)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((user_id, OrderStatus::Flagged, None, coins, bonus_coins)) = locked else {
+    let Some((user_id, coins, bonus_coins)) = locked else {
         return Ok(false);
     };
     let now = clock::now();
@@ -81,13 +82,13 @@ async fn try_once(
                  paid_at = IF(? = 'paid', ?, paid_at)
           WHERE id = ? AND status = 'flagged' AND resolution IS NULL",
     )
-    .bind(status)
+    .bind(status.as_str())
     .bind(resolved)
     .bind(resolution.admin_id)
     .bind(now)
     .bind(&note)
     .bind(now)
-    .bind(status)
+    .bind(status.as_str())
     .bind(now)
     .bind(resolution.order_id)
     .execute(&mut *tx)
