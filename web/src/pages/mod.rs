@@ -1,5 +1,5 @@
 //! Server-rendered HTML pages over the same sessions and rules as the API; writes go through the
-//! JSON API from `static/app.js`.
+//! JSON API from `static/app.js` (the sandbox checkout's Pay and Cancel post to their page).
 
 use std::sync::LazyLock;
 
@@ -7,7 +7,7 @@ use axum::Router;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use minijinja::{AutoEscape, Environment, Value, context};
 use serde::Serialize;
 
@@ -18,6 +18,7 @@ use crate::state::AppState;
 mod admin;
 mod author;
 mod reader;
+mod sandbox;
 
 /// Embedded so the binary is self-contained.
 const TEMPLATES: &[(&str, &str)] = &[
@@ -30,6 +31,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("me.html", include_str!("../../templates/me.html")),
     ("author.html", include_str!("../../templates/author.html")),
     ("admin.html", include_str!("../../templates/admin.html")),
+    ("sandbox.html", include_str!("../../templates/sandbox.html")),
 ];
 
 const APP_JS: &str = include_str!("../../static/app.js");
@@ -55,6 +57,9 @@ pub fn router() -> Router<AppState> {
         .route("/me", get(reader::me))
         .route("/author", get(author::show))
         .route("/admin", get(admin::show))
+        .route("/pay/sandbox/{order_id}", get(sandbox::show))
+        .route("/pay/sandbox/{order_id}/pay", post(sandbox::pay))
+        .route("/pay/sandbox/{order_id}/cancel", post(sandbox::cancel))
         .route("/static/app.js", get(script))
         .route("/static/app.css", get(style))
 }

@@ -129,7 +129,7 @@ pub(super) struct RollupRequest {
 
 #[utoipa::path(
     post, path = "/api/admin/income/rollup", tag = "admin",
-    request_body(content = RollupRequest, content_type = "application/json"),
+    request_body(content = Option<RollupRequest>, content_type = "application/json"),
     responses((status = 202, body = super::purchases::JobAccepted), RollupErrors)
 )]
 pub(super) async fn rollup(
@@ -140,7 +140,11 @@ pub(super) async fn rollup(
     let request: RollupRequest = if body.iter().all(u8::is_ascii_whitespace) {
         RollupRequest::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| ApiError::invalid(format!("body: {e}")))?
+        // Read as an object first: serde would take a struct from an array (`[null, null]`).
+        let invalid = |e: serde_json::Error| ApiError::invalid(format!("body: {e}"));
+        let object: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(&body).map_err(invalid)?;
+        serde_json::from_value(object.into()).map_err(invalid)?
     };
     let to = request.to.as_deref();
     let days = income::requested_range(request.from.as_deref().or(to), to, 1)
