@@ -25,6 +25,45 @@ pub async fn violations(pool: &MySqlPool) -> Result<Vec<String>, sqlx::Error> {
         ));
     }
     found.extend(charges_against_records(pool).await?);
+    found.extend(recharges_against_orders(pool).await?);
+    Ok(found)
+}
+
+/// Every paid order has exactly one `recharge` ledger row of its `coins + bonus_coins` for its
+/// buyer (`ref_id` the order id); no other order has one. Two grouped scans, as for purchases.
+async fn recharges_against_orders(pool: &MySqlPool) -> Result<Vec<String>, sqlx::Error> {
+    let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+        r"SELECT ref_id, user_id, CAST(SUM(delta) AS SIGNED), COUNT(*) FROM account_flow
+          WHERE reason = 'recharge' GROUP BY ref_id, user_id",
+    )
+    .fetch_all(pool)
+    .await?;
+    let paid: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT id, user_id, coins + bonus_coins FROM order_pay WHERE status = 'paid'",
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut credited: HashMap<(String, i64), (i64, i64)> = rows
+        .into_iter()
+        .map(|(order, user, coins, count)| ((order, user), (coins, count)))
+        .collect();
+    let mut found = Vec::new();
+    for (order, user, coins) in paid {
+        match credited.remove(&(order.to_string(), user)) {
+            Some((credit, 1)) if credit == coins => {}
+            Some((credit, count)) => found.push(format!(
+                "order {order}: {count} recharge rows of {credit} coins, it is worth {coins}"
+            )),
+            None => found.push(format!("order {order}: paid without a recharge row")),
+        }
+    }
+    let mut stray: Vec<String> = credited.into_keys().map(|(order, _)| order).collect();
+    stray.sort_unstable();
+    found.extend(
+        stray
+            .into_iter()
+            .map(|order| format!("order {order}: a recharge row, but it is not paid")),
+    );
     Ok(found)
 }
 

@@ -343,6 +343,8 @@ pub struct PaymentSettings {
     pub signature_tolerance_secs: u64,
     /// The webhook route's own body limit (an event is a few KiB).
     pub webhook_body_limit_bytes: usize,
+    /// When the `order_expiry` job runs (cron with seconds, UTC).
+    pub order_expiry_cron: String,
     pub packages: Vec<PackageSettings>,
     pub sandbox: SandboxSettings,
     pub stripe: StripeSettings,
@@ -365,6 +367,9 @@ pub struct PackageSettings {
 pub struct SandboxSettings {
     pub enabled: bool,
     pub webhook_secret: SecretString,
+    /// Where the checkout page's Pay and Cancel deliver their events; empty: this web tier's
+    /// own webhook at the address it listens on.
+    pub webhook_url: String,
 }
 
 /// Stripe Checkout: sessions created through its API, paid events through its signed webhooks.

@@ -11,8 +11,10 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use crate::job::{FailureCode, Kind};
 use crate::metrics::{
     CLOCK_BACKWARDS, COINS, DB_RETRIES, ID_LEASE_LOST, JOB_DURATION, JOB_WAIT, JOBS_COMPLETED,
-    JOBS_ENQUEUED, LOGIN_OUTCOMES, LOGINS, PURCHASE_GROUP, SESSIONS_ACTIVE,
+    JOBS_ENQUEUED, LOGIN_OUTCOMES, LOGINS, PAYMENT_OUTCOMES, PAYMENTS, PURCHASE_GROUP,
+    RECHARGE_COINS, SESSIONS_ACTIVE,
 };
+use crate::payments::ProviderKind;
 
 const SECONDS_BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
@@ -59,9 +61,16 @@ fn register_all() {
         let _ = metrics::histogram!(JOB_DURATION, "kind" => kind);
         let _ = metrics::histogram!(JOB_WAIT, "kind" => kind);
     }
-    for direction in ["spent", "refunded", "credited"] {
+    for direction in ["spent", "refunded", "credited", "recharged"] {
         metrics::counter!(COINS, "direction" => direction).absolute(0);
     }
+    for provider in ProviderKind::ALL {
+        for outcome in PAYMENT_OUTCOMES {
+            metrics::counter!(PAYMENTS, "provider" => provider.as_str(), "outcome" => outcome)
+                .absolute(0);
+        }
+    }
+    metrics::counter!(RECHARGE_COINS).absolute(0);
     for outcome in LOGIN_OUTCOMES {
         metrics::counter!(LOGINS, "outcome" => outcome).absolute(0);
     }

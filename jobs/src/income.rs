@@ -24,6 +24,7 @@ pub const MAX_DAYS: u64 = 366;
 pub struct IncomeRollupJob {
     pub job_id: JobId,
     /// The admin who asked, or nobody for the schedule.
+    #[serde(with = "crate::ids::number")]
     pub requested_by: UserId,
     pub from: NaiveDate,
     pub to: NaiveDate,
@@ -439,6 +440,24 @@ mod tests {
         let default = requested_range(None, Some("2026-12-30"), 30).unwrap();
         assert_eq!(default.from(), day("2026-12-01"));
         assert_eq!(one.days().collect::<Vec<_>>(), vec![day("2026-12-01")]);
+    }
+
+    #[test]
+    fn a_scheduled_rollup_owned_by_nobody_reads_back_from_the_queue() {
+        let days = DayRange::new(day("2026-12-01"), day("2026-12-02")).unwrap();
+        let job = IncomeRollupJob {
+            job_id: JobId::new(),
+            requested_by: UserId::NOBODY,
+            from: days.from(),
+            to: days.to(),
+            enqueued_at_ms: 1,
+        };
+        let queued = serde_json::to_string(&job).unwrap();
+        let read: IncomeRollupJob = serde_json::from_str(&queued).unwrap();
+        assert_eq!(
+            (read.requested_by, read.from, read.to),
+            (UserId::NOBODY, days.from(), days.to())
+        );
     }
 
     #[test]

@@ -11,6 +11,8 @@ pub enum Reason {
     Purchase,
     Refund,
     Credit,
+    /// A paid recharge order (`ref_id` the order id).
+    Recharge,
 }
 
 impl Reason {
@@ -19,6 +21,7 @@ impl Reason {
             Reason::Purchase => "purchase",
             Reason::Refund => "refund",
             Reason::Credit => "credit",
+            Reason::Recharge => "recharge",
         }
     }
 }

@@ -18,5 +18,13 @@ pub const CLOCK_BACKWARDS: &str = "novel_clock_backwards_total";
 /// Purchase jobs per grouped transaction (workers only): how much a busy worker batches.
 pub const PURCHASE_GROUP: &str = "novel_purchase_group_size";
 
+/// Payment events by provider and what became of them ([`PAYMENT_OUTCOMES`]).
+pub const PAYMENTS: &str = "novel_payments_total";
+/// Coins credited by paid recharge orders.
+pub const RECHARGE_COINS: &str = "novel_recharge_coins_total";
+
+/// The `outcome` label values of `novel_payments_total`.
+pub const PAYMENT_OUTCOMES: [&str; 5] = ["paid", "failed", "flagged", "duplicate", "bad_signature"];
+
 /// The `outcome` label values of `novel_logins_total`.
 pub const LOGIN_OUTCOMES: [&str; 4] = ["success", "failure", "frozen", "rate_limited"];

@@ -7,6 +7,8 @@ use crate::config::JobSettings;
 use crate::income::IncomeRollupJob;
 use crate::job::Kind;
 use crate::job::queue::{config, storage};
+use crate::payments::expiry::OrderExpiryJob;
+use crate::payments::recharge::RechargeJob;
 use crate::purchase::{BatchPurchaseJob, PurchaseJob};
 use crate::refund::{RefundJob, RefundSweepJob};
 
@@ -18,6 +20,8 @@ pub struct Queues {
     pub refund: RedisStorage<RefundJob>,
     pub refund_sweep: RedisStorage<RefundSweepJob>,
     pub income_rollup: RedisStorage<IncomeRollupJob>,
+    pub recharge: RedisStorage<RechargeJob>,
+    pub order_expiry: RedisStorage<OrderExpiryJob>,
 }
 
 impl Queues {
@@ -34,6 +38,8 @@ impl Queues {
             refund: storage(redis, config(Kind::Refund)),
             refund_sweep: storage(redis, config(Kind::RefundSweep)),
             income_rollup: storage(redis, config(Kind::IncomeRollup)),
+            recharge: storage(redis, config(Kind::Recharge)),
+            order_expiry: storage(redis, config(Kind::OrderExpiry)),
         }
     }
 }

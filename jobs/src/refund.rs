@@ -9,7 +9,7 @@ use sqlx::{MySql, MySqlPool, QueryBuilder};
 use crate::coins::Coins;
 use crate::db::with_retries;
 use crate::ids::{BuyRecordId, IdGenerator, UserId};
-use crate::job::outcome::{self, Record, insert_outcome, replay, twin};
+use crate::job::outcome::{self, commit_with_outcome, replay};
 use crate::job::{Done, JobId, JobView, Kind, payload};
 use crate::ledger::{self, Entry, Reason};
 
@@ -160,19 +160,5 @@ async fn try_once(
         Kind::Refund,
         json!({ "refunded": refunded, "amount": amount, "balance": balance }),
     );
-    let record = Record {
-        view: &view,
-        owner: job.user_id,
-        attempt: 1,
-    };
-    if insert_outcome(&mut *tx, record).await? {
-        tx.commit().await?;
-        return Ok(Done {
-            view,
-            coins: amount,
-            replayed: false,
-        });
-    }
-    tx.rollback().await?;
-    twin(pool, &job.job_id).await
+    commit_with_outcome(pool, tx, view, job.user_id, amount).await
 }

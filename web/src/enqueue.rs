@@ -6,7 +6,7 @@ use jobs::job::submit::{self, Admission, Admitted, Claim};
 use jobs::job::{Job, JobId, JobView, Status, outcome};
 
 use crate::error::{ApiError, ApiResult};
-use crate::idempotency::{IDEMPOTENCY_TTL_SECS, Keyed};
+use crate::idempotency::{IDEMPOTENCY_TTL_SECS, Keyed, claim_key};
 use crate::state::AppState;
 
 /// What the 202 answers: the job (a new one, or the one an earlier request with the same key made).
@@ -28,9 +28,7 @@ pub async fn submit<T: Job>(
     let job_id = JobId::new();
     let job = make(job_id.clone());
     let owner = job.owner();
-    let claim_key = key
-        .as_ref()
-        .map(|k| format!("{prefix}:idem:{owner}:{}", k.key));
+    let claim_key = key.as_ref().map(|k| claim_key(prefix, owner, &k.key));
     // The rate limit, the key's claim, the `queued` status and the push: one atomic call.
     let admission = Admission {
         bucket: &format!("{prefix}:rl:enqueue:{owner}"),

@@ -13,6 +13,9 @@ use serde::Serialize;
 pub enum ApiError {
     #[error("{0}")]
     Invalid(String),
+    /// A payment webhook whose signature is missing, wrong or stale.
+    #[error("the signature is missing, wrong or outside the clock window")]
+    BadSignature,
     #[error("sign in first")]
     Unauthenticated,
     #[error("wrong username or password")]
@@ -46,7 +49,7 @@ pub enum ApiError {
 impl ApiError {
     pub fn status_code(&self) -> StatusCode {
         match self {
-            Self::Invalid(_) => StatusCode::BAD_REQUEST,
+            Self::Invalid(_) | Self::BadSignature => StatusCode::BAD_REQUEST,
             Self::Unauthenticated | Self::BadCredentials => StatusCode::UNAUTHORIZED,
             Self::SessionFrozen | Self::CsrfMismatch | Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
@@ -63,6 +66,7 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Invalid(_) => "invalid_request",
+            Self::BadSignature => "bad_signature",
             Self::Unauthenticated => "unauthenticated",
             Self::BadCredentials => "bad_credentials",
             Self::SessionFrozen => "session_frozen",

@@ -3,6 +3,8 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use jobs::ids::UserId;
+use redis::aio::ConnectionManager;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -82,4 +84,46 @@ impl Idempotency {
             fingerprint: format!("{digest:x}"),
         })
     }
+}
+
+/// The Redis key a user's `Idempotency-Key` is claimed under: one space for every request that
+/// takes one, so a key sent with another request is refused, whatever the route.
+pub fn claim_key(prefix: &str, owner: UserId, key: &str) -> String {
+    format!("{prefix}:idem:{owner}:{key}")
+}
+
+/// What claiming a key found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Claimed {
+    New,
+    /// Claimed before by the same request, for this id.
+    Earlier(String),
+    /// Claimed before by another request: nothing may change.
+    Reused,
+}
+
+/// Claims `keyed` (at `claim_key`) for `id` unless it was claimed before; the claim holds
+/// `fingerprint|id`, as a job's does (`jobs::job::submit`).
+pub async fn claim(
+    redis: &ConnectionManager,
+    claim_key: &str,
+    keyed: &Keyed,
+    id: &str,
+) -> redis::RedisResult<Claimed> {
+    let earlier: Option<String> = redis::cmd("SET")
+        .arg(claim_key)
+        .arg(format!("{}|{id}", keyed.fingerprint))
+        .arg("NX")
+        .arg("GET")
+        .arg("EX")
+        .arg(IDEMPOTENCY_TTL_SECS)
+        .query_async(&mut redis.clone())
+        .await?;
+    Ok(match earlier.as_deref().and_then(|e| e.split_once('|')) {
+        None if earlier.is_none() => Claimed::New,
+        Some((fingerprint, id)) if fingerprint == keyed.fingerprint => {
+            Claimed::Earlier(id.to_owned())
+        }
+        _ => Claimed::Reused,
+    })
 }

@@ -1,7 +1,8 @@
 //! The web tier: axum router, sessions, catalog, purchase enqueue, pages.
 
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use axum::Router;
@@ -9,6 +10,7 @@ use jobs::config::Settings;
 use jobs::db::Db;
 use jobs::ids::IdGenerator;
 use jobs::job::StatusStore;
+use jobs::payments::provider::Providers;
 use jobs::queues::Queues;
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -49,6 +51,11 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         status: StatusStore::new(redis.clone(), prefix, settings.jobs.result_ttl_secs),
         wakeups: wakeup::Wakeups::start(&settings.redis),
         hasher: hashing::Hasher::new(&settings.http),
+        providers: Providers::from_settings(&settings.payments)?,
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()?,
+        own_url: OnceLock::new(),
         settings,
         db,
         redis,
@@ -58,7 +65,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
 
 pub fn app(state: AppState) -> Router {
     let settings = &state.settings.http;
-    routes::router()
+    routes::router(&state.settings)
         .merge(pages::router())
         .fallback(pages::fallback)
         .layer(axum::middleware::from_fn_with_state(
@@ -87,6 +94,15 @@ pub async fn run(
     serve(state, listener, metrics_listener, shutdown).await
 }
 
+/// The address to reach a listener on from this machine: the loopback for a wildcard bind.
+fn reachable(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => (Ipv4Addr::LOCALHOST, addr.port()).into(),
+        IpAddr::V6(ip) if ip.is_unspecified() => (Ipv6Addr::LOCALHOST, addr.port()).into(),
+        _ => addr,
+    }
+}
+
 /// Like `run`, with the state already built (tests keep a clone to set up data).
 pub async fn serve(
     state: AppState,
@@ -102,7 +118,9 @@ pub async fn serve(
         tokio::spawn(
             async move { axum::serve(metrics_listener, jobs::exporter::router(handle)).await },
         );
-    tracing::info!(addr = %listener.local_addr()?, "web tier listening");
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "web tier listening");
+    let _ = state.own_url.set(format!("http://{}", reachable(addr)));
     let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)

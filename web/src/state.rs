@@ -1,12 +1,13 @@
 //! What every handler shares.
 
 use std::ops::Deref;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use jobs::config::Settings;
 use jobs::db::Db;
 use jobs::ids::IdGenerator;
 use jobs::job::StatusStore;
+use jobs::payments::provider::Providers;
 use jobs::queues::Queues;
 use redis::aio::ConnectionManager;
 
@@ -27,6 +28,12 @@ pub struct Shared {
     pub status: StatusStore,
     pub wakeups: Wakeups,
     pub hasher: Hasher,
+    /// The payment providers switched on.
+    pub providers: Providers,
+    /// Outbound HTTP (the sandbox delivering its events to a webhook).
+    pub http: reqwest::Client,
+    /// `http://host:port` this web tier listens on, once it does.
+    pub own_url: OnceLock<String>,
 }
 
 impl AppState {

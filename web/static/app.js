@@ -157,6 +157,11 @@ const actions = {
     await api('POST', '/api/auth/register', { username: f.username, password: f.password, nick_name: f.nick_name || undefined });
     await signIn(form, f.username, f.password, false);
   },
+  // The sandbox's Pay or Cancel: the server delivers the event to its webhook, then My account.
+  'sandbox-checkout': async (form) => {
+    await api('POST', form.getAttribute('action'));
+    location.href = '/me';
+  },
   logout: async () => {
     await api('POST', '/api/auth/logout');
     location.href = '/';

@@ -11,6 +11,10 @@ use jobs::ids::IdGenerator;
 use jobs::income::{self, IncomeRollupJob};
 use jobs::job::{Done, Job, JobId, JobView, Status, StatusStore, outcome, submit};
 use jobs::metrics as m;
+use jobs::payments::expiry::{self, OrderExpiryJob};
+use jobs::payments::intake::Queue;
+use jobs::payments::provider::Providers;
+use jobs::payments::recharge::{self, RechargeJob};
 use jobs::purchase::{BatchPurchaseJob, PurchaseJob};
 use jobs::queues::Queues;
 use jobs::refund::{self, RefundJob, RefundSweepJob};
@@ -29,6 +33,8 @@ pub struct WorkerState {
     pub status: StatusStore,
     pub queues: Queues,
     pub purchases: Purchases,
+    /// The payment providers switched on (the expiry asks them about lost events).
+    pub providers: Arc<Providers>,
     pub deadlock_retries: u32,
 }
 
@@ -80,6 +86,24 @@ impl Handler for IncomeRollupJob {
     const COINS: &'static str = "spent";
     async fn run(&self, state: &WorkerState, _attempt: i32) -> anyhow::Result<Done> {
         income::run(&state.db.main, self).await
+    }
+}
+
+impl Handler for RechargeJob {
+    const COINS: &'static str = "recharged";
+    async fn run(&self, state: &WorkerState, _attempt: i32) -> anyhow::Result<Done> {
+        recharge::run(&state.db.main, &state.ids, self, state.deadlock_retries).await
+    }
+}
+
+impl Handler for OrderExpiryJob {
+    const COINS: &'static str = "recharged";
+    async fn run(&self, state: &WorkerState, _attempt: i32) -> anyhow::Result<Done> {
+        let queue = Queue {
+            storage: &state.queues.recharge,
+            status: &state.status,
+        };
+        expiry::run(&state.db.main, &state.providers, queue, self).await
     }
 }
 

@@ -15,6 +15,9 @@ use jobs::db::Db;
 use jobs::ids::IdGenerator;
 use jobs::income::IncomeRollupJob;
 use jobs::job::{StatusStore, queue};
+use jobs::payments::expiry::OrderExpiryJob;
+use jobs::payments::provider::Providers;
+use jobs::payments::recharge::RechargeJob;
 use jobs::purchase::{BatchPurchaseJob, PurchaseJob};
 use jobs::queues::Queues;
 use jobs::refund::{RefundJob, RefundSweepJob};
@@ -100,6 +103,7 @@ impl Worker {
             status,
             queues: Queues::new(&redis, prefix, &settings.jobs, batch_size),
             purchases: grouping::Purchases::start(committer, batch_size),
+            providers: Arc::new(Providers::from_settings(&settings.payments)?),
             deadlock_retries: retries,
         };
         let router = jobs::exporter::router(handle);
@@ -131,6 +135,10 @@ impl Worker {
             &settings.income.rollup_cron(),
             "income.rollup_interval_secs",
         )?;
+        let expiry = cron_schedule(
+            &settings.payments.order_expiry_cron,
+            "payments.order_expiry_cron",
+        )?;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let reaper = tokio::spawn(reaper::run(
             state.clone(),
@@ -154,6 +162,8 @@ impl Worker {
         let monitor = consumers.add::<RefundJob>(monitor, "refund");
         let monitor = consumers.add::<RefundSweepJob>(monitor, "sweep");
         let monitor = consumers.add::<IncomeRollupJob>(monitor, "rollup");
+        let monitor = consumers.add::<RechargeJob>(monitor, "recharge");
+        let monitor = consumers.add::<OrderExpiryJob>(monitor, "expiry");
         let redis_url = settings.redis.url.expose_secret().to_owned();
         pickup::listen(redis_url, consumers.announcements);
         let cron = |scheduled, schedule: ::cron::Schedule| {
@@ -174,6 +184,7 @@ impl Worker {
         monitor
             .register(cron(Scheduled::RefundSweep, sweep))
             .register(cron(Scheduled::IncomeRollup, rollup))
+            .register(cron(Scheduled::OrderExpiry, expiry))
             .should_restart(|_, _| true)
             .shutdown_timeout(Duration::from_secs(30))
             .run_with_signal(async move {

@@ -1,4 +1,4 @@
-//! The cron schedules (refund sweep, income rollup): every worker ticks, exactly one enqueues
+//! The cron schedules (refund sweep, income rollup, order expiry): every worker ticks, exactly one enqueues
 //! the job of each tick.
 
 use apalis::prelude::{BoxDynError, Data};
@@ -6,6 +6,7 @@ use apalis_cron::Tick;
 use jobs::ids::UserId;
 use jobs::income::{self, IncomeRollupJob};
 use jobs::job::{Job, JobId, submit};
+use jobs::payments::expiry::OrderExpiryJob;
 use jobs::refund::RefundSweepJob;
 use redis::aio::ConnectionManager;
 
@@ -16,6 +17,7 @@ use crate::handlers::WorkerState;
 pub enum Scheduled {
     RefundSweep,
     IncomeRollup,
+    OrderExpiry,
 }
 
 #[derive(Clone)]
@@ -33,6 +35,7 @@ pub async fn on_tick(tick: Tick, state: Data<CronState>) -> Result<(), BoxDynErr
     let (kind, random) = match state.scheduled {
         Scheduled::RefundSweep => (RefundSweepJob::KIND, 0),
         Scheduled::IncomeRollup => (IncomeRollupJob::KIND, 1),
+        Scheduled::OrderExpiry => (OrderExpiryJob::KIND, 2),
     };
     let claim: Option<String> = redis::cmd("SET")
         .arg(format!("{}:cron:{}:{at}", state.prefix, kind.as_str()))
@@ -67,6 +70,14 @@ pub async fn on_tick(tick: Tick, state: Data<CronState>) -> Result<(), BoxDynErr
                 enqueued_at_ms,
             };
             submit::enqueue(&worker.queues.income_rollup, &worker.status, job).await?;
+        }
+        Scheduled::OrderExpiry => {
+            let job = OrderExpiryJob {
+                job_id: job_id.clone(),
+                requested_by: UserId::NOBODY,
+                enqueued_at_ms,
+            };
+            submit::enqueue(&worker.queues.order_expiry, &worker.status, job).await?;
         }
     }
     tracing::info!(

@@ -1,6 +1,7 @@
 //! The invariant check every test and benchmark ends with finds each kind of broken books.
 
-use jobs::ids::{BuyRecordId, EntityId, FlowId};
+use jobs::coins::Coins;
+use jobs::ids::{BuyRecordId, EntityId, FlowId, OrderId, UserId};
 use jobs::job::{JobId, Kind};
 use jobs::purchase::Order;
 use testkit::{book, prepare, reader_with_coins, settings};
@@ -82,4 +83,65 @@ async fn each_kind_of_violation_is_reported() {
         assert!(found.contains(line), "{line:?} missing from {found:#?}");
     }
     assert_eq!(found.len(), expected.len(), "{found:#?}");
+}
+
+#[tokio::test]
+async fn a_paid_order_without_its_one_recharge_row_and_a_row_for_an_unpaid_order_are_reported() {
+    let settings = settings();
+    let (db, ids) = prepare(&settings).await;
+    let reader = reader_with_coins(&db, &ids, "recharger", 0).await;
+    let order = |id: OrderId, status: &'static str| {
+        sqlx::query(
+            r"INSERT INTO order_pay (id, user_id, package_id, amount, currency, coins, bonus_coins,
+                                    provider, status, create_time, expires_at, update_time)
+              VALUES (?, ?, 'p600', 600, 'CNY', 600, 100, 'sandbox', ?, NOW(3), NOW(3), NOW(3))",
+        )
+        .bind(id)
+        .bind(reader)
+        .bind(status)
+    };
+    let paid: OrderId = ids.mint().await.unwrap();
+    let pending: OrderId = ids.mint().await.unwrap();
+    order(paid, "paid").execute(&db.main).await.unwrap();
+    order(pending, "pending").execute(&db.main).await.unwrap();
+    let violations = jobs::audit::violations(&db.main).await.unwrap();
+    assert_eq!(
+        violations,
+        [format!("order {paid}: paid without a recharge row")]
+    );
+    credit(&db, &ids, reader, paid).await;
+    assert_eq!(
+        jobs::audit::violations(&db.main).await.unwrap(),
+        Vec::<String>::new()
+    );
+    credit(&db, &ids, reader, paid).await;
+    credit(&db, &ids, reader, pending).await;
+    assert_eq!(
+        jobs::audit::violations(&db.main).await.unwrap(),
+        [
+            format!("order {paid}: 2 recharge rows of 1400 coins, it is worth 700"),
+            format!("order {pending}: a recharge row, but it is not paid"),
+        ]
+    );
+}
+
+/// A `recharge` ledger row of 700 coins for the order.
+async fn credit(
+    db: &jobs::db::Db,
+    ids: &jobs::ids::IdGenerator,
+    user_id: UserId,
+    order_id: OrderId,
+) {
+    let mut tx = db.main.begin().await.unwrap();
+    let entry = jobs::ledger::Entry {
+        id: ids.mint::<FlowId>().await.unwrap(),
+        user_id,
+        reason: jobs::ledger::Reason::Recharge,
+        ref_id: &order_id.to_string(),
+        note: None,
+    };
+    jobs::ledger::credit(&mut tx, entry, Coins::new(700))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
 }

@@ -1,7 +1,7 @@
 //! Durable job outcomes in `purchase_job` (the table keeps its name for outside tools): the
 //! idempotency record every job kind checks first and writes last.
 
-use sqlx::{MySql, MySqlPool};
+use sqlx::{MySql, MySqlPool, Transaction};
 
 use super::StoredStatus;
 use super::view::{FailureCode, JobView, Kind};
@@ -92,6 +92,32 @@ pub async fn record(
             replayed: false,
         });
     }
+    twin(pool, &view.job_id).await
+}
+
+/// Records `view` (of a job that moved `coins`) in the job's own transaction and commits it;
+/// when a twin delivery recorded an outcome first, rolls back and answers that one.
+pub(crate) async fn commit_with_outcome(
+    pool: &MySqlPool,
+    mut tx: Transaction<'_, MySql>,
+    view: JobView,
+    owner: UserId,
+    coins: Coins,
+) -> Result<Done, sqlx::Error> {
+    let record = Record {
+        view: &view,
+        owner,
+        attempt: 1,
+    };
+    if insert_outcome(&mut *tx, record).await? {
+        tx.commit().await?;
+        return Ok(Done {
+            view,
+            coins,
+            replayed: false,
+        });
+    }
+    tx.rollback().await?;
     twin(pool, &view.job_id).await
 }
 

@@ -32,8 +32,10 @@ const MAX_ATTEMPTS: u32 = 25;
 /// [claim]. ARGV: job id, view JSON, owner, status TTL, payload, max attempts, announcement
 /// channel, now ms or '' (no limit), rate, burst, claim TTL or '', request fingerprint.
 /// A replay is answered before the rate limit, so a client's retry is never refused. A claim
-/// holds `fingerprint|job id` (one of an older release, the bare job id, is taken as a match). A job id already in the data hash is not pushed again (as
-/// apalis's `HSETNX`).
+/// holds `fingerprint|job id` (one of an older release, the bare job id, is taken as a match).
+/// A job id already in the data hash is not pushed again (as apalis's `HSETNX`), and a job
+/// submitted again after it ended keeps its terminal status (jobs keyed by what they do, as
+/// `recharge` is, are submitted again; a run of one that ended only replays its outcome).
 static SUBMIT: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -71,8 +73,11 @@ end
 if ARGV[11] ~= '' then
   redis.call('SET', KEYS[#KEYS], ARGV[12] .. '|' .. ARGV[1], 'EX', ARGV[11])
 end
-redis.call('HSET', KEYS[1], 'status', 'queued', 'view', ARGV[2], 'owner', ARGV[3])
-redis.call('EXPIRE', KEYS[1], ARGV[4])
+local current = redis.call('HGET', KEYS[1], 'status')
+if current ~= 'succeeded' and current ~= 'failed' then
+  redis.call('HSET', KEYS[1], 'status', 'queued', 'view', ARGV[2], 'owner', ARGV[3])
+  redis.call('EXPIRE', KEYS[1], ARGV[4])
+end
 if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[5]) == 1 then
   redis.call('HSET', KEYS[3], 'attempts', 0, 'max_attempts', ARGV[6], 'status', 'Pending',
     'idempotency_key', '')
@@ -273,7 +278,35 @@ mod tests {
         assert_eq!(active, vec![submitted.to_string()]);
         assert_eq!(scheduled, vec![pushed.to_string()]);
         let queued = status.get(&submitted).await.unwrap().unwrap();
-        assert_eq!((queued.owner, queued.view), (UserId::from_raw(7), view));
+        assert_eq!(
+            (queued.owner, queued.view),
+            (UserId::from_raw(7), view.clone())
+        );
+        // Submitted again once it ended: its terminal status stays, nothing is pushed.
+        let ended = JobView::succeeded(&submitted, Kind::Purchase, serde_json::json!({}));
+        status
+            .terminal(&[(&ended, UserId::from_raw(7))])
+            .await
+            .unwrap();
+        let again = submit(
+            &storage,
+            &status,
+            UserId::from_raw(7),
+            &view,
+            None,
+            &job(&submitted),
+        )
+        .await;
+        assert_eq!(again.unwrap(), Admitted::New);
+        assert_eq!(status.get(&submitted).await.unwrap().unwrap().view, ended);
+        let active: Vec<String> = redis::cmd("LRANGE")
+            .arg(config.active_jobs_list())
+            .arg(0)
+            .arg(-1)
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        assert_eq!(active, vec![submitted.to_string()]);
         let keys: Vec<String> = redis::cmd("KEYS")
             .arg(format!("{prefix}:*"))
             .query_async(&mut redis)

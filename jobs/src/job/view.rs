@@ -13,15 +13,19 @@ pub enum Kind {
     Refund,
     RefundSweep,
     IncomeRollup,
+    Recharge,
+    OrderExpiry,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 7] = [
         Kind::Purchase,
         Kind::BatchPurchase,
         Kind::Refund,
         Kind::RefundSweep,
         Kind::IncomeRollup,
+        Kind::Recharge,
+        Kind::OrderExpiry,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -31,6 +35,8 @@ impl Kind {
             Kind::Refund => "refund",
             Kind::RefundSweep => "refund_sweep",
             Kind::IncomeRollup => "income_rollup",
+            Kind::Recharge => "recharge",
+            Kind::OrderExpiry => "order_expiry",
         }
     }
 

@@ -2,7 +2,12 @@
 //! carry. The web tier verifies and enqueues, workers move the money (issue 18).
 
 pub mod event;
+pub mod expiry;
+pub mod intake;
+pub mod orders;
 pub mod provider;
+pub mod recharge;
+pub mod resolve;
 pub mod sandbox;
 pub mod signature;
 pub mod stripe;
@@ -11,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 /// Which provider a payment goes through: the `{provider}` of the webhook path and the
 /// `provider` column of an order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ProviderKind {
     Sandbox,
@@ -19,6 +24,8 @@ pub enum ProviderKind {
 }
 
 impl ProviderKind {
+    pub const ALL: [ProviderKind; 2] = [Self::Sandbox, Self::Stripe];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Sandbox => "sandbox",
@@ -33,6 +40,15 @@ impl ProviderKind {
             "stripe" => Some(Self::Stripe),
             _ => None,
         }
+    }
+}
+
+/// Read from a `provider` column (`#[sqlx(try_from = "String")]`).
+impl TryFrom<String> for ProviderKind {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<Self, String> {
+        Self::parse(&name).ok_or_else(|| format!("unknown provider `{name}`"))
     }
 }
 
@@ -93,7 +109,7 @@ mod tests {
 
     #[test]
     fn provider_names_round_trip_and_unknown_ones_are_none() {
-        for kind in [ProviderKind::Sandbox, ProviderKind::Stripe] {
+        for kind in ProviderKind::ALL {
             assert_eq!(ProviderKind::parse(kind.as_str()), Some(kind));
             let json = serde_json::to_string(&kind).unwrap();
             assert_eq!(json, format!("\"{}\"", kind.as_str()));

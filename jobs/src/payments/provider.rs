@@ -50,6 +50,12 @@ pub enum RemoteState {
     Expired,
 }
 
+/// The webhook's answer to the sandbox and Stripe.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Received {
+    pub received: bool,
+}
+
 /// A provider's API call that failed. Transient ones (timeouts, connection errors, 5xx, 429,
 /// 409 idempotency races) are worth retrying; permanent ones (other 4xx, nonsense answers) not.
 #[derive(Debug, thiserror::Error)]
@@ -135,7 +141,7 @@ impl Provider {
     /// The answer to a verified event, once it is kept and queued (or was already): both
     /// providers take `200 {"received": true}` (Stripe wants any 2xx, quickly).
     pub fn webhook_answer(&self) -> Response {
-        axum::Json(serde_json::json!({"received": true})).into_response()
+        axum::Json(Received { received: true }).into_response()
     }
 
     /// Asks the provider about a payment (`order_pay.provider_ref`); `None` when it keeps
@@ -173,6 +179,14 @@ impl Providers {
         match kind {
             ProviderKind::Sandbox => self.sandbox.as_ref(),
             ProviderKind::Stripe => self.stripe.as_ref(),
+        }
+    }
+
+    /// The sandbox, if it is on: its checkout page delivers events itself.
+    pub fn sandbox(&self) -> Option<&Sandbox> {
+        match &self.sandbox {
+            Some(Provider::Sandbox(sandbox)) => Some(sandbox),
+            _ => None,
         }
     }
 

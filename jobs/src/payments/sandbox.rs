@@ -1,13 +1,20 @@
 //! The built-in provider for local use and tests: a checkout page of our own whose Pay and
 //! Cancel deliver signed events to our own webhook over HTTP, as an outside provider would.
 
-use axum::http::HeaderMap;
+use std::time::Duration;
+
+use axum::http::{HeaderMap, header};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::event::{self, Charge, PaymentEvent};
 use super::provider::{Checkout, CheckoutOrder, WebhookError, header};
 use super::signature::{self, SANDBOX_HEADER};
 use crate::config::SandboxSettings;
+
+/// Attempts of one delivery, and the wait before the first retry (doubling up to the cap).
+const DELIVERY_ATTEMPTS: u32 = 6;
+const FIRST_RETRY: Duration = Duration::from_millis(200);
+const RETRY_CAP: Duration = Duration::from_secs(5);
 
 pub struct Sandbox {
     webhook_secret: SecretString,
@@ -46,6 +53,37 @@ impl Sandbox {
     /// its body (and so its event id) and is signed afresh.
     pub fn sign(&self, body: &[u8], now: i64) -> String {
         signature::sign(self.webhook_secret.expose_secret().as_bytes(), now, body)
+    }
+
+    /// POSTs an event to `url` as an outside provider would, signed afresh for each attempt,
+    /// until it is answered 2xx. A 5xx or a failed connection is tried again after a growing
+    /// wait; a 4xx will not change and ends it. Whether it was delivered.
+    pub async fn deliver(&self, http: &reqwest::Client, url: &str, body: &[u8]) -> bool {
+        let mut wait = FIRST_RETRY;
+        for attempt in 1..=DELIVERY_ATTEMPTS {
+            let signed = self.sign(body, crate::clock::now().timestamp());
+            let sent = http
+                .post(url)
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(SANDBOX_HEADER, signed)
+                .body(body.to_vec())
+                .send()
+                .await;
+            match sent {
+                Ok(answer) if answer.status().is_success() => return true,
+                Ok(answer) if answer.status().is_client_error() => {
+                    tracing::warn!(status = %answer.status(), "the webhook refused the event");
+                    return false;
+                }
+                Ok(answer) => tracing::warn!(attempt, status = %answer.status(), "delivery failed"),
+                Err(error) => tracing::warn!(attempt, %error, "delivery failed"),
+            }
+            if attempt < DELIVERY_ATTEMPTS {
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(RETRY_CAP);
+            }
+        }
+        false
     }
 }
 

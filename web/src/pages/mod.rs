@@ -1,5 +1,5 @@
 //! Server-rendered HTML pages over the same sessions and rules as the API; writes go through the
-//! JSON API from `static/app.js`.
+//! JSON API from `static/app.js` (the sandbox checkout's Pay and Cancel post to their page).
 
 use std::sync::LazyLock;
 
@@ -7,7 +7,7 @@ use axum::Router;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use minijinja::{AutoEscape, Environment, Value, context};
 use serde::Serialize;
 
@@ -19,6 +19,7 @@ mod admin;
 mod author;
 mod chart;
 mod reader;
+mod sandbox;
 
 /// Embedded so the binary is self-contained.
 const TEMPLATES: &[(&str, &str)] = &[
@@ -32,6 +33,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("author.html", include_str!("../../templates/author.html")),
     ("admin.html", include_str!("../../templates/admin.html")),
     ("chart.html", include_str!("../../templates/chart.html")),
+    ("sandbox.html", include_str!("../../templates/sandbox.html")),
 ];
 
 const APP_JS: &str = include_str!("../../static/app.js");
@@ -57,6 +59,9 @@ pub fn router() -> Router<AppState> {
         .route("/me", get(reader::me))
         .route("/author", get(author::show))
         .route("/admin", get(admin::show))
+        .route("/pay/sandbox/{order_id}", get(sandbox::show))
+        .route("/pay/sandbox/{order_id}/pay", post(sandbox::pay))
+        .route("/pay/sandbox/{order_id}/cancel", post(sandbox::cancel))
         .route("/static/app.js", get(script))
         .route("/static/app.css", get(style))
 }

@@ -8,6 +8,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 type Answer = (u16, &'static str);
 
 const INVALID: Answer = (400, "invalid request");
+const REFUSED_EVENT: Answer = (400, "bad_signature, or a malformed event or unknown order");
 const UNAUTHENTICATED: Answer = (401, "not signed in");
 const PURCHASE_REQUIRED: Answer = (402, "purchase required");
 const FORBIDDEN: Answer = (403, "frozen, CSRF or forbidden");
@@ -98,6 +99,20 @@ error_sets! {
         NOT_FOUND,
         TOO_LARGE,
         KEY_REUSED,
+        UNAVAILABLE,
+    ];
+    /// A payment provider's signed webhook (no session).
+    WebhookErrors: [REFUSED_EVENT, NOT_FOUND, TOO_LARGE, UNAVAILABLE];
+    /// Opening a recharge order: a JSON body with an optional `Idempotency-Key`.
+    OrderErrors: [INVALID, UNAUTHENTICATED, FORBIDDEN, TOO_LARGE, KEY_REUSED, UNAVAILABLE];
+    /// An admin's resolution of a flagged order.
+    ResolveErrors: [
+        INVALID,
+        UNAUTHENTICATED,
+        FORBIDDEN,
+        NOT_FOUND,
+        CONFLICT,
+        TOO_LARGE,
         UNAVAILABLE,
     ];
     /// Queueing a job that takes no input.

@@ -140,12 +140,11 @@ pub(super) async fn rollup(
     let request: RollupRequest = if body.iter().all(u8::is_ascii_whitespace) {
         RollupRequest::default()
     } else {
-        let body: serde_json::Value =
-            serde_json::from_slice(&body).map_err(|e| ApiError::invalid(format!("body: {e}")))?;
-        if !body.is_object() {
-            return Err(ApiError::invalid("body: a JSON object"));
-        }
-        serde_json::from_value(body).map_err(|e| ApiError::invalid(format!("body: {e}")))?
+        // Read as an object first: serde would take a struct from an array (`[null, null]`).
+        let invalid = |e: serde_json::Error| ApiError::invalid(format!("body: {e}"));
+        let object: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(&body).map_err(invalid)?;
+        serde_json::from_value(object.into()).map_err(invalid)?
     };
     let to = request.to.as_deref();
     let days = income::requested_range(request.from.as_deref().or(to), to, 1)

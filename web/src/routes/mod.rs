@@ -1,10 +1,12 @@
 //! Every resource's router, merged in one place.
 
+use ::jobs::config::Settings;
 use axum::Router;
 
 use crate::state::AppState;
 
 mod admin;
+mod admin_orders;
 mod auth;
 mod author;
 mod author_books;
@@ -17,7 +19,9 @@ mod history;
 mod income;
 mod jobs;
 mod me;
+mod payments;
 mod purchases;
+mod recharge;
 
 /// The OpenAPI 3 document of the JSON API, generated from the handlers and their types.
 #[derive(utoipa::OpenApi)]
@@ -35,6 +39,8 @@ mod purchases;
         income::author_income, income::stats, income::rollup,
         books::list, books::show, books::read,
         purchases::buy, purchases::buy_batch, jobs::show,
+        recharge::packages, recharge::create_order, recharge::show_order, recharge::my_orders,
+        payments::webhook, admin_orders::list, admin_orders::resolve,
     ),
     // Every operation needs a session unless it says `security(())`.
     security(("bearer" = []), ("cookie" = [])),
@@ -62,7 +68,7 @@ async fn openapi() -> axum::Json<utoipa::openapi::OpenApi> {
     axum::Json(<ApiDoc as utoipa::OpenApi>::openapi())
 }
 
-pub fn router() -> Router<AppState> {
+pub fn router(settings: &Settings) -> Router<AppState> {
     Router::new()
         .route("/api/openapi.json", axum::routing::get(openapi))
         .merge(health::router())
@@ -78,4 +84,7 @@ pub fn router() -> Router<AppState> {
         .merge(history::router())
         .merge(credits::router())
         .merge(income::router())
+        .merge(recharge::router())
+        .merge(admin_orders::router())
+        .merge(payments::router(settings.payments.webhook_body_limit_bytes))
 }

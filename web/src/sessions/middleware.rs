@@ -14,10 +14,17 @@ use crate::state::AppState;
 /// Not authenticated requests: they start a session, so they carry no CSRF token yet.
 const CSRF_EXEMPT: &[&str] = &["/api/auth/login", "/api/auth/register"];
 
+/// Payment webhooks are authenticated by their signature alone: any cookie or token they carry
+/// is not looked at (no session, no CSRF check, no frozen-session refusal).
+const SIGNED_ONLY: &str = "/api/payments/";
+
 /// Puts the live `Session` into the request's extensions. An unknown or expired token passes as
 /// signed out (protected routes then answer 401 through the extractors); a frozen session gets
 /// 403 everywhere; a cookie write without the current (or a graced) CSRF token gets 403.
 pub async fn resolve(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    if request.uri().path().starts_with(SIGNED_ONLY) {
+        return next.run(request).await;
+    }
     let Some((token, via)) = credential(request.headers()) else {
         return next.run(request).await;
     };
