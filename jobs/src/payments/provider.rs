@@ -5,9 +5,9 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 
-use super::event::{EventError, PaymentEvent};
+use super::event::{self, EventError, PaymentEvent};
 use super::sandbox::Sandbox;
-use super::signature::SignatureError;
+use super::signature::{SANDBOX_HEADER, STRIPE_HEADER, SignatureError, WebhookKey};
 use super::stripe::Stripe;
 use super::{Currency, ProviderKind};
 use crate::config::PaymentSettings;
@@ -132,10 +132,13 @@ impl Provider {
         body: &[u8],
         now: i64,
     ) -> Result<PaymentEvent, WebhookError> {
-        match self {
-            Self::Sandbox(sandbox) => sandbox.verify_and_parse(headers, body, now),
-            Self::Stripe(stripe) => stripe.verify_and_parse(headers, body, now),
-        }
+        type Parse = fn(&[u8]) -> Result<PaymentEvent, EventError>;
+        let (name, key, parse): (&str, &WebhookKey, Parse) = match self {
+            Self::Sandbox(sandbox) => (SANDBOX_HEADER, &sandbox.key, event::parse_sandbox),
+            Self::Stripe(stripe) => (STRIPE_HEADER, &stripe.key, event::parse_stripe),
+        };
+        key.verify(header(headers, name)?, body, now)?;
+        Ok(parse(body)?)
     }
 
     /// The answer to a verified event, once it is kept and queued (or was already): both

@@ -3,12 +3,11 @@
 
 use std::time::Duration;
 
-use axum::http::{HeaderMap, header};
-use secrecy::{ExposeSecret, SecretString};
+use axum::http::header;
 
-use super::event::{self, Charge, PaymentEvent};
-use super::provider::{Checkout, CheckoutOrder, WebhookError, header};
-use super::signature::{self, SANDBOX_HEADER};
+use super::event::Charge;
+use super::provider::{Checkout, CheckoutOrder};
+use super::signature::{SANDBOX_HEADER, WebhookKey};
 use crate::config::SandboxSettings;
 
 /// Attempts of one delivery, and the wait before the first retry (doubling up to the cap).
@@ -17,15 +16,13 @@ const FIRST_RETRY: Duration = Duration::from_millis(200);
 const RETRY_CAP: Duration = Duration::from_secs(5);
 
 pub struct Sandbox {
-    webhook_secret: SecretString,
-    tolerance_secs: u64,
+    pub(super) key: WebhookKey,
 }
 
 impl Sandbox {
     pub fn new(settings: &SandboxSettings, tolerance_secs: u64) -> Self {
         Self {
-            webhook_secret: settings.webhook_secret.clone(),
-            tolerance_secs,
+            key: WebhookKey::new(settings.webhook_secret.clone(), tolerance_secs),
         }
     }
 
@@ -37,22 +34,10 @@ impl Sandbox {
         }
     }
 
-    pub fn verify_and_parse(
-        &self,
-        headers: &HeaderMap,
-        body: &[u8],
-        now: i64,
-    ) -> Result<PaymentEvent, WebhookError> {
-        let secret = self.webhook_secret.expose_secret().as_bytes();
-        let signature = header(headers, SANDBOX_HEADER)?;
-        signature::verify(signature, body, secret, now, self.tolerance_secs)?;
-        Ok(event::parse_sandbox(body)?)
-    }
-
     /// The `Novel-Signature` value for `body` at `now` (unix seconds). A retried delivery keeps
     /// its body (and so its event id) and is signed afresh.
     pub fn sign(&self, body: &[u8], now: i64) -> String {
-        signature::sign(self.webhook_secret.expose_secret().as_bytes(), now, body)
+        self.key.sign(body, now)
     }
 
     /// POSTs an event to `url` as an outside provider would, signed afresh for each attempt,

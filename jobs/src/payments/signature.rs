@@ -10,6 +10,7 @@
 //! refused as well, as API.md asks of the sandbox.
 
 use hmac::{Hmac, Mac};
+use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 
 /// The sandbox's header (API.md "v1.1: Coins in").
@@ -45,6 +46,38 @@ fn mac(secret: &[u8], timestamp: i64, body: &[u8]) -> HmacSha256 {
 }
 
 /// The header value signing `body` at `timestamp` (unix seconds): `t=<timestamp>,v1=<hex>`.
+/// A provider's webhook signing secret and how far an event's time may be from the clock.
+#[derive(Debug, Clone)]
+pub struct WebhookKey {
+    secret: SecretString,
+    tolerance_secs: u64,
+}
+
+impl WebhookKey {
+    pub fn new(secret: SecretString, tolerance_secs: u64) -> Self {
+        Self {
+            secret,
+            tolerance_secs,
+        }
+    }
+
+    /// [`verify`] with this key.
+    pub fn verify(
+        &self,
+        header: Option<&str>,
+        body: &[u8],
+        now: i64,
+    ) -> Result<(), SignatureError> {
+        let secret = self.secret.expose_secret().as_bytes();
+        verify(header, body, secret, now, self.tolerance_secs)
+    }
+
+    /// [`sign`] with this key.
+    pub fn sign(&self, body: &[u8], now: i64) -> String {
+        sign(self.secret.expose_secret().as_bytes(), now, body)
+    }
+}
+
 pub fn sign(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
     let signature = hex::encode(mac(secret, timestamp, body).finalize().into_bytes());
     format!("t={timestamp},v1={signature}")

@@ -14,18 +14,14 @@
 
 use std::time::Duration;
 
-use axum::http::HeaderMap;
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::Currency;
-use super::event::{self, PaymentEvent};
-use super::provider::{
-    Checkout, CheckoutOrder, ProviderError, Remote, RemoteState, WebhookError, header,
-};
-use super::signature::{self, STRIPE_HEADER};
+use super::provider::{Checkout, CheckoutOrder, ProviderError, Remote, RemoteState};
+use super::signature::WebhookKey;
 use crate::config::{STRIPE_SESSION_TTL_SECS, StripeSettings};
 
 /// Seconds added to Stripe's 30-minute minimum, so a session created a moment after its order
@@ -36,10 +32,9 @@ pub struct Stripe {
     http: reqwest::Client,
     api_base: String,
     secret_key: SecretString,
-    webhook_secret: SecretString,
+    pub(super) key: WebhookKey,
     success_url: String,
     cancel_url: String,
-    tolerance_secs: u64,
 }
 
 #[derive(Deserialize)]
@@ -63,10 +58,9 @@ impl Stripe {
             http,
             api_base: settings.api_base.clone(),
             secret_key: settings.secret_key.clone(),
-            webhook_secret: settings.webhook_secret.clone(),
+            key: WebhookKey::new(settings.webhook_secret.clone(), tolerance_secs),
             success_url: settings.success_url.clone(),
             cancel_url: settings.cancel_url.clone(),
-            tolerance_secs,
         })
     }
 
@@ -149,18 +143,6 @@ impl Stripe {
             amount: session.amount_total,
             currency: session.currency.as_deref().and_then(Currency::parse),
         })
-    }
-
-    pub fn verify_and_parse(
-        &self,
-        headers: &HeaderMap,
-        body: &[u8],
-        now: i64,
-    ) -> Result<PaymentEvent, WebhookError> {
-        let secret = self.webhook_secret.expose_secret().as_bytes();
-        let signature = header(headers, STRIPE_HEADER)?;
-        signature::verify(signature, body, secret, now, self.tolerance_secs)?;
-        Ok(event::parse_stripe(body)?)
     }
 }
 

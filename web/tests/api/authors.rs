@@ -282,22 +282,8 @@ async fn a_deleted_chapter_bought_by_three_readers_is_refunded_once_each_by_two_
             .status(),
         StatusCode::NO_CONTENT
     );
-    let sweep = || async {
-        let response = app
-            .request(
-                Method::POST,
-                "/api/admin/refunds/sweep",
-                admin.bearer(),
-                None,
-            )
-            .await;
-        assert_eq!(response.status(), StatusCode::ACCEPTED);
-        response.json::<Value>().await.unwrap()["job_id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
-    let (first, second) = futures::future::join(sweep(), sweep()).await;
+    let (first, second) =
+        futures::future::join(app.sweep(admin.bearer()), app.sweep(admin.bearer())).await;
     for job in [first, second] {
         let done = app.outcome(admin.bearer(), &job).await;
         assert_eq!(
@@ -306,16 +292,7 @@ async fn a_deleted_chapter_bought_by_three_readers_is_refunded_once_each_by_two_
         );
     }
     for reader in &readers {
-        let mut refunded = false;
-        for _ in 0..100 {
-            let purchases = app.my_purchases(reader.bearer()).await;
-            refunded = purchases["items"][0]["refunded"] == true;
-            if refunded {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        assert!(refunded, "the purchase shows as refunded");
+        app.wait_refunded(reader.bearer()).await;
     }
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     for reader in &readers {

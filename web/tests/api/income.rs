@@ -69,28 +69,12 @@ async fn income_counts_a_sale_on_its_day_and_a_refund_on_its_own_and_a_rerun_wri
     let admin = app.sign_in("boss").await;
     let deleted = delete_chapter(&app, admin.bearer(), &book, &chapters[1]).await;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
-    let sweep = app
-        .request(
-            Method::POST,
-            "/api/admin/refunds/sweep",
-            admin.bearer(),
-            None,
-        )
-        .await;
-    let sweep = json(sweep).await["job_id"].as_str().unwrap().to_owned();
+    let sweep = app.sweep(admin.bearer()).await;
     assert_eq!(
         code(&app.outcome(admin.bearer(), &sweep).await),
         "succeeded"
     );
-    let mut refunded = false;
-    for _ in 0..100 {
-        refunded = app.my_purchases(reader.bearer()).await["items"][0]["refunded"] == true;
-        if refunded {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert!(refunded, "the deleted chapter is refunded");
+    app.wait_refunded(reader.bearer()).await;
 
     // Two rollups at once are serialised; each rewrites the same rows.
     let range = json!({ "from": day(1), "to": day(0) });

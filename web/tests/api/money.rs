@@ -97,6 +97,27 @@ impl TestApp {
         reader
     }
 
+    /// Asks for a refund sweep as `admin`; the sweep job's id.
+    pub async fn sweep(&self, admin: As<'_>) -> String {
+        let response = self
+            .request(Method::POST, "/api/admin/refunds/sweep", admin, None)
+            .await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        let job: Value = response.json().await.unwrap();
+        job["job_id"].as_str().unwrap().to_owned()
+    }
+
+    /// Waits until the reader's newest purchase shows as refunded.
+    pub async fn wait_refunded(&self, reader: As<'_>) {
+        for _ in 0..100 {
+            if self.my_purchases(reader).await["items"][0]["refunded"] == true {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the purchase never showed as refunded");
+    }
+
     pub async fn my_purchases(&self, who: As<'_>) -> Value {
         self.get_as(who, "/api/me/purchases?size=100")
             .await
