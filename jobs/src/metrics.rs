@@ -23,8 +23,17 @@ pub const PAYMENTS: &str = "novel_payments_total";
 /// Coins credited by paid recharge orders.
 pub const RECHARGE_COINS: &str = "novel_recharge_coins_total";
 
-/// The `outcome` label values of `novel_payments_total`.
-pub const PAYMENT_OUTCOMES: [&str; 5] = ["paid", "failed", "flagged", "duplicate", "bad_signature"];
+/// The `outcome` label values of `novel_payments_total`: what a job did with an event, a
+/// delivery seen before, and the refusals (`bad_signature`; `invalid`: an event that cannot be
+/// read, names no order of that provider, or is past the body limit).
+pub const PAYMENT_OUTCOMES: [&str; 6] = [
+    "paid",
+    "failed",
+    "flagged",
+    "duplicate",
+    "bad_signature",
+    "invalid",
+];
 
 /// The `outcome` label values of `novel_logins_total`.
 pub const LOGIN_OUTCOMES: [&str; 4] = ["success", "failure", "frozen", "rate_limited"];

@@ -45,24 +45,25 @@ pub(super) async fn webhook(
     let provider = ProviderKind::parse(&provider)
         .and_then(|kind| state.providers.get(kind))
         .ok_or(ApiError::NotFound)?;
-    let body = body.map_err(|rejection| match rejection.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge,
-        _ => ApiError::invalid(rejection.body_text()),
-    })?;
     let kind = provider.kind().as_str();
+    let refused = |outcome: &'static str, error: ApiError| {
+        tracing::warn!(provider = kind, %error, "webhook event refused");
+        metrics::counter!(m::PAYMENTS, "provider" => kind, "outcome" => outcome).increment(1);
+        error
+    };
+    let body = body.map_err(|rejection| {
+        let error = match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge,
+            _ => ApiError::invalid(rejection.body_text()),
+        };
+        refused("invalid", error)
+    })?;
     let now = jobs::clock::now().timestamp();
     let event = provider
         .verify_and_parse(&headers, &body, now)
-        .map_err(|error| {
-            tracing::warn!(provider = kind, %error, "webhook event refused");
-            match error {
-                WebhookError::Signature(_) => {
-                    metrics::counter!(m::PAYMENTS, "provider" => kind, "outcome" => "bad_signature")
-                        .increment(1);
-                    ApiError::BadSignature
-                }
-                WebhookError::Event(error) => ApiError::invalid(error.to_string()),
-            }
+        .map_err(|error| match error {
+            WebhookError::Signature(_) => refused("bad_signature", ApiError::BadSignature),
+            WebhookError::Event(error) => refused("invalid", ApiError::invalid(error.to_string())),
         })?;
     let queue = Queue {
         storage: &state.queues.recharge,
@@ -78,8 +79,9 @@ pub(super) async fn webhook(
         "webhook event"
     );
     match intake {
-        Intake::UnknownOrder => Err(ApiError::invalid(
-            "order_id: no such order paid through this provider",
+        Intake::UnknownOrder => Err(refused(
+            "invalid",
+            ApiError::invalid("order_id: no such order paid through this provider"),
         )),
         Intake::Ignored | Intake::Kept { .. } => Ok(provider.webhook_answer()),
     }

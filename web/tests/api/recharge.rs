@@ -160,6 +160,11 @@ async fn an_unknown_order_a_malformed_event_and_an_oversized_body_are_refused() 
         .unwrap();
     expect_error(other, StatusCode::NOT_FOUND, "not_found").await;
     assert_eq!(app.count_rows("payment_event").await, 0);
+    let metrics = app.metrics().await;
+    assert!(
+        metrics.contains(r#"novel_payments_total{provider="sandbox",outcome="invalid"} 3"#),
+        "the unknown order, the malformed event and the oversized body are counted: {metrics}"
+    );
 }
 
 #[tokio::test]
