@@ -222,6 +222,14 @@ const actions = {
   unfreeze: (button) => sessionCommand('POST', button, '/unfreeze'),
   kick: (button) => sessionCommand('DELETE', button, ''),
   'find-users': (form) => loadUsers(fields(form).q),
+  'find-orders': (form) => loadOrders(fields(form).q, fields(form).status),
+  'resolve-order': async (form) => {
+    const f = fields(form);
+    const order = await api('POST', `/api/admin/orders/${form.dataset.orderId}/resolve`, { action: f.action, note: f.note });
+    form.closest('tr').querySelector('.status-cell').textContent = `${order.status} (${f.action === 'credit' ? 'credited' : 'rejected'})`;
+    form.remove();
+    flash(`Order ${f.action === 'credit' ? 'credited' : 'rejected'}.`, true);
+  },
   rollup: async () => {
     await finished(await api('POST', '/api/admin/income/rollup', {}));
     flashAfterReload("Today's income folded.");
@@ -315,6 +323,33 @@ async function sessionCommand(method, button, suffix) {
   await loadSessions(sessionQuery, Number(document.getElementById('sessions').dataset.page) || 1);
 }
 
+/// An amount in minor units (fen, cents) as money: `CNY 6.00`.
+function money(amount, currency) {
+  return `${currency} ${(amount / 100).toFixed(2)}`;
+}
+
+async function loadOrders(q, status) {
+  const query = new URLSearchParams({ size: 20 });
+  if (q) query.set('q', q);
+  if (status) query.set('status', status);
+  const { items } = await api('GET', `/api/admin/orders?${query}`);
+  fillTable(document.getElementById('orders'), items.map((o) => el('tr', { 'data-order-id': o.order_id, 'data-username': o.username },
+    el('td', {}, o.create_time.slice(0, 16).replace('T', ' ')),
+    el('td', {}, o.username),
+    el('td', { class: 'num' }, `${o.coins} + ${o.bonus_coins}`),
+    el('td', { class: 'num' }, money(o.amount, o.currency)),
+    el('td', {}, o.provider),
+    el('td', { class: 'status-cell' }, o.resolution ? `${o.status} (${o.resolution})` : o.status),
+    el('td', { class: 'muted' }, o.note || ''),
+    el('td', {}, o.status === 'flagged' && !o.resolution
+      ? el('form', { class: 'inline', 'data-action': 'resolve-order', 'data-order-id': o.order_id },
+        el('select', { name: 'action' }, el('option', { value: 'credit' }, 'credit'), el('option', { value: 'reject' }, 'reject')),
+        el('input', { name: 'note', required: true, placeholder: 'why' }),
+        el('button', { type: 'submit', class: 'small' }, 'Resolve'))
+      : ''))),
+  'No orders match.');
+}
+
 async function loadUsers(q) {
   const query = new URLSearchParams({ size: 20 });
   if (q) query.set('q', q);
@@ -370,7 +405,7 @@ async function init() {
   const follow = document.querySelector('button[data-action=follow]');
   if (follow) loaders.push(loadFollowButton(follow));
   if (document.getElementById('my-books')) loaders.push(loadMyBooks());
-  if (document.getElementById('sessions')) loaders.push(loadSessions('', 1), loadUsers(''));
+  if (document.getElementById('sessions')) loaders.push(loadSessions('', 1), loadUsers(''), loadOrders('', ''));
   for (const result of await Promise.allSettled(loaders)) {
     if (result.status === 'rejected' && result.reason instanceof ApiError
       && result.reason.code !== 'session_frozen') {
