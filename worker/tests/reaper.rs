@@ -41,12 +41,20 @@ async fn a_job_in_the_dead_set_is_recorded_as_failed_internal_and_its_poll_ends(
     assert_eq!(view.error.unwrap().code.as_str(), "internal");
     let published = status.get(&job_id).await.unwrap().unwrap();
     assert_eq!(published.view.status, Status::Failed);
-    let left: bool = redis::cmd("SISMEMBER")
-        .arg(config.dead_jobs_set())
-        .arg(job_id.as_str())
-        .query_async(&mut redis)
-        .await
-        .unwrap();
+    // The reaper removes the dead entry right after publishing the status.
+    let mut left = true;
+    for _ in 0..100 {
+        left = redis::cmd("SISMEMBER")
+            .arg(config.dead_jobs_set())
+            .arg(job_id.as_str())
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        if !left {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert!(!left, "the dead entry is removed once recorded");
 }
 
