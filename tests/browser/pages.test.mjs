@@ -93,6 +93,8 @@ describe('reader, author and admin pages', () => {
     await admin.waitForSelector('body[data-ready=true]');
     await admin.fill('form[data-action=find-users] [name=q]', READER.username);
     await admin.click('form[data-action=find-users] [type=submit]');
+    // The search's answer replaces the first list, in which the reader's row already is.
+    await admin.waitForFunction(() => document.querySelectorAll('#users tbody tr').length === 1);
     const row = admin.locator(`#users tr[data-username="${READER.username}"]`);
     await row.locator('[name=amount]').fill('100');
     await row.locator('[name=note]').fill('welcome coins');
