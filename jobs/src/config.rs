@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Settings {
@@ -351,7 +351,7 @@ pub struct PaymentSettings {
 }
 
 /// One recharge package: pay `amount` minor units of `currency`, get `coins + bonus_coins`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct PackageSettings {
     pub id: String,
     pub amount: i64,

@@ -9,6 +9,8 @@ import { ADMIN, ROOT, startStack } from './stack.mjs';
 
 const SHOTS = path.join(ROOT, 'target', 'screenshots');
 const READER = { username: `reader_${Date.now().toString(36)}`, password: 'reader-password-1' };
+const PAYER = { username: `payer_${Date.now().toString(36)}`, password: 'payer-password-1' };
+const PHONE = { width: 390, height: 844 };
 const EVIL = '<script>window.__pwned = 1</script> Evil Title';
 
 let stack;
@@ -52,12 +54,16 @@ before(async () => {
     args: ['--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync'],
   });
-  reader = await (await browser.newContext()).newPage();
-  admin = await (await browser.newContext()).newPage();
-  for (const page of [reader, admin]) {
-    page.on('pageerror', (error) => assert.fail(`script error on ${page.url()}: ${error}`));
-  }
+  reader = await newPage();
+  admin = await newPage();
 });
+
+/// A page in a browser context of its own (its own cookies); a script error fails the test.
+async function newPage() {
+  const page = await (await browser.newContext()).newPage();
+  page.on('pageerror', (error) => assert.fail(`script error on ${page.url()}: ${error}`));
+  return page;
+}
 
 after(async () => {
   await browser?.close();
@@ -93,6 +99,8 @@ describe('reader, author and admin pages', () => {
     await admin.waitForSelector('body[data-ready=true]');
     await admin.fill('form[data-action=find-users] [name=q]', READER.username);
     await admin.click('form[data-action=find-users] [type=submit]');
+    // The search's answer replaces the first list, in which the reader's row already is.
+    await admin.waitForFunction(() => document.querySelectorAll('#users tbody tr').length === 1);
     const row = admin.locator(`#users tr[data-username="${READER.username}"]`);
     await row.locator('[name=amount]').fill('100');
     await row.locator('[name=note]').fill('welcome coins');
@@ -134,6 +142,49 @@ describe('reader, author and admin pages', () => {
     await reader.locator('.balance', { hasText: '85' }).waitFor();
   });
 
+  it('a new reader buys coins in the sandbox, lands on my account with them and buys a chapter', async () => {
+    const payer = await newPage();
+    await payer.goto(`${stack.base}/recharge`);
+    await payer.waitForURL(`${stack.base}/login?next=/recharge`);
+    await payer.click('main a[href^="/register"]');
+    await payer.waitForURL((url) => url.pathname === '/register' && url.searchParams.get('next') === '/recharge');
+    await payer.fill('form[data-action=register] [name=username]', PAYER.username);
+    await payer.fill('form[data-action=register] [name=password]', PAYER.password);
+    await payer.click('form[data-action=register] [type=submit]');
+    await payer.waitForURL(`${stack.base}/recharge`);
+    await payer.waitForSelector('body[data-ready=true]');
+    await shot(payer, 'recharge');
+    // 3000 coins + 100 bonus for CNY 30.00; a double click opens one order.
+    await payer.locator('li.package', { hasText: 'CNY 30.00' }).getByRole('button', { name: 'Buy' }).dblclick();
+    await payer.waitForURL(new RegExp(`^${stack.base}/pay/sandbox/\\d+$`));
+    await payer.getByText('Test payment page').waitFor();
+    await shot(payer, 'sandbox-checkout');
+    const checkout = payer.url();
+    await payer.getByRole('button', { name: 'Pay CNY 30.00' }).click();
+    await payer.waitForURL(`${stack.base}/me`);
+    await payer.locator('#balance', { hasText: /^3100$/ }).waitFor();
+    const orders = payer.locator('#order-list tbody tr');
+    assert.equal(await orders.count(), 1, 'one order');
+    assert.equal(await orders.first().getAttribute('data-status'), 'paid');
+    assert.match(await orders.first().textContent(), /3000 \+ 100 bonus[\s\S]*CNY 30\.00/);
+    await shot(payer, 'me-orders');
+
+    const [first] = await vipChapters(payer, 'Coins of the Western Market');
+    await open(payer, first);
+    await payer.click('button[data-action=buy]');
+    await payer.locator('#content').waitFor();
+    assert.match(await payer.textContent('#content'), /lamps of the city/);
+
+    await payer.setViewportSize(PHONE);
+    for (const [where, name] of [['/recharge', 'recharge-phone'], [new URL(checkout).pathname, 'sandbox-phone'], ['/me', 'me-phone']]) {
+      await open(payer, where);
+      const width = await payer.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(width <= PHONE.width, `${where} fits a phone: ${width}px wide`);
+      await shot(payer, name);
+    }
+    await payer.context().close();
+  });
+
   it('the admin folds the income and the author sees the sales on the income chart', async () => {
     await open(admin, '/admin');
     await admin.getByRole('button', { name: "Fold today's income now" }).click();
@@ -141,7 +192,7 @@ describe('reader, author and admin pages', () => {
     const spent = admin.locator('#coins rect.spent title', { hasText: /spent: [1-9]/ });
     assert.equal(await spent.count(), 1, 'today has a bar of coins spent');
     await shot(admin, 'admin-coins');
-    const author = await (await browser.newContext()).newPage();
+    const author = await newPage();
     await open(author, '/login?next=/author');
     await author.fill('[name=username]', 'ink_river');
     await author.fill('[name=password]', 'demo-password');

@@ -29,8 +29,8 @@ function describe(error) {
   return MESSAGES[error.code] || error.message || 'Something went wrong.';
 }
 
-async function api(method, path, body) {
-  const headers = { Accept: 'application/json' };
+async function api(method, path, body, extraHeaders = {}) {
+  const headers = { Accept: 'application/json', ...extraHeaders };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (method !== 'GET' && csrf) headers['X-CSRF-Token'] = csrf;
   let response;
@@ -122,6 +122,12 @@ function fillTable(table, rows, empty) {
   if (!rows.length) body.append(el('tr', {}, el('td', { colSpan: 9, class: 'muted' }, empty)));
 }
 
+/// An Idempotency-Key: 128 random bits in hex (crypto.randomUUID needs a secure context).
+function newKey() {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)),
+    (byte) => byte.toString(16).padStart(2, '0')).join('');
+}
+
 const when = (t) => (t ? t.slice(0, 16).replace('T', ' ') : '');
 
 // Where to go after signing in: the server renders a checked `next` into the form; checked again
@@ -156,6 +162,14 @@ const actions = {
     const f = fields(form);
     await api('POST', '/api/auth/register', { username: f.username, password: f.password, nick_name: f.nick_name || undefined });
     await signIn(form, f.username, f.password, false);
+  },
+  // One key per Buy until its order is open: a second click or a retry opens the same order.
+  recharge: async (button) => {
+    button.dataset.key ||= newKey();
+    const order = await api('POST', '/api/recharge/orders', { package_id: button.dataset.packageId },
+      { 'Idempotency-Key': button.dataset.key });
+    delete button.dataset.key;
+    location.href = order.checkout_url;
   },
   // The sandbox's Pay or Cancel: the server delivers the event to its webhook, then My account.
   'sandbox-checkout': async (form) => {
@@ -243,6 +257,32 @@ const actions = {
     flash(`Credited ${f.amount} coins: balance ${balance}.`, true);
   },
 };
+
+// ---- my orders ----
+
+const ORDER_OUTCOMES = {
+  paid: (o) => `Payment received: ${o.coins + o.bonus_coins} coins added.`,
+  failed: () => 'The payment did not go through: no coins were added.',
+  expired: () => 'The order expired unpaid: no coins were added.',
+  flagged: () => 'The payment is being checked: its coins are on hold.',
+};
+
+/// While an order on my account awaits its payment, asks a few times (waiting longer each time)
+/// whether it moved on, then reloads: the server renders the new balance, ledger and orders.
+async function awaitPayment(notice) {
+  const table = document.getElementById('order-list');
+  const pending = new Set(Array.from(table.querySelectorAll('tr[data-status=pending]'),
+    (row) => row.dataset.orderId));
+  const query = new URLSearchParams({ page: table.dataset.page, size: table.dataset.size });
+  const deadline = Date.now() + 60_000;
+  for (let wait = 500; Date.now() < deadline; wait = Math.min(wait * 1.5, 5000)) {
+    await new Promise((resolve) => setTimeout(resolve, wait));
+    const { items } = await api('GET', `/api/me/orders?${query}`);
+    const moved = items.find((o) => pending.has(o.order_id) && o.status !== 'pending');
+    if (moved) return flashAfterReload(ORDER_OUTCOMES[moved.status](moved));
+  }
+  notice.textContent = 'No payment has arrived yet. Once you pay, refresh this page to see your coins.';
+}
 
 function showFollowing(button, following) {
   button.dataset.following = String(following);
@@ -407,12 +447,17 @@ async function init() {
   if (document.getElementById('my-books')) loaders.push(loadMyBooks());
   if (document.getElementById('sessions')) loaders.push(loadSessions('', 1), loadUsers(''), loadOrders('', ''));
   for (const result of await Promise.allSettled(loaders)) {
-    if (result.status === 'rejected' && result.reason instanceof ApiError
-      && result.reason.code !== 'session_frozen') {
-      flash(describe(result.reason));
-    }
+    if (result.status === 'rejected' && result.reason instanceof ApiError) report(result.reason);
   }
   document.body.dataset.ready = 'true';
+  const awaiting = document.getElementById('awaiting');
+  if (awaiting) awaitPayment(awaiting).catch(report);
+}
+
+/// An API error in words (a frozen session has said so already); any other error is a bug.
+function report(error) {
+  if (!(error instanceof ApiError)) throw error;
+  if (error.code !== 'session_frozen') flash(describe(error));
 }
 
 init();

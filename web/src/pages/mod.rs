@@ -11,6 +11,8 @@ use axum::routing::{get, post};
 use minijinja::{AutoEscape, Environment, Value, context};
 use serde::Serialize;
 
+use jobs::paging::PageRequest;
+
 use crate::error::ApiError;
 use crate::sessions::Session;
 use crate::state::AppState;
@@ -19,6 +21,7 @@ mod admin;
 mod author;
 mod chart;
 mod reader;
+mod recharge;
 mod sandbox;
 
 /// Embedded so the binary is self-contained.
@@ -33,6 +36,11 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("author.html", include_str!("../../templates/author.html")),
     ("admin.html", include_str!("../../templates/admin.html")),
     ("chart.html", include_str!("../../templates/chart.html")),
+    ("pager.html", include_str!("../../templates/pager.html")),
+    (
+        "recharge.html",
+        include_str!("../../templates/recharge.html"),
+    ),
     ("sandbox.html", include_str!("../../templates/sandbox.html")),
 ];
 
@@ -46,6 +54,7 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     for (name, source) in TEMPLATES {
         env.add_template(name, source).expect("templates parse");
     }
+    env.add_filter("money", money);
     env
 });
 
@@ -57,6 +66,7 @@ pub fn router() -> Router<AppState> {
         .route("/login", get(reader::login))
         .route("/register", get(reader::register))
         .route("/me", get(reader::me))
+        .route("/recharge", get(recharge::show))
         .route("/author", get(author::show))
         .route("/admin", get(admin::show))
         .route("/pay/sandbox/{order_id}", get(sandbox::show))
@@ -101,6 +111,20 @@ fn render(name: &str, session: Option<&Session>, ctx: Value) -> Result<Response,
         .and_then(|t| t.render(context! { me, csrf, ..ctx }))
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("rendering {name}: {e:#}")))?;
     Ok(Html(html).into_response())
+}
+
+/// `{{ amount|money(currency) }}`: minor units (fen, cents) as money, `CNY 6.00`.
+fn money(amount: i64, currency: &str) -> String {
+    let sign = if amount < 0 { "-" } else { "" };
+    let minor = amount.unsigned_abs();
+    format!("{currency} {sign}{}.{:02}", minor / 100, minor % 100)
+}
+
+/// How many pages a list of `total` rows fills (at least one, so "page 1 of 1" when empty).
+fn page_count(total: i64, request: PageRequest) -> u64 {
+    u64::try_from(total.max(1))
+        .unwrap_or(1)
+        .div_ceil(u64::from(request.size()))
 }
 
 /// Pages for signed-in accounts send everyone else to the sign-in page first.
@@ -193,4 +217,39 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
         body,
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use minijinja::context;
+
+    use super::{ENV, money};
+
+    #[test]
+    fn minor_units_are_shown_as_money() {
+        assert_eq!(money(600, "CNY"), "CNY 6.00");
+        assert_eq!(money(19_805, "USD"), "USD 198.05");
+        assert_eq!(money(7, "EUR"), "EUR 0.07");
+        assert_eq!(money(-250, "CNY"), "CNY -2.50");
+    }
+
+    #[test]
+    fn the_pager_links_the_pages_around_this_one_with_the_search_kept() {
+        let books: [(); 0] = [];
+        let ctx = context! { books, page => 2, pages => 3, total => 45, q => "a b&c" };
+        let html = ENV.get_template("home.html").unwrap().render(ctx).unwrap();
+        let html = html.replace("&#x2f;", "/");
+        assert!(
+            html.contains(r#"href="/?page=1&amp;q=a%20b%26c">← Newer"#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"href="/?page=3&amp;q=a%20b%26c">Older →"#),
+            "{html}"
+        );
+        assert!(html.contains("Page 2 of 3"));
+        let ctx = context! { books, page => 1, pages => 1, total => 0 };
+        let html = ENV.get_template("home.html").unwrap().render(ctx).unwrap();
+        assert!(!html.contains("class=\"pager\""), "one page needs no pager");
+    }
 }

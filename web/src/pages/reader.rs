@@ -1,15 +1,17 @@
-//! Reader pages: the catalog, a book, a chapter (with buying), sign-in forms, my account.
+//! Reader pages: the catalog, a book, a chapter (with buying), sign-in forms, my account (with
+//! my recharge orders).
 
 use axum::extract::State;
 use axum::response::Response;
 use jobs::catalog::{self, ChapterSummary};
 use jobs::ids::BookId;
 use jobs::paging::{MAX_SEARCH_CHARS, PageRequest, SearchText};
+use jobs::payments::orders::{self, Order, OrderStatus};
 use jobs::{history, users};
 use minijinja::context;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use super::{PageError, render, sign_in_first};
+use super::{PageError, page_count, render, sign_in_first};
 use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery, ChapterPath, Paging, PathId};
 use crate::reading;
@@ -39,7 +41,7 @@ pub async fn home(
     let q = SearchText::parse(&q).map_err(ApiError::invalid)?;
     let found = catalog::list_books(&state.db.main, q.as_ref(), request).await?;
     let (total, books, page) = (found.total, found.items, request.page());
-    let pages = (total.max(1) as u64).div_ceil(u64::from(request.size()));
+    let pages = page_count(total, request);
     let q = q.as_ref().map(SearchText::as_str);
     let ctx = context! { books, q, page, pages, total };
     render("home.html", session.as_ref(), ctx)
@@ -149,11 +151,34 @@ fn local_path(path: Option<&str>) -> &str {
     }
 }
 
-/// Balance, recent purchases and ledger; the follows feed is loaded by the page script.
-pub async fn me(State(state): State<AppState>, MaybeSession(session): MaybeSession) -> PageResult {
+#[derive(Debug, Deserialize)]
+pub struct MeQuery {
+    orders_page: Option<u32>,
+}
+
+/// A recharge order as my account lists it; `payable` while its checkout still takes a payment.
+#[derive(Serialize)]
+struct OrderRow {
+    #[serde(flatten)]
+    order: Order,
+    payable: bool,
+}
+
+/// Balance, recent purchases and ledger, and my orders a page at a time; the follows feed is
+/// loaded by the page script, which also watches an order awaiting its payment.
+pub async fn me(
+    State(state): State<AppState>,
+    MaybeSession(session): MaybeSession,
+    query: Result<ApiQuery<MeQuery>, ApiError>,
+) -> PageResult {
     let Some(session) = session else {
         return Ok(sign_in_first("/me"));
     };
+    let ApiQuery(query) = query?;
+    let orders_request = PageRequest::new(query.orders_page, None).map_err(ApiError::invalid)?;
+    // Orders first: a recharge marks its order paid and credits in one transaction, so a paid
+    // order read here has its coins in the balance read next, and a pending one is watched.
+    let found = orders::list_mine(&state.db.main, session.user_id, orders_request).await?;
     let user = users::user(&state.db.main, session.user_id)
         .await?
         .ok_or(ApiError::Unauthenticated)?;
@@ -162,9 +187,23 @@ pub async fn me(State(state): State<AppState>, MaybeSession(session): MaybeSessi
         .await?
         .items;
     let ledger = history::ledger(&state.db.main, user.id, first).await?.items;
+    let now = jobs::clock::now();
+    let orders: Vec<OrderRow> = found
+        .items
+        .into_iter()
+        .map(|order| OrderRow {
+            payable: order.status == OrderStatus::Pending
+                && order.expires_at > now
+                && order.checkout_url.is_some(),
+            order,
+        })
+        .collect();
+    let awaiting = orders.iter().any(|row| row.payable);
     let ctx = context! {
         username => user.username, nick_name => user.nick_name, balance => user.balance,
-        purchases, ledger,
+        purchases, ledger, orders, awaiting,
+        orders_page => orders_request.page(), orders_size => orders_request.size(),
+        orders_pages => page_count(found.total, orders_request),
     };
     render("me.html", Some(&session), ctx)
 }

@@ -29,8 +29,7 @@ pub async fn show(
         return Ok(sign_in_first(&format!("/pay/sandbox/{order_id}")));
     };
     let order = own_order(&state, &session, order_id).await?;
-    let amount = format!("{}.{:02}", order.amount / 100, order.amount % 100);
-    render("sandbox.html", Some(&session), context! { order, amount })
+    render("sandbox.html", Some(&session), context! { order })
 }
 
 pub async fn pay(

@@ -87,7 +87,7 @@ async fn signed_out_visitors_are_sent_to_sign_in_and_readers_kept_out_of_admin()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    for path in ["/me", "/author", "/admin"] {
+    for path in ["/me", "/recharge", "/author", "/admin"] {
         let response = no_redirects
             .get(format!("{}{path}", app.address))
             .send()
@@ -110,6 +110,69 @@ async fn signed_out_visitors_are_sent_to_sign_in_and_readers_kept_out_of_admin()
     let page = app.get_as(reader.cookie(), "/me").await;
     let body = html(page, StatusCode::OK).await;
     assert!(body.contains(r#"<meta name="csrf-token" content=""#));
+}
+
+#[tokio::test]
+async fn my_orders_are_listed_on_my_account_escaped_and_a_pending_one_links_to_its_checkout() {
+    let app = spawn_app().await;
+    let reader = app.reader("orderer").await;
+    let order_id = app.order_600(reader.bearer()).await;
+    let body = html(app.get_as(reader.cookie(), "/me").await, StatusCode::OK).await;
+    assert!(body.contains(&format!(
+        r#"data-order-id="{order_id}" data-status="pending""#
+    )));
+    assert!(body.contains("CNY 6.00"), "{body}");
+    assert!(body.contains(r#"id="awaiting""#));
+    assert!(
+        body.contains(">Pay</a>"),
+        "a pending order links to its checkout"
+    );
+
+    // The checkout address comes from the provider: shown only escaped.
+    sqlx::query("UPDATE order_pay SET checkout_url = ? WHERE id = ?")
+        .bind(r#"https://pay.invalid/"><script>alert(1)</script>"#)
+        .bind(&order_id)
+        .execute(&app.state.db.main)
+        .await
+        .unwrap();
+    let body = html(app.get_as(reader.cookie(), "/me").await, StatusCode::OK).await;
+    assert!(!body.contains("<script>alert(1)"), "{body}");
+    assert!(body.contains("&quot;&gt;&lt;script&gt;alert(1)"), "{body}");
+
+    sqlx::query("UPDATE order_pay SET status = 'failed' WHERE id = ?")
+        .bind(&order_id)
+        .execute(&app.state.db.main)
+        .await
+        .unwrap();
+    let body = html(app.get_as(reader.cookie(), "/me").await, StatusCode::OK).await;
+    assert!(body.contains(r#"data-status="failed""#));
+    assert!(
+        !body.contains(r#"id="awaiting""#),
+        "nothing awaits a failed order"
+    );
+    assert!(
+        !body.contains(">Pay</a>"),
+        "a failed order has no checkout to go to"
+    );
+}
+
+#[tokio::test]
+async fn the_recharge_page_lists_the_packages_as_money() {
+    let app = spawn_app().await;
+    let reader = app.reader("buyer").await;
+    let body = html(
+        app.get_as(reader.cookie(), "/recharge").await,
+        StatusCode::OK,
+    )
+    .await;
+    for (package, price) in [("p600", "CNY 6.00"), ("p19800", "CNY 198.00")] {
+        assert!(
+            body.contains(&format!(r#"data-package-id="{package}""#)),
+            "{body}"
+        );
+        assert!(body.contains(price), "{price}");
+    }
+    assert!(body.contains("+1200 bonus"));
 }
 
 /// The `data-next` the sign-in form was rendered with, unescaped.
