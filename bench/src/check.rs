@@ -1,5 +1,6 @@
-//! The invariants every mode ends with: the books balance, and every accepted job reached
-//! exactly one terminal outcome (the one its client saw, if it saw one).
+//! The invariants every mode ends with: the books balance (a paid order's recharge included),
+//! every accepted job reached exactly one terminal outcome (the one its client saw, if it saw
+//! one), and every recharge order the run opened was paid.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -37,6 +38,12 @@ pub async fn problems(
             differing.len(),
             &differing[..differing.len().min(5)]
         ));
+    }
+    let unpaid: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM order_pay WHERE status <> 'paid'")
+        .fetch_one(pool)
+        .await?;
+    if unpaid > 0 {
+        found.push(format!("{unpaid} recharge orders opened and never paid"));
     }
     Ok(found)
 }

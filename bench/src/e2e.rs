@@ -1,11 +1,15 @@
 //! Virtual readers over real HTTP: sign in, buy random VIP chapters (singles and some batches),
-//! long-poll each job to its terminal result.
+//! long-poll each job to its terminal result; then recharge through the signed sandbox webhook.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use jobs::ids::ChapterId;
+use jobs::ids::{ChapterId, OrderId};
 use jobs::job::JobId;
+use jobs::payments::event::Charge;
+use jobs::payments::recharge;
+use jobs::payments::sandbox::{self, Sandbox};
+use rand::seq::IndexedRandom;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
@@ -23,6 +27,45 @@ pub struct Load {
     /// Chaos: request errors are retried (with the same `Idempotency-Key`) instead of counted
     /// as failures.
     pub tolerant: bool,
+}
+
+/// What the virtual readers do, one thing after another.
+#[derive(Clone)]
+pub enum Work {
+    /// Buy random chapters of the fixture's book.
+    Purchases(Arc<Vec<ChapterId>>),
+    /// Recharge random packages, paid through the sandbox's webhook.
+    Recharges(Arc<Recharges>),
+}
+
+/// What a reader needs to recharge and pay as the provider would: the packages, the sandbox's
+/// signing key (the configured secret) and its webhook.
+pub struct Recharges {
+    sandbox: Sandbox,
+    webhook: String,
+    packages: Vec<String>,
+}
+
+impl Work {
+    pub fn purchases(fixture: &Fixture) -> Self {
+        Self::Purchases(Arc::new(fixture.chapters.clone()))
+    }
+
+    fn recharges(fixture: &Fixture, base: &str) -> Self {
+        let payments = &fixture.settings.payments;
+        Self::Recharges(Arc::new(Recharges {
+            sandbox: Sandbox::new(&payments.sandbox, payments.signature_tolerance_secs),
+            webhook: format!("{base}/api/payments/sandbox/webhook"),
+            packages: payments.packages.iter().map(|p| p.id.clone()).collect(),
+        }))
+    }
+
+    async fn once(&self, session: &Session, sample: &mut Sample) {
+        match self {
+            Self::Purchases(chapters) => buy(session, pick(chapters), sample).await,
+            Self::Recharges(recharges) => pay(session, recharges, sample).await,
+        }
+    }
 }
 
 /// A signed-in virtual reader.
@@ -57,12 +100,15 @@ pub async fn sign_in(fixture: &Fixture, base: &str, n: usize) -> anyhow::Result<
     futures::future::try_join_all(logins).await
 }
 
-pub async fn run(fixture: &Fixture, base: &str, load: Load) -> anyhow::Result<Sample> {
+/// Purchases, then as long again the same readers recharging: both samples.
+pub async fn run(fixture: &Fixture, base: &str, load: Load) -> anyhow::Result<(Sample, Sample)> {
     let tokens = sign_in(fixture, base, load.concurrency).await?;
     let warmup = warm_up(fixture, base, &tokens[0]).await;
-    let mut total = run_as(fixture, base, tokens, load).await?;
-    total.jobs.extend(warmup.jobs);
-    Ok(total)
+    let work = Work::purchases(fixture);
+    let mut purchases = run_as(base, tokens.clone(), load, work).await?;
+    purchases.jobs.extend(warmup.jobs);
+    let recharges = run_as(base, tokens, load, Work::recharges(fixture, base)).await?;
+    Ok((purchases, recharges))
 }
 
 /// Until a new worker's id lease is usable (up to one lease TTL) nothing completes: one
@@ -79,18 +125,17 @@ pub async fn warm_up(fixture: &Fixture, base: &str, token: &str) -> Sample {
     warmup
 }
 
-/// The measurement of `run`, with readers signed in (one token each) and the path warmed up.
+/// One measurement of `work`, with readers signed in (one token each) and the path warmed up.
 pub async fn run_as(
-    fixture: &Fixture,
     base: &str,
     tokens: Vec<String>,
     load: Load,
+    work: Work,
 ) -> anyhow::Result<Sample> {
     let client = Client::builder()
         .pool_max_idle_per_host(load.concurrency * 2)
         .timeout(Duration::from_secs(15))
         .build()?;
-    let chapters = Arc::new(fixture.chapters.clone());
     let started = Instant::now();
     let deadline = started + load.duration;
     let mut readers = Vec::with_capacity(tokens.len());
@@ -101,12 +146,12 @@ pub async fn run_as(
             token,
             tolerant: load.tolerant,
         });
-        let chapters = chapters.clone();
+        let work = work.clone();
         readers.push(match load.rate {
-            None => tokio::spawn(closed_loop(session, chapters, deadline)),
+            None => tokio::spawn(closed_loop(session, work, deadline)),
             Some(rate) => {
                 let every = Duration::from_secs_f64(load.concurrency as f64 / rate);
-                tokio::spawn(open_loop(session, chapters, deadline, every))
+                tokio::spawn(open_loop(session, work, deadline, every))
             }
         });
     }
@@ -130,23 +175,18 @@ pub async fn sessions_alive(base: &str, tokens: &[String]) -> anyhow::Result<usi
     Ok(alive.into_iter().filter(|ok| *ok).count())
 }
 
-async fn closed_loop(
-    session: Arc<Session>,
-    chapters: Arc<Vec<ChapterId>>,
-    deadline: Instant,
-) -> Sample {
+async fn closed_loop(session: Arc<Session>, work: Work, deadline: Instant) -> Sample {
     let mut sample = Sample::default();
     while Instant::now() < deadline {
-        let what = pick(&chapters);
-        buy(&session, what, &mut sample).await;
+        work.once(&session, &mut sample).await;
     }
     sample
 }
 
-/// One purchase every `every`, whether or not the earlier ones are done.
+/// One purchase (or recharge) every `every`, whether or not the earlier ones are done.
 async fn open_loop(
     session: Arc<Session>,
-    chapters: Arc<Vec<ChapterId>>,
+    work: Work,
     deadline: Instant,
     every: Duration,
 ) -> Sample {
@@ -158,10 +198,10 @@ async fn open_loop(
     let mut inflight = Vec::new();
     while Instant::now() < deadline {
         ticker.tick().await;
-        let (session, shared, what) = (session.clone(), shared.clone(), pick(&chapters));
+        let (session, shared, work) = (session.clone(), shared.clone(), work.clone());
         inflight.push(tokio::spawn(async move {
             let mut sample = Sample::default();
-            buy(&session, what, &mut sample).await;
+            work.once(&session, &mut sample).await;
             shared.lock().await.merge(sample);
         }));
     }
@@ -213,6 +253,94 @@ async fn buy(session: &Session, what: Pick, sample: &mut Sample) {
         sample.completed += 1;
     }
     sample.jobs.push((job_id, seen));
+}
+
+/// Opens an order of a random package, delivers its signed success event to the sandbox's
+/// webhook as the provider does (retrying a 5xx), then reads the order until it is paid. (The
+/// webhook answers no job id, and its job's, `rch-<order>-paid`, is not one `GET /api/jobs`
+/// takes; the check still finds that job's outcome.)
+async fn pay(session: &Session, recharges: &Recharges, sample: &mut Sample) {
+    let package = recharges.packages.choose(&mut rand::rng());
+    let charge = match open_order(session, package).await {
+        Ok(charge) => charge,
+        Err(error) => {
+            eprintln!("POST /api/recharge/orders: {error}");
+            sample.errors += 1;
+            return;
+        }
+    };
+    let event_id = format!("evt_{}", ulid::Ulid::new());
+    let body = sandbox::event_body(true, &charge, &event_id, jobs::clock::now().timestamp());
+    let begun = Instant::now();
+    let delivered = recharges
+        .sandbox
+        .deliver(&session.client, &recharges.webhook, &body)
+        .await;
+    if !delivered {
+        eprintln!("order {}: the webhook refused its event", charge.order_id);
+        sample.errors += 1;
+        return;
+    }
+    sample.enqueue.push(begun.elapsed());
+    if until_paid(session, charge.order_id).await {
+        sample.completion.push(begun.elapsed());
+        sample.completed += 1;
+    } else {
+        sample.errors += 1;
+    }
+    sample
+        .jobs
+        .push((recharge::job_id(charge.order_id, true), None));
+}
+
+/// Reads the order (`GET /api/recharge/orders/{id}`, 2 ms apart at first, at most 20 ms) until
+/// it is paid: whether it was, within two minutes.
+async fn until_paid(session: &Session, order_id: OrderId) -> bool {
+    let url = format!("{}/api/recharge/orders/{order_id}", session.base);
+    let give_up = Instant::now() + Duration::from_secs(120);
+    let mut pause = Duration::from_millis(2);
+    while Instant::now() < give_up {
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(20));
+        match order_status(session, &url).await.as_deref() {
+            Ok("pending") => continue,
+            Ok("paid") => return true,
+            Ok(status) => eprintln!("order {order_id}: {status}, not paid"),
+            Err(error) => eprintln!("GET order: {error}"),
+        }
+        return false;
+    }
+    eprintln!("order {order_id}: not paid within two minutes");
+    false
+}
+
+/// `POST /api/recharge/orders` (201): the order's id and what it costs.
+async fn open_order(session: &Session, package: Option<&String>) -> anyhow::Result<Charge> {
+    let answer = session
+        .client
+        .post(format!("{}/api/recharge/orders", session.base))
+        .bearer_auth(&session.token)
+        .json(&json!({ "package_id": package }))
+        .send()
+        .await?;
+    anyhow::ensure!(
+        answer.status() == StatusCode::CREATED,
+        "{}",
+        answer.status()
+    );
+    Ok(answer.json().await?)
+}
+
+async fn order_status(session: &Session, url: &str) -> anyhow::Result<String> {
+    let answer = session
+        .client
+        .get(url)
+        .bearer_auth(&session.token)
+        .send()
+        .await?;
+    anyhow::ensure!(answer.status() == StatusCode::OK, "{}", answer.status());
+    let order: Value = answer.json().await?;
+    Ok(order["status"].as_str().unwrap_or_default().to_owned())
 }
 
 /// The job's terminal status, or `None` if it could not be seen (errors, or two minutes).

@@ -1,5 +1,6 @@
 //! `bench`: the purchase transaction straight against MySQL (the ceiling) next to the same
-//! purchases end to end over HTTP, and a chaos run; every mode ends with the invariant check.
+//! purchases end to end over HTTP, then recharges through the signed payment webhook, and a
+//! chaos run; every mode ends with the invariant check.
 
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
@@ -17,11 +18,11 @@ mod setup;
 mod stack;
 mod stats;
 
-use e2e::Load;
+use e2e::{Load, Work};
 use jobs::job::JobId;
 use setup::Fixture;
 use stack::Stack;
-use stats::{Sample, median};
+use stats::{PURCHASES, RECHARGES, Sample, median};
 
 #[derive(Parser)]
 #[command(about = "novel benchmarks and fault tests")]
@@ -38,7 +39,8 @@ enum Mode {
     All,
     /// The purchase transaction straight against MySQL.
     Direct,
-    /// Virtual readers over HTTP against web + workers started here.
+    /// Virtual readers over HTTP against web + workers started here: purchases, then as long
+    /// again recharges through the sandbox's signed webhook.
     E2e,
     /// End to end while workers are killed and MariaDB restarts (and with `--redis-crash` Redis
     /// crashes); then nothing may be lost.
@@ -158,12 +160,13 @@ async fn measure(fixture: &Fixture, opts: &Opts, mode: Mode) -> anyhow::Result<S
             let mut direct_rate = None;
             if mode != Mode::E2e {
                 let sample = direct::run(fixture, concurrency, duration).await?;
-                println!("{}", sample.line(&format!("direct   C={concurrency}")));
+                let label = format!("direct   C={concurrency}");
+                println!("{}", sample.line(&label, &PURCHASES));
                 direct_rate = Some(sample.throughput());
                 all.merge(sample);
             }
             if mode != Mode::Direct {
-                let sample = e2e_once(fixture, opts, concurrency, duration).await?;
+                let (sample, recharges) = e2e_once(fixture, opts, concurrency, duration).await?;
                 if let Some(direct) = direct_rate {
                     let ratio = sample.throughput() / direct.max(1e-9);
                     println!("ratio e2e/direct C={concurrency}: {ratio:.2}");
@@ -171,9 +174,11 @@ async fn measure(fixture: &Fixture, opts: &Opts, mode: Mode) -> anyhow::Result<S
                         direct,
                         e2e: sample.throughput(),
                         ratio,
+                        recharges: recharges.throughput(),
                     });
                 }
                 all.merge(sample);
+                all.merge(recharges);
             }
         }
         if !rounds.is_empty() {
@@ -182,7 +187,7 @@ async fn measure(fixture: &Fixture, opts: &Opts, mode: Mode) -> anyhow::Result<S
     }
     if summary.len() > 1 || opts.rounds > 1 {
         println!(
-            "\n   C  direct/s     e2e/s  e2e/direct  (medians over {} rounds; ratio range)",
+            "\n   C  direct/s     e2e/s  e2e/direct  recharges/s  (medians over {} rounds; ratio range)",
             opts.rounds
         );
         for (c, rounds) in summary {
@@ -193,19 +198,22 @@ async fn measure(fixture: &Fixture, opts: &Opts, mode: Mode) -> anyhow::Result<S
                 .iter()
                 .fold((f64::MAX, f64::MIN), |(l, h), r| (l.min(*r), h.max(*r)));
             let ratio = median(ratios.iter().copied());
-            println!("{c:>4} {direct:>9.1} {e2e:>9.1} {ratio:>11.2}  ({low:.2}–{high:.2})");
+            let recharges = median(rounds.iter().map(|r| r.recharges));
+            println!(
+                "{c:>4} {direct:>9.1} {e2e:>9.1} {ratio:>11.2} {recharges:>12.1}  ({low:.2}–{high:.2})"
+            );
         }
     }
     Ok(all)
 }
 
-/// One end-to-end measurement against a stack started for it.
+/// One end-to-end measurement against a stack started for it: purchases, then recharges.
 async fn e2e_once(
     fixture: &Fixture,
     opts: &Opts,
     concurrency: usize,
     duration: Duration,
-) -> anyhow::Result<Sample> {
+) -> anyhow::Result<(Sample, Sample)> {
     let stack = Stack::start(&fixture.settings, opts.workers, &[])?;
     ready(&stack.base_url).await?;
     let load = Load {
@@ -216,19 +224,20 @@ async fn e2e_once(
     };
     let sample = e2e::run(fixture, &stack.base_url, load).await;
     stack.stop();
-    let sample = sample?;
-    println!(
-        "{}",
-        sample.line(&format!("e2e K={} C={concurrency}", opts.workers))
-    );
-    Ok(sample)
+    let (purchases, recharges) = sample?;
+    let label = format!("e2e K={} C={concurrency}", opts.workers);
+    println!("{}", purchases.line(&label, &PURCHASES));
+    let label = format!("recharge K={} C={concurrency}", opts.workers);
+    println!("{}", recharges.line(&label, &RECHARGES));
+    Ok((purchases, recharges))
 }
 
-/// One round at one concurrency: both throughputs and their ratio.
+/// One round at one concurrency: both purchase throughputs and their ratio, and the recharges.
 struct Round {
     direct: f64,
     e2e: f64,
     ratio: f64,
+    recharges: f64,
 }
 
 async fn ready(base: &str) -> anyhow::Result<()> {
@@ -277,10 +286,14 @@ async fn chaos_run(
         rate: opts.rate,
         tolerant: true,
     };
-    let mut sample = e2e::run_as(fixture, &base, tokens.clone(), load).await?;
+    let work = Work::purchases(fixture);
+    let mut sample = e2e::run_as(&base, tokens.clone(), load, work).await?;
     sample.jobs.extend(warmup.jobs);
     let killed = injector.await??;
-    println!("{}", sample.line(&format!("chaos C={concurrency}")));
+    println!(
+        "{}",
+        sample.line(&format!("chaos C={concurrency}"), &PURCHASES)
+    );
     println!(
         "chaos: {killed} workers killed; {} request errors retried",
         sample.errors

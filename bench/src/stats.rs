@@ -1,4 +1,5 @@
-//! What a run measured: completed purchases, latencies, errors, and the jobs to audit.
+//! What a run measured: completed purchases (or recharges), latencies, errors, and the jobs to
+//! audit.
 
 use std::time::Duration;
 
@@ -8,9 +9,9 @@ use jobs::job::JobId;
 pub struct Sample {
     pub completed: usize,
     pub elapsed: Duration,
-    /// POST → 202 (end to end only).
+    /// POST → 202 (end to end only); for a recharge, the webhook's delivery → its 200.
     pub enqueue: Vec<Duration>,
-    /// Start of the purchase → its terminal result.
+    /// Start of the purchase (of the webhook's delivery) → its job's terminal result.
     pub completion: Vec<Duration>,
     /// Requests that failed (retried ones included, during chaos).
     pub errors: usize,
@@ -31,22 +32,25 @@ impl Sample {
         self.completed as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
 
-    pub fn line(&self, label: &str) -> String {
+    pub fn line(&self, label: &str, words: &Words) -> String {
         let mut line = format!(
-            "{label:<22} {:>9.1} purchases/s  ({} in {:.1} s)",
+            "{label:<22} {:>9.1} {}  ({} in {:.1} s)",
             self.throughput(),
+            words.rate,
             self.completed,
             self.elapsed.as_secs_f64()
         );
         if !self.enqueue.is_empty() {
             line += &format!(
-                "  enqueue p50 {} p99 {}",
+                "  {} p50 {} p99 {}",
+                words.accepted,
                 ms(percentile(&self.enqueue, 50.0)),
                 ms(percentile(&self.enqueue, 99.0))
             );
         }
         line += &format!(
-            "  completion p50 {} p99 {}",
+            "  {} p50 {} p99 {}",
+            words.done,
             ms(percentile(&self.completion, 50.0)),
             ms(percentile(&self.completion, 99.0))
         );
@@ -56,6 +60,28 @@ impl Sample {
         line
     }
 }
+
+/// How a line names what it measured.
+pub struct Words {
+    rate: &'static str,
+    /// `enqueue`.
+    accepted: &'static str,
+    /// `completion`.
+    done: &'static str,
+}
+
+pub const PURCHASES: Words = Words {
+    rate: "purchases/s",
+    accepted: "enqueue",
+    done: "completion",
+};
+
+/// The webhook's answer, and its delivery until the order is seen paid.
+pub const RECHARGES: Words = Words {
+    rate: "recharges/s",
+    accepted: "webhook",
+    done: "paid",
+};
 
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)

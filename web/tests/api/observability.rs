@@ -11,7 +11,7 @@ use testkit::WorkerProcess;
 use crate::helpers::{TestApp, spawn_app, spawn_web_process};
 use crate::money::code;
 
-const METRICS: [&str; 15] = [
+const METRICS: [&str; 17] = [
     "novel_http_requests_total",
     "novel_http_request_duration_seconds",
     "novel_jobs_enqueued_total",
@@ -27,6 +27,8 @@ const METRICS: [&str; 15] = [
     "novel_clock_backwards_total",
     "novel_purchase_group_size",
     "novel_password_hashes_running",
+    "novel_payments_total",
+    "novel_recharge_coins_total",
 ];
 
 /// The value of one exact series line (`name{labels}`), 0 if absent.
@@ -39,7 +41,8 @@ fn value(text: &str, series: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
-/// Real traffic: credits, five purchases that succeed and one that cannot, a failed login.
+/// Real traffic: credits, five purchases that succeed and one that cannot, a failed login, and a
+/// recharge of 600 coins paid through the sandbox's signed webhook.
 async fn traffic(app: &TestApp) {
     let (_, chapters) = app.book(6, 0).await;
     let reader = app.reader_with_coins("reader1", 75).await;
@@ -57,6 +60,10 @@ async fn traffic(app: &TestApp) {
     for _ in 0..5 {
         app.get("/api/books").await;
     }
+    let order_id = app.order_600(reader.bearer()).await;
+    let delivered = app.deliver("payment.succeeded", &order_id, 600).await;
+    assert_eq!(delivered.status(), StatusCode::OK);
+    app.order_reaches(reader.bearer(), &order_id, "paid").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -113,6 +120,15 @@ async fn every_metric_is_exported_with_sensible_values_after_real_traffic() {
         1.0
     );
     assert_eq!(workers_sum("novel_coins_total{direction=\"spent\"}"), 75.0);
+    assert_eq!(
+        workers_sum("novel_payments_total{provider=\"sandbox\",outcome=\"paid\"}"),
+        1.0
+    );
+    assert_eq!(workers_sum("novel_recharge_coins_total"), 600.0);
+    assert_eq!(
+        workers_sum("novel_coins_total{direction=\"recharged\"}"),
+        600.0
+    );
     assert_eq!(
         workers_sum("novel_job_duration_seconds_count{kind=\"purchase\"}"),
         7.0
@@ -252,6 +268,8 @@ async fn a_real_prometheus_evaluates_every_dashboard_query_with_data() {
         "Active sessions",
         "Workers",
         "Purchases per group",
+        "Payment events",
+        "Coins recharged",
     ] {
         assert!(
             titles.iter().any(|t| t.contains(wanted)),
