@@ -191,6 +191,14 @@ describe('reader, author and admin pages', () => {
     await admin.getByText("Today's income folded.").waitFor();
     const spent = admin.locator('#coins rect.spent title', { hasText: /spent: [1-9]/ });
     assert.equal(await spent.count(), 1, 'today has a bar of coins spent');
+    const recharged = admin.locator('#coins rect.recharged title', { hasText: /recharged: 3100/ });
+    assert.equal(await recharged.count(), 1, "today's bar of coins recharged holds the paid order");
+    await admin.fill('form[data-action=find-orders] [name=q]', PAYER.username);
+    await admin.selectOption('form[data-action=find-orders] [name=status]', 'paid');
+    await admin.click('form[data-action=find-orders] [type=submit]');
+    const order = admin.locator(`#orders tr[data-username="${PAYER.username}"]`);
+    await order.locator('td', { hasText: 'CNY 30.00' }).waitFor();
+    assert.equal(await admin.locator('#orders tbody tr').count(), 1, "the payer's one paid order");
     await shot(admin, 'admin-coins');
     const author = await newPage();
     await open(author, '/login?next=/author');
