@@ -19,10 +19,13 @@ impl JobId {
         Self(ulid::Ulid::new().to_string())
     }
 
-    /// An id a path may name: 1 to 64 ASCII letters and digits; `None` names no job.
+    /// An id a path may name: 1 to 64 ASCII letters, digits, `-` and `_` (a ULID, or an id
+    /// derived from what the job is about, as a recharge's `rch-<order>-paid`); `None` names no
+    /// job.
     pub fn parse(text: &str) -> Option<Self> {
         let shape = !text.is_empty() && text.len() <= 64;
-        (shape && text.bytes().all(|b| b.is_ascii_alphanumeric())).then(|| Self(text.to_owned()))
+        let allowed = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+        (shape && text.bytes().all(allowed)).then(|| Self(text.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {

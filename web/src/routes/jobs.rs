@@ -45,7 +45,7 @@ async fn visible(
 #[utoipa::path(
     get, path = "/api/jobs/{job_id}", operation_id = "show_job", tag = "purchases",
     params(
-        ("job_id" = String, Path, pattern = "^[0-9A-Za-z]{1,64}$"),
+        ("job_id" = String, Path, pattern = "^[0-9A-Za-z_-]{1,64}$"),
         (
             "wait_ms" = Option<u64>, Query, maximum = 10000,
             description = "long-poll up to this many ms (at most 10000)",

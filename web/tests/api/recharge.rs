@@ -68,6 +68,14 @@ async fn paying_in_the_sandbox_over_http_credits_the_order_once() {
         (&mine["total"], &mine["items"][0]["status"]),
         (&json!(1), &json!("paid"))
     );
+    // The recharge job is a job like any other: its buyer polls it by its derived id.
+    let job = app
+        .outcome(reader.bearer(), &format!("rch-{order_id}-paid"))
+        .await;
+    assert_eq!(
+        (&job["kind"], &job["status"], &job["result"]["status"]),
+        (&json!("recharge"), &json!("succeeded"), &json!("paid"))
+    );
     // A second Pay delivers another event: kept, and nothing more is credited.
     let again = app.sandbox_checkout(reader.bearer(), order_id, "pay").await;
     assert_eq!(again.url().path(), "/me");
