@@ -329,3 +329,30 @@ async fn with_the_sandbox_off_its_webhook_and_checkout_are_not_found() {
     let pay = app.sandbox_checkout(reader.bearer(), "4242", "pay");
     assert_eq!(pay.await.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_event_kept_by_a_web_tier_that_crashed_before_queueing_is_queued_by_the_retry() {
+    let app = spawn_app().await;
+    let _worker = WorkerProcess::spawn(&app.state.settings);
+    let reader = app.reader("retried").await;
+    let order_id = app.order_600(reader.bearer()).await;
+    let body = sandbox_event("payment.succeeded", &order_id, 600, "CNY");
+    let event: Value = serde_json::from_slice(&body).unwrap();
+    // What a web tier that died between keeping the event and queueing its job left behind.
+    sqlx::query(
+        r"INSERT INTO payment_event (provider, event_id, order_id, type, amount, currency,
+                                     received_at)
+          VALUES ('sandbox', ?, ?, 'payment.succeeded', 600, 'CNY', NOW(3))",
+    )
+    .bind(event["id"].as_str().unwrap())
+    .bind(order_id.parse::<i64>().unwrap())
+    .execute(&app.state.db.main)
+    .await
+    .unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let retry = app.deliver_signed(&body, SANDBOX_SECRET, now).await;
+    assert_eq!(retry.status(), StatusCode::OK);
+    app.order_reaches(reader.bearer(), &order_id, "paid").await;
+    assert_eq!(balance(&app, &reader.user_id).await, 600);
+    assert_eq!(app.count_rows("payment_event").await, 1);
+}
