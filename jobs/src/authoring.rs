@@ -127,7 +127,8 @@ pub async fn add_chapter(
     .await?;
     sqlx::query(
         r"UPDATE book SET word_count = word_count + ?, last_index_id = ?, last_index_name = ?,
-                          last_index_update_time = ?, update_time = ?
+                          last_index_update_time = ?, update_time = ?,
+                          chapter_count = chapter_count + 1, has_vip = has_vip OR ?
           WHERE id = ?",
     )
     .bind(words)
@@ -135,6 +136,7 @@ pub async fn add_chapter(
     .bind(chapter.index_name)
     .bind(now)
     .bind(now)
+    .bind(chapter.is_vip)
     .bind(chapter.book_id)
     .execute(&mut *tx)
     .await?;
@@ -174,7 +176,8 @@ pub async fn delete_chapter(
                      WHERE book_id = ? ORDER BY index_num DESC LIMIT 1) last ON TRUE
           SET b.word_count = b.word_count - ?, b.last_index_id = last.id,
               b.last_index_name = last.index_name, b.last_index_update_time = last.create_time,
-              b.update_time = ?
+              b.update_time = ?, b.chapter_count = b.chapter_count - 1,
+              b.has_vip = EXISTS (SELECT 1 FROM book_index v WHERE v.book_id = b.id AND v.is_vip = 1)
           WHERE b.id = ?",
     )
     .bind(book_id)
@@ -211,7 +214,7 @@ pub async fn author_books(
         pool,
         "SELECT COUNT(*) FROM book WHERE author_id = ?",
         r"SELECT b.id, b.book_name, b.status, b.word_count,
-                 (SELECT COUNT(*) FROM book_index i WHERE i.book_id = b.id) AS chapter_count,
+                 CAST(b.chapter_count AS SIGNED) AS chapter_count,
                  b.last_index_update_time
           FROM book b WHERE b.author_id = ? ORDER BY b.id DESC",
         Binds::default().bind(author_id),

@@ -66,13 +66,13 @@ pub struct ChapterRow {
     pub index_name: String,
     pub is_vip: bool,
     pub price: Coins,
-    pub book_status: i8,
+    pub publish_status: i8,
     pub author_id: AuthorId,
 }
 
 impl ChapterRow {
     pub fn visible_to(&self, viewer: &Viewer) -> bool {
-        viewer.may_see(self.book_status, self.author_id)
+        viewer.may_see(self.publish_status, self.author_id)
     }
 }
 
@@ -171,7 +171,7 @@ pub async fn chapter(
 ) -> Result<Option<ChapterRow>, sqlx::Error> {
     sqlx::query_as(
         r"SELECT i.id, i.book_id, i.index_num, i.index_name, i.is_vip = 1 AS is_vip,
-                 i.book_price AS price, b.status AS book_status, b.author_id
+                 i.book_price AS price, b.status AS publish_status, b.author_id
           FROM book_index i JOIN book b ON b.id = i.book_id
           WHERE i.id = ? AND i.book_id = ?",
     )

@@ -20,6 +20,7 @@ pub struct Settings {
     pub limits: LimitSettings,
     pub payments: PaymentSettings,
     pub income: IncomeSettings,
+    pub library: LibrarySettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -295,7 +296,8 @@ impl Settings {
         }
         self.sessions.validate()?;
         self.payments.validate()?;
-        self.income.validate()
+        self.income.validate()?;
+        self.library.validate()
     }
 }
 
@@ -395,6 +397,23 @@ pub struct IncomeSettings {
     /// Seconds between rollups, dividing an hour (so a cron schedule says it): today's
     /// figures lag by at most this.
     pub rollup_interval_secs: u64,
+}
+
+/// Library and discovery: shelves, covers, visits, rankings.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LibrarySettings {
+    /// Books one reader may keep on the shelf (409 `shelf_full` past it).
+    pub shelf_limit: u32,
+    /// Where uploaded covers are stored, by content hash (relative to the working directory).
+    pub cover_dir: PathBuf,
+    /// Largest cover upload (its route's own body limit; the app-wide limit is smaller).
+    pub cover_max_bytes: usize,
+    /// A chapter read counts toward a book's visits once per reader (or IP) per this window.
+    pub visit_window_secs: u64,
+    /// Seconds between `visit_flush` runs folding the counts gathered in Redis into MySQL.
+    pub visit_flush_interval_secs: u64,
+    /// Seconds a computed ranking is served before it is computed again.
+    pub ranking_ttl_secs: u64,
 }
 
 /// Stripe takes a Checkout Session expiry 30 minutes to 24 hours ahead, and the session lives as
@@ -518,6 +537,33 @@ impl StripeSettings {
         }
         if !(100..=60_000).contains(&self.timeout_ms) {
             return invalid("payments.stripe.timeout_ms", "must be 100..=60000");
+        }
+        Ok(())
+    }
+}
+
+impl LibrarySettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key, problem: &str| {
+            Err(ConfigError::Invalid {
+                key,
+                problem: problem.to_owned(),
+            })
+        };
+        if !(1..=100_000).contains(&self.shelf_limit) {
+            return invalid("library.shelf_limit", "must be 1..=100000");
+        }
+        if !(1024..=64 << 20).contains(&self.cover_max_bytes) {
+            return invalid("library.cover_max_bytes", "must be 1 KiB..=64 MiB");
+        }
+        if !(1..=86_400).contains(&self.visit_window_secs) {
+            return invalid("library.visit_window_secs", "must be 1..=86400");
+        }
+        if !(1..=3600).contains(&self.visit_flush_interval_secs) {
+            return invalid("library.visit_flush_interval_secs", "must be 1..=3600");
+        }
+        if !(1..=3600).contains(&self.ranking_ttl_secs) {
+            return invalid("library.ranking_ttl_secs", "must be 1..=3600");
         }
         Ok(())
     }

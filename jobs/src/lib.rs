@@ -8,6 +8,7 @@ pub mod clock;
 pub mod coins;
 pub mod config;
 pub mod content;
+pub mod covers;
 pub mod credit;
 pub mod db;
 pub mod demo;
