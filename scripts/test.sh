@@ -50,5 +50,10 @@ if [ ! -x /usr/bin/chromium ]; then
   log "installing Chromium (Debian's package; no browser is downloaded by npm)"
   apt_install chromium
 fi
+# Screenshots (target/screenshots) show Chinese text as readers see it, not empty boxes.
+if ! fc-list :lang=zh | grep -q .; then
+  log "installing CJK fonts (fonts-noto-cjk)"
+  apt_install fonts-noto-cjk
+fi
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error && node --test --test-concurrency=1)
 drop_test_databases
