@@ -39,6 +39,9 @@ log "bench smoke run (direct + end to end, then the invariant check)"
 # The shared Redis may run without AOF (tests must not reconfigure it): not required here.
 NOVEL__REDIS__REQUIRE_AOF=false \
   "${CARGO_TARGET_DIR:-target}/debug/bench" all --duration 2 --concurrency 2 --chapters 500 >/dev/null
+log "bench reads smoke run (pages, a chapter and a search: web tier next to MySQL)"
+NOVEL__REDIS__REQUIRE_AOF=false \
+  "${CARGO_TARGET_DIR:-target}/debug/bench" reads --duration 0.5 --concurrency 2 --chapters 100 >/dev/null
 log "bench chaos smoke run: a Redis of its own killed mid-load and restarted from its AOF"
 # It fails on any accepted job lost or session gone; its log: target/bench-redis-crash.log.
 "${CARGO_TARGET_DIR:-target}/debug/bench" chaos --redis-crash --no-db-restart \
