@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use axum::response::Response;
-use jobs::catalog::{self, ChapterSummary};
+use jobs::catalog::{self, BookFilter, BookSort, ChapterPage, ChapterSummary};
 use jobs::ids::BookId;
 use jobs::paging::{MAX_SEARCH_CHARS, PageRequest, SearchText};
 use jobs::payments::orders::{self, Order, OrderStatus};
@@ -39,7 +39,11 @@ pub async fn home(
     let q = query.q.as_deref().map(str::trim).unwrap_or_default();
     let q: String = q.chars().take(MAX_SEARCH_CHARS).collect();
     let q = SearchText::parse(&q).map_err(ApiError::invalid)?;
-    let found = catalog::list_books(&state.db.main, q.as_ref(), request).await?;
+    let filter = BookFilter {
+        q: q.clone(),
+        ..BookFilter::default()
+    };
+    let found = catalog::list_books(&state.db.main, &filter, BookSort::Updated, request).await?;
     let (total, books, page) = (found.total, found.items, request.page());
     let pages = page_count(total, request);
     let q = q.as_ref().map(SearchText::as_str);
@@ -55,10 +59,10 @@ pub async fn book(
 ) -> PageResult {
     let ApiPath(PathId(book_id)) = book_id.map_err(|_| ApiError::NotFound)?;
     let viewer = reading::viewer(session.as_ref());
-    let book = catalog::book_detail(&state.db.main, book_id, &viewer)
+    let book = catalog::book_detail(&state.db.main, book_id, &viewer, ChapterPage::first())
         .await?
         .ok_or(ApiError::NotFound)?;
-    let own = viewer.author_id == Some(book.author_id);
+    let own = viewer.author_id == Some(book.book.author_id);
     render("book.html", session.as_ref(), context! { book, own })
 }
 
@@ -70,7 +74,7 @@ pub async fn chapter(
 ) -> PageResult {
     let ApiPath((PathId(book_id), PathId(index_id))) = ids.map_err(|_| ApiError::NotFound)?;
     let viewer = reading::viewer(session.as_ref());
-    let book = catalog::book_detail(&state.db.main, book_id, &viewer)
+    let book = catalog::book_detail(&state.db.main, book_id, &viewer, ChapterPage::first())
         .await?
         .ok_or(ApiError::NotFound)?;
     let at = book
@@ -88,7 +92,7 @@ pub async fn chapter(
     let next = book.chapters.get(at + 1).map(|c| c.id.to_string());
     let for_sale = unowned_vip_from(&book.chapters[at..]);
     let ctx = context! {
-        book_id => book.id.to_string(), book_name => &book.book_name,
+        book_id => book.book.id.to_string(), book_name => &book.book.book_name,
         index_id => summary.id.to_string(), index_name => &summary.index_name,
         price => summary.price, chapter, locked, prev, next, for_sale,
     };

@@ -10,6 +10,7 @@ mod health;
 mod helpers;
 mod hostile;
 mod income;
+mod library;
 mod logins;
 mod money;
 mod observability;
