@@ -104,7 +104,7 @@ macro_rules! book_columns {
 /// Where [`BookSummary`] columns come from; a `WHERE` over `book b` follows.
 macro_rules! book_from {
     () => {
-        r" FROM book b JOIN author a ON a.id = b.author_id
+        r" FROM book b STRAIGHT_JOIN author a ON a.id = b.author_id
            LEFT JOIN book_category c ON c.id = b.category_id"
     };
 }
