@@ -42,7 +42,7 @@ pub(super) struct BookQuery {
     search: Search,
     #[param(value_type = Option<CategoryId>)]
     category_id: Option<String>,
-    #[param(value_type = Option<BookStatus>)]
+    #[param(value_type = Option<BookStatus>, inline)]
     book_status: Option<String>,
     /// true: books with VIP chapters; false: books without
     #[param(value_type = Option<bool>)]
@@ -56,7 +56,7 @@ pub(super) struct BookQuery {
     #[param(value_type = Option<String>, format = DateTime)]
     updated_since: Option<String>,
     /// descending, ties by id descending; default `updated`
-    #[param(value_type = Option<BookSort>)]
+    #[param(value_type = Option<BookSort>, inline)]
     sort: Option<String>,
 }
 
@@ -224,7 +224,7 @@ pub(super) struct RankingQuery {
 #[utoipa::path(
     get, path = "/api/rankings/{kind}", operation_id = "ranking", tag = "catalog", security(()),
     params(
-        ("kind" = RankingKind, Path, description = "anything else is 404"),
+        ("kind" = inline(RankingKind), Path, description = "anything else is 404"),
         RankingQuery,
     ),
     responses((status = 200, body = Ranking), PublicLookupErrors)
