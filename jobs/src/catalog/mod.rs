@@ -104,6 +104,23 @@ pub async fn neighbours(
     })
 }
 
+/// How many chapters of the book come before `index_num` (its place in the chapter list, from
+/// 0): an index-only count over `uk_index_book_num`.
+#[tracing::instrument(skip_all)]
+pub async fn chapters_before(
+    pool: &MySqlPool,
+    book_id: BookId,
+    index_num: i32,
+) -> Result<u32, sqlx::Error> {
+    let before: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM book_index WHERE book_id = ? AND index_num < ?")
+            .bind(book_id)
+            .bind(index_num)
+            .fetch_one(pool)
+            .await?;
+    Ok(u32::try_from(before).unwrap_or(u32::MAX))
+}
+
 #[tracing::instrument(skip_all)]
 pub async fn owns(
     pool: &MySqlPool,

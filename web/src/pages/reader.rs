@@ -74,22 +74,30 @@ pub async fn chapter(
 ) -> PageResult {
     let ApiPath((PathId(book_id), PathId(index_id))) = ids.map_err(|_| ApiError::NotFound)?;
     let viewer = reading::viewer(session.as_ref());
-    let book = catalog::book_detail(&state.db.main, book_id, &viewer, ChapterPage::first())
+    let pool = &state.db.main;
+    let row = catalog::chapter(pool, book_id, index_id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    let at = book
-        .chapters
-        .iter()
-        .position(|c| c.id == index_id)
+    // The page of the chapter list that holds this chapter, however long the book.
+    let before = catalog::chapters_before(pool, book_id, row.index_num).await?;
+    let size = ChapterPage::DEFAULT_SIZE;
+    let page = ChapterPage::of(Some(before / size + 1), None).map_err(ApiError::invalid)?;
+    let book = catalog::book_detail(pool, book_id, &viewer, page)
+        .await?
         .ok_or(ApiError::NotFound)?;
+    let at = (before % size) as usize;
+    if book.chapters.get(at).is_none_or(|c| c.id != index_id) {
+        return Err(ApiError::NotFound.into());
+    }
     let (chapter, locked) = match reading::chapter(&state, &viewer, book_id, index_id).await {
         Ok(chapter) => (Some(chapter), false),
         Err(ApiError::PurchaseRequired { .. } | ApiError::Unauthenticated) => (None, true),
         Err(other) => return Err(other.into()),
     };
     let summary = &book.chapters[at];
-    let prev = at.checked_sub(1).map(|i| book.chapters[i].id.to_string());
-    let next = book.chapters.get(at + 1).map(|c| c.id.to_string());
+    let around = catalog::neighbours(pool, book_id, row.index_num).await?;
+    let prev = around.prev.map(|id| id.to_string());
+    let next = around.next.map(|id| id.to_string());
     let for_sale = unowned_vip_from(&book.chapters[at..]);
     let ctx = context! {
         book_id => book.book.id.to_string(), book_name => &book.book.book_name,

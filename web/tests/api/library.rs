@@ -307,23 +307,14 @@ async fn books_carry_their_details_category_and_a_cover_everywhere() {
         .execute(&app.state.db.main)
         .await
         .unwrap();
-    let listed = list(&app, "?sort=visits").await;
-    let item = listed["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["id"] == alpha.to_string())
-        .unwrap()
-        .clone();
+    let item_of = |answer: Value| -> Value {
+        let items = answer["items"].as_array().unwrap();
+        let item = items.iter().find(|b| b["id"] == alpha.to_string());
+        item.unwrap().clone()
+    };
+    let item = item_of(list(&app, "?sort=visits").await);
     let shown = json(app.get(&format!("/api/books/{alpha}")).await).await;
-    let ranked = json(app.get("/api/rankings/visits").await).await;
-    let in_ranking = ranked["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["id"] == alpha.to_string())
-        .unwrap()
-        .clone();
+    let in_ranking = item_of(json(app.get("/api/rankings/visits").await).await);
     for book in [&item, &shown, &in_ranking] {
         assert_eq!(book["description"], "A <b>bold</b> tale");
         assert_eq!(book["category_id"], "1");
