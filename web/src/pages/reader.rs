@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::{PageError, page_count, render, sign_in_first};
 use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery, ChapterPath, Paging, PathId};
+use crate::library::Visitor;
 use crate::reading;
 use crate::sessions::{MaybeSession, Session};
 use crate::state::AppState;
@@ -66,6 +67,7 @@ pub async fn book(
 pub async fn chapter(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
+    visitor: Visitor,
     ids: Result<ChapterPath, ApiError>,
 ) -> PageResult {
     let ApiPath((PathId(book_id), PathId(index_id))) = ids.map_err(|_| ApiError::NotFound)?;
@@ -78,11 +80,12 @@ pub async fn chapter(
         .iter()
         .position(|c| c.id == index_id)
         .ok_or(ApiError::NotFound)?;
-    let (chapter, locked) = match reading::chapter(&state, &viewer, book_id, index_id).await {
-        Ok(chapter) => (Some(chapter), false),
-        Err(ApiError::PurchaseRequired { .. } | ApiError::Unauthenticated) => (None, true),
-        Err(other) => return Err(other.into()),
-    };
+    let (chapter, locked) =
+        match reading::chapter(&state, &viewer, &visitor, book_id, index_id).await {
+            Ok(chapter) => (Some(chapter), false),
+            Err(ApiError::PurchaseRequired { .. } | ApiError::Unauthenticated) => (None, true),
+            Err(other) => return Err(other.into()),
+        };
     let summary = &book.chapters[at];
     let prev = at.checked_sub(1).map(|i| book.chapters[i].id.to_string());
     let next = book.chapters.get(at + 1).map(|c| c.id.to_string());
