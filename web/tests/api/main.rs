@@ -21,3 +21,5 @@ mod recharge;
 mod recharge_stripe;
 mod sessions;
 mod shedding;
+mod shelf;
+mod visits;
