@@ -39,6 +39,24 @@ async fn rollup(app: &TestApp, admin: As<'_>, body: Value) -> Value {
     app.outcome(admin, &job).await
 }
 
+/// `admin` deletes `chapter` (the reader's newest purchase) and sweeps: the reader is refunded.
+async fn refund_by_deletion(
+    app: &TestApp,
+    admin: &Signed,
+    book: &str,
+    chapter: &str,
+    reader: &Signed,
+) {
+    let deleted = delete_chapter(app, admin.bearer(), book, chapter).await;
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    let sweep = app.sweep(admin.bearer()).await;
+    assert_eq!(
+        code(&app.outcome(admin.bearer(), &sweep).await),
+        "succeeded"
+    );
+    app.wait_refunded(reader.bearer()).await;
+}
+
 fn day(offset_back: u64) -> String {
     (Utc::now().date_naive() - Days::new(offset_back)).to_string()
 }
@@ -67,14 +85,7 @@ async fn income_counts_a_sale_on_its_day_and_a_refund_on_its_own_and_a_rerun_wri
     .unwrap();
     app.create_admin("boss").await;
     let admin = app.sign_in("boss").await;
-    let deleted = delete_chapter(&app, admin.bearer(), &book, &chapters[1]).await;
-    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
-    let sweep = app.sweep(admin.bearer()).await;
-    assert_eq!(
-        code(&app.outcome(admin.bearer(), &sweep).await),
-        "succeeded"
-    );
-    app.wait_refunded(reader.bearer()).await;
+    refund_by_deletion(&app, &admin, &book, &chapters[1], &reader).await;
 
     // Two rollups at once are serialised; each rewrites the same rows.
     let range = json!({ "from": day(1), "to": day(0) });
@@ -237,15 +248,7 @@ async fn book_sales_are_the_chapters_sold_less_refunds_as_of_the_last_rollup() {
     );
     assert_eq!(sales(&app, &book).await, 3);
 
-    // The newest purchase: the one `wait_refunded` watches.
-    let deleted = delete_chapter(&app, admin.bearer(), &book, &chapters[2]).await;
-    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
-    let sweep = app.sweep(admin.bearer()).await;
-    assert_eq!(
-        code(&app.outcome(admin.bearer(), &sweep).await),
-        "succeeded"
-    );
-    app.wait_refunded(reader.bearer()).await;
+    refund_by_deletion(&app, &admin, &book, &chapters[2], &reader).await;
     assert_eq!(
         code(&rollup(&app, admin.bearer(), today).await),
         "succeeded"
