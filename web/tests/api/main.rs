@@ -17,6 +17,7 @@ mod outages;
 mod pages;
 mod payments;
 mod purchases;
+mod read_latency;
 mod recharge;
 mod recharge_stripe;
 mod sessions;
