@@ -8,6 +8,7 @@ use jobs::ids::{BookId, ChapterId};
 use serde::Serialize;
 
 use crate::error::{ApiError, ApiResult};
+use crate::library::Visitor;
 use crate::sessions::Session;
 use crate::state::AppState;
 
@@ -36,10 +37,12 @@ pub struct Chapter {
 }
 
 /// The chapter with its content; a VIP chapter needs a signed-in viewer who owns it (or wrote it,
-/// or is an admin): 401 `unauthenticated` / 402 `purchase_required` otherwise.
+/// or is an admin): 401 `unauthenticated` / 402 `purchase_required` otherwise. A read served
+/// counts as the visitor's visit and records the reader's progress.
 pub async fn chapter(
     state: &AppState,
     viewer: &Viewer,
+    visitor: &Visitor,
     book_id: BookId,
     index_id: ChapterId,
 ) -> ApiResult<Chapter> {
@@ -62,6 +65,9 @@ pub async fn chapter(
         .await?
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("chapter {index_id} has no content")))?;
     let around = catalog::neighbours(&state.db.main, book_id, row.index_num).await?;
+    state
+        .library
+        .record_read(visitor, viewer.user_id, book_id, index_id);
     Ok(Chapter {
         id: row.id,
         book_id: row.book_id,

@@ -12,6 +12,7 @@ use jobs::queues::Queues;
 use redis::aio::ConnectionManager;
 
 use crate::hashing::Hasher;
+use crate::library::Library;
 use crate::rankings::Rankings;
 use crate::wakeup::Wakeups;
 
@@ -29,6 +30,8 @@ pub struct Shared {
     pub status: StatusStore,
     pub wakeups: Wakeups,
     pub hasher: Hasher,
+    /// Visits and reading progress recorded by chapter reads.
+    pub library: Library,
     /// Rankings computed at most once per `library.ranking_ttl_secs`.
     pub rankings: Rankings,
     /// The payment providers switched on.

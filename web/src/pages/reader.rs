@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::{PageError, page_count, render, sign_in_first};
 use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery, ChapterPath, Paging, PathId};
+use crate::library::Visitor;
 use crate::reading;
 use crate::sessions::{MaybeSession, Session};
 use crate::state::AppState;
@@ -70,6 +71,7 @@ pub async fn book(
 pub async fn chapter(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
+    visitor: Visitor,
     ids: Result<ChapterPath, ApiError>,
 ) -> PageResult {
     let ApiPath((PathId(book_id), PathId(index_id))) = ids.map_err(|_| ApiError::NotFound)?;
@@ -89,11 +91,12 @@ pub async fn chapter(
     if book.chapters.get(at).is_none_or(|c| c.id != index_id) {
         return Err(ApiError::NotFound.into());
     }
-    let (chapter, locked) = match reading::chapter(&state, &viewer, book_id, index_id).await {
-        Ok(chapter) => (Some(chapter), false),
-        Err(ApiError::PurchaseRequired { .. } | ApiError::Unauthenticated) => (None, true),
-        Err(other) => return Err(other.into()),
-    };
+    let (chapter, locked) =
+        match reading::chapter(&state, &viewer, &visitor, book_id, index_id).await {
+            Ok(chapter) => (Some(chapter), false),
+            Err(ApiError::PurchaseRequired { .. } | ApiError::Unauthenticated) => (None, true),
+            Err(other) => return Err(other.into()),
+        };
     let summary = &book.chapters[at];
     let around = catalog::neighbours(pool, book_id, row.index_num).await?;
     let prev = around.prev.map(|id| id.to_string());

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::errors::{PublicLookupErrors, ReadChapterErrors, SearchErrors};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery, ChapterPath, Paging, PathId, Search};
+use crate::library::Visitor;
 use crate::reading::{self, Chapter};
 use crate::sessions::MaybeSession;
 use crate::state::AppState;
@@ -183,11 +184,12 @@ pub(super) async fn show(
 pub(super) async fn read(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
+    visitor: Visitor,
     ApiPath(ids): ChapterPath,
 ) -> ApiResult<Json<Chapter>> {
     let (PathId(book_id), PathId(index_id)) = ids;
     let viewer = reading::viewer(session.as_ref());
-    reading::chapter(&state, &viewer, book_id, index_id)
+    reading::chapter(&state, &viewer, &visitor, book_id, index_id)
         .await
         .map(Json)
 }

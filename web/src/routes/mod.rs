@@ -23,6 +23,7 @@ mod me;
 mod payments;
 mod purchases;
 mod recharge;
+mod shelf;
 
 /// The OpenAPI 3 document of the JSON API, generated from the handlers and their types.
 #[derive(utoipa::OpenApi)]
@@ -35,6 +36,7 @@ mod recharge;
         author::register, author_books::list, author_books::create, author_books::publish,
         author_books::add_chapter, author_books::delete_chapter, book_details::edit,
         follows::follow, follows::unfollow, follows::feed,
+        shelf::list, shelf::add, shelf::remove, shelf::history,
         admin::sessions, admin::kick, admin::freeze, admin::unfreeze, admin::users,
         credits::credit, credits::sweep,
         income::author_income, income::stats, income::rollup,
@@ -79,6 +81,7 @@ pub fn router(settings: &Settings) -> Router<AppState> {
         .merge(author_books::router())
         .merge(book_details::router())
         .merge(follows::router())
+        .merge(shelf::router())
         .merge(admin::router())
         .merge(books::router())
         .merge(purchases::router())
