@@ -1,17 +1,16 @@
 //! `bench reads`: what readers load most (the home page, a book page, a chapter through the
 //! API, a filtered search) over HTTP against `web serve`, next to the same reads straight
 //! against MySQL in the same run: the catalog functions the handlers call (and the content
-//! shard read), or for the search the SQL its filter and sort stand for. The ratio web/direct
-//! is the figure. A request that fails is counted and reported, never fatal: a route that is
+//! shard read). The ratio web/direct is the figure. A request that fails is counted and reported, never fatal: a route that is
 //! not there yet shows as errors.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use jobs::catalog::{self, Viewer};
+use jobs::catalog::{self, BookFilter, BookSort, ChapterPage, Viewer};
 use jobs::db::Db;
-use jobs::ids::{BookId, ChapterId};
+use jobs::ids::{BookId, CategoryId, ChapterId};
 use jobs::paging::PageRequest;
 
 use crate::setup::Fixture;
@@ -23,7 +22,7 @@ enum Read {
     Home,
     Book(BookId),
     Chapter(BookId, ChapterId),
-    Search(i32),
+    Search(CategoryId),
 }
 
 impl Read {
@@ -52,10 +51,12 @@ impl Read {
         let viewer = Viewer::default();
         Ok(match self {
             Read::Home => {
-                catalog::list_books(&db.main, None, PageRequest::default()).await?;
+                let all = BookFilter::default();
+                catalog::list_books(&db.main, &all, BookSort::Updated, PageRequest::default())
+                    .await?;
                 true
             }
-            Read::Book(book) => catalog::book_detail(&db.main, book, &viewer)
+            Read::Book(book) => catalog::book_detail(&db.main, book, &viewer, ChapterPage::first())
                 .await?
                 .is_some(),
             Read::Chapter(book, index) => {
@@ -64,35 +65,22 @@ impl Read {
                 row.is_some() && text.is_some()
             }
             Read::Search(category) => {
-                search(db, category).await?;
+                let filter = BookFilter {
+                    category_id: Some(category),
+                    ..BookFilter::default()
+                };
+                let size = PageRequest::new(None, Some(20)).map_err(anyhow::Error::msg)?;
+                catalog::list_books(&db.main, &filter, BookSort::Visits, size).await?;
                 true
             }
         })
     }
 }
 
-/// The filtered search's two statements: the count, and the first page by visits (ties by id).
-async fn search(db: &Db, category: i32) -> Result<(), sqlx::Error> {
-    let _total: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM book WHERE status = 1 AND category_id = ?")
-            .bind(category)
-            .fetch_one(&db.main)
-            .await?;
-    let _page: Vec<(BookId, String, i64)> = sqlx::query_as(
-        r"SELECT b.id, b.book_name, b.visit_count FROM book b JOIN author a ON a.id = b.author_id
-          WHERE b.status = 1 AND b.category_id = ?
-          ORDER BY b.visit_count DESC, b.id DESC LIMIT 20",
-    )
-    .bind(category)
-    .fetch_all(&db.main)
-    .await?;
-    Ok(())
-}
-
 /// The demo catalog's reads: its book with the most chapters, that book's first free chapter
 /// and its category.
 async fn reads(db: &Db) -> anyhow::Result<[Read; 4]> {
-    let (book, category): (BookId, i32) = sqlx::query_as(
+    let (book, category): (BookId, CategoryId) = sqlx::query_as(
         r"SELECT id, category_id FROM book WHERE status = 1 AND category_id IS NOT NULL
           ORDER BY chapter_count DESC, id LIMIT 1",
     )

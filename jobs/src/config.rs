@@ -559,13 +559,33 @@ impl LibrarySettings {
         if !(1..=86_400).contains(&self.visit_window_secs) {
             return invalid("library.visit_window_secs", "must be 1..=86400");
         }
-        if !(1..=3600).contains(&self.visit_flush_interval_secs) {
-            return invalid("library.visit_flush_interval_secs", "must be 1..=3600");
+        let flush = self.visit_flush_interval_secs;
+        let divides = match flush {
+            1..60 => 60u64.is_multiple_of(flush),
+            60..=3600 => flush.is_multiple_of(60) && 3600u64.is_multiple_of(flush),
+            _ => false,
+        };
+        if !divides {
+            return invalid(
+                "library.visit_flush_interval_secs",
+                "must divide a minute (1, 2, ... 30) or be whole minutes dividing an hour",
+            );
         }
         if !(1..=3600).contains(&self.ranking_ttl_secs) {
             return invalid("library.ranking_ttl_secs", "must be 1..=3600");
         }
         Ok(())
+    }
+}
+
+impl LibrarySettings {
+    /// The `visit_flush` schedule (cron with seconds, UTC): every `visit_flush_interval_secs`.
+    pub fn visit_flush_cron(&self) -> String {
+        match self.visit_flush_interval_secs {
+            secs @ 1..60 => format!("*/{secs} * * * * *"),
+            3600 => "0 0 * * * *".to_owned(),
+            secs => format!("0 */{} * * * *", secs / 60),
+        }
     }
 }
 
@@ -744,5 +764,19 @@ mod payment_tests {
         assert!(error_of(&settings).contains("income.rollup_interval_secs"));
         settings.income.rollup_interval_secs = 3600;
         assert_eq!(settings.income.rollup_cron(), "0 0 * * * *");
+    }
+
+    #[test]
+    fn the_visit_flush_runs_on_intervals_a_cron_can_keep() {
+        let mut settings = defaults();
+        assert_eq!(settings.library.visit_flush_cron(), "*/30 * * * * *");
+        settings.library.visit_flush_interval_secs = 7;
+        assert!(error_of(&settings).contains("library.visit_flush_interval_secs"));
+        settings.library.visit_flush_interval_secs = 90;
+        assert!(error_of(&settings).contains("library.visit_flush_interval_secs"));
+        settings.library.visit_flush_interval_secs = 300;
+        assert_eq!(settings.library.visit_flush_cron(), "0 */5 * * * *");
+        settings.library.visit_flush_interval_secs = 3600;
+        assert_eq!(settings.library.visit_flush_cron(), "0 0 * * * *");
     }
 }

@@ -206,7 +206,33 @@ async fn rewrite_days(
         .rows_affected();
         tx.commit().await?;
     }
+    refresh_sales(conn, days).await?;
     Ok(written)
+}
+
+/// `book.sales` (chapters sold, refunds excluded) recounted from the buy records for every book
+/// bought or refunded in the range: derived here, never bumped inside a purchase.
+async fn refresh_sales(conn: &mut PoolConnection<MySql>, days: DayRange) -> sqlx::Result<()> {
+    let (start, end) = days.instants();
+    sqlx::query(
+        r"UPDATE book b
+          JOIN (SELECT touched.book_id, COUNT(r.id) AS sales
+                FROM (SELECT book_id FROM user_buy_record WHERE create_time >= ? AND create_time < ?
+                      UNION
+                      SELECT book_id FROM user_buy_record WHERE refund_time >= ? AND refund_time < ?
+                     ) touched
+                LEFT JOIN user_buy_record r
+                       ON r.book_id = touched.book_id AND r.refund_status = 0
+                GROUP BY touched.book_id) x ON b.id = x.book_id
+          SET b.sales = x.sales",
+    )
+    .bind(start)
+    .bind(end)
+    .bind(start)
+    .bind(end)
+    .execute(&mut **conn)
+    .await?;
+    Ok(())
 }
 
 /// How income is summed: per UTC day (`2026-12-01`) or month (`2026-12`).

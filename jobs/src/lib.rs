@@ -29,6 +29,8 @@ pub mod redis_conn;
 pub mod refund;
 pub mod runtime;
 pub mod shard;
+pub mod shelf;
 pub mod shutdown;
 pub mod telemetry;
 pub mod users;
+pub mod visits;

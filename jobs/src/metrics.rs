@@ -18,6 +18,14 @@ pub const CLOCK_BACKWARDS: &str = "novel_clock_backwards_total";
 /// Purchase jobs per grouped transaction (workers only): how much a busy worker batches.
 pub const PURCHASE_GROUP: &str = "novel_purchase_group_size";
 
+/// Chapter reads counted as visits (the first of a book per reader per window; no crawlers).
+pub const VISITS: &str = "novel_visits_total";
+/// Visits that could not be counted (Redis failed; the read was served).
+pub const VISIT_ERRORS: &str = "novel_visit_errors_total";
+/// Reading progress not recorded, by `reason`: `full` (the web tier's queue was full) or
+/// `error` (the batch write failed).
+pub const PROGRESS_DROPPED: &str = "novel_progress_dropped_total";
+
 /// Payment events by provider and what became of them ([`PAYMENT_OUTCOMES`]).
 pub const PAYMENTS: &str = "novel_payments_total";
 /// Coins credited by paid recharge orders.

@@ -11,6 +11,7 @@ use crate::payments::expiry::OrderExpiryJob;
 use crate::payments::recharge::RechargeJob;
 use crate::purchase::{BatchPurchaseJob, PurchaseJob};
 use crate::refund::{RefundJob, RefundSweepJob};
+use crate::visits::VisitFlushJob;
 
 /// Handles to every queue (for producers, and for the worker's consumers: `batch_size`).
 #[derive(Clone)]
@@ -22,6 +23,7 @@ pub struct Queues {
     pub income_rollup: RedisStorage<IncomeRollupJob>,
     pub recharge: RedisStorage<RechargeJob>,
     pub order_expiry: RedisStorage<OrderExpiryJob>,
+    pub visit_flush: RedisStorage<VisitFlushJob>,
 }
 
 impl Queues {
@@ -40,6 +42,7 @@ impl Queues {
             income_rollup: storage(redis, config(Kind::IncomeRollup)),
             recharge: storage(redis, config(Kind::Recharge)),
             order_expiry: storage(redis, config(Kind::OrderExpiry)),
+            visit_flush: storage(redis, config(Kind::VisitFlush)),
         }
     }
 }

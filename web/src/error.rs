@@ -32,6 +32,8 @@ pub enum ApiError {
     PurchaseRequired { price: Coins },
     #[error("{0}")]
     Conflict(String),
+    #[error("the shelf is full: remove a book first")]
+    ShelfFull,
     #[error("this Idempotency-Key was used with another request (method, path or body)")]
     IdempotencyKeyReused,
     #[error("request body too large")]
@@ -54,7 +56,7 @@ impl ApiError {
             Self::SessionFrozen | Self::CsrfMismatch | Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::PurchaseRequired { .. } => StatusCode::PAYMENT_REQUIRED,
-            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Conflict(_) | Self::ShelfFull => StatusCode::CONFLICT,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -75,6 +77,7 @@ impl ApiError {
             Self::NotFound => "not_found",
             Self::PurchaseRequired { .. } => "purchase_required",
             Self::Conflict(_) => "conflict",
+            Self::ShelfFull => "shelf_full",
             Self::TooLarge => "too_large",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::RateLimited { .. } => "rate_limited",

@@ -22,8 +22,10 @@ pub mod error;
 pub mod extract;
 pub mod hashing;
 mod idempotency;
+pub mod library;
 mod observe;
 pub mod pages;
+pub mod rankings;
 pub mod reading;
 mod routes;
 pub mod sessions;
@@ -51,6 +53,8 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         status: StatusStore::new(redis.clone(), prefix, settings.jobs.result_ttl_secs),
         wakeups: wakeup::Wakeups::start(&settings.redis),
         hasher: hashing::Hasher::new(&settings.http),
+        rankings: rankings::Rankings::new(Duration::from_secs(settings.library.ranking_ttl_secs)),
+        library: library::Library::start(&db, redis.clone(), prefix, &settings.library),
         providers: Providers::from_settings(&settings.payments)?,
         http: reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
@@ -113,7 +117,8 @@ pub async fn serve(
     let handle = jobs::exporter::install();
     sessions::register_metrics();
     hashing::register_metrics();
-    let (db, ids) = (state.db.clone(), state.ids.clone());
+    library::register_metrics();
+    let closing = state.clone();
     let metrics =
         tokio::spawn(
             async move { axum::serve(metrics_listener, jobs::exporter::router(handle)).await },
@@ -126,7 +131,8 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await?;
     metrics.abort();
-    ids.shutdown().await;
-    db.close().await;
+    closing.library.close().await;
+    closing.ids.shutdown().await;
+    closing.db.close().await;
     Ok(())
 }

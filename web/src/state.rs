@@ -12,6 +12,8 @@ use jobs::queues::Queues;
 use redis::aio::ConnectionManager;
 
 use crate::hashing::Hasher;
+use crate::library::Library;
+use crate::rankings::Rankings;
 use crate::wakeup::Wakeups;
 
 /// One pointer: axum clones the state for every extractor of every request, and the parts
@@ -28,6 +30,10 @@ pub struct Shared {
     pub status: StatusStore,
     pub wakeups: Wakeups,
     pub hasher: Hasher,
+    /// Visits and reading progress recorded by chapter reads.
+    pub library: Library,
+    /// Rankings computed at most once per `library.ranking_ttl_secs`.
+    pub rankings: Rankings,
     /// The payment providers switched on.
     pub providers: Providers,
     /// Outbound HTTP (the sandbox delivering its events to a webhook).

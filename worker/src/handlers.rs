@@ -18,6 +18,8 @@ use jobs::payments::recharge::{self, RechargeJob};
 use jobs::purchase::{BatchPurchaseJob, PurchaseJob};
 use jobs::queues::Queues;
 use jobs::refund::{self, RefundJob, RefundSweepJob};
+use jobs::visits::{self, VisitFlushJob};
+use redis::aio::ConnectionManager;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tracing::Instrument;
@@ -36,6 +38,9 @@ pub struct WorkerState {
     /// The payment providers switched on (the expiry asks them about lost events).
     pub providers: Arc<Providers>,
     pub deadlock_retries: u32,
+    /// For the jobs that keep their data in Redis (`visit_flush`), under `prefix`.
+    pub redis: ConnectionManager,
+    pub prefix: Arc<str>,
 }
 
 /// A job kind as this worker runs it.
@@ -104,6 +109,14 @@ impl Handler for OrderExpiryJob {
             status: &state.status,
         };
         expiry::run(&state.db.main, &state.providers, queue, self).await
+    }
+}
+
+impl Handler for VisitFlushJob {
+    const COINS: &'static str = "spent";
+    async fn run(&self, state: &WorkerState, _attempt: i32) -> anyhow::Result<Done> {
+        let mut redis = state.redis.clone();
+        visits::run(&state.db.main, &mut redis, &state.prefix, self).await
     }
 }
 

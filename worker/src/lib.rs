@@ -21,6 +21,7 @@ use jobs::payments::recharge::RechargeJob;
 use jobs::purchase::{BatchPurchaseJob, PurchaseJob};
 use jobs::queues::Queues;
 use jobs::refund::{RefundJob, RefundSweepJob};
+use jobs::visits::VisitFlushJob;
 use redis::aio::ConnectionManager;
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
@@ -105,6 +106,8 @@ impl Worker {
             purchases: grouping::Purchases::start(committer, batch_size),
             providers: Arc::new(Providers::from_settings(&settings.payments)?),
             deadlock_retries: retries,
+            redis: redis.clone(),
+            prefix: prefix.as_str().into(),
         };
         let router = jobs::exporter::router(handle);
         let metrics_server =
@@ -139,6 +142,10 @@ impl Worker {
             &settings.payments.order_expiry_cron,
             "payments.order_expiry_cron",
         )?;
+        let flush = cron_schedule(
+            &settings.library.visit_flush_cron(),
+            "library.visit_flush_interval_secs",
+        )?;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let reaper = tokio::spawn(reaper::run(
             state.clone(),
@@ -164,6 +171,7 @@ impl Worker {
         let monitor = consumers.add::<IncomeRollupJob>(monitor, "rollup");
         let monitor = consumers.add::<RechargeJob>(monitor, "recharge");
         let monitor = consumers.add::<OrderExpiryJob>(monitor, "expiry");
+        let monitor = consumers.add::<VisitFlushJob>(monitor, "visits");
         let redis_url = settings.redis.url.expose_secret().to_owned();
         pickup::listen(redis_url, consumers.announcements);
         let cron = |scheduled, schedule: ::cron::Schedule| {
@@ -185,6 +193,7 @@ impl Worker {
             .register(cron(Scheduled::RefundSweep, sweep))
             .register(cron(Scheduled::IncomeRollup, rollup))
             .register(cron(Scheduled::OrderExpiry, expiry))
+            .register(cron(Scheduled::VisitFlush, flush))
             .should_restart(|_, _| true)
             .shutdown_timeout(Duration::from_secs(30))
             .run_with_signal(async move {

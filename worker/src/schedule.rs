@@ -1,5 +1,5 @@
-//! The cron schedules (refund sweep, income rollup, order expiry): every worker ticks, exactly one enqueues
-//! the job of each tick.
+//! The cron schedules (refund sweep, income rollup, order expiry, visit flush): every worker
+//! ticks, exactly one enqueues the job of each tick.
 
 use apalis::prelude::{BoxDynError, Data};
 use apalis_cron::Tick;
@@ -8,6 +8,7 @@ use jobs::income::{self, IncomeRollupJob};
 use jobs::job::{Job, JobId, submit};
 use jobs::payments::expiry::OrderExpiryJob;
 use jobs::refund::RefundSweepJob;
+use jobs::visits::VisitFlushJob;
 use redis::aio::ConnectionManager;
 
 use crate::handlers::WorkerState;
@@ -18,6 +19,7 @@ pub enum Scheduled {
     RefundSweep,
     IncomeRollup,
     OrderExpiry,
+    VisitFlush,
 }
 
 #[derive(Clone)]
@@ -36,6 +38,7 @@ pub async fn on_tick(tick: Tick, state: Data<CronState>) -> Result<(), BoxDynErr
         Scheduled::RefundSweep => (RefundSweepJob::KIND, 0),
         Scheduled::IncomeRollup => (IncomeRollupJob::KIND, 1),
         Scheduled::OrderExpiry => (OrderExpiryJob::KIND, 2),
+        Scheduled::VisitFlush => (VisitFlushJob::KIND, 3),
     };
     let claim: Option<String> = redis::cmd("SET")
         .arg(format!("{}:cron:{}:{at}", state.prefix, kind.as_str()))
@@ -78,6 +81,14 @@ pub async fn on_tick(tick: Tick, state: Data<CronState>) -> Result<(), BoxDynErr
                 enqueued_at_ms,
             };
             submit::enqueue(&worker.queues.order_expiry, &worker.status, job).await?;
+        }
+        Scheduled::VisitFlush => {
+            let job = VisitFlushJob {
+                job_id: job_id.clone(),
+                requested_by: UserId::NOBODY,
+                enqueued_at_ms,
+            };
+            submit::enqueue(&worker.queues.visit_flush, &worker.status, job).await?;
         }
     }
     tracing::info!(

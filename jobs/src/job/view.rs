@@ -15,10 +15,11 @@ pub enum Kind {
     IncomeRollup,
     Recharge,
     OrderExpiry,
+    VisitFlush,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 8] = [
         Kind::Purchase,
         Kind::BatchPurchase,
         Kind::Refund,
@@ -26,6 +27,7 @@ impl Kind {
         Kind::IncomeRollup,
         Kind::Recharge,
         Kind::OrderExpiry,
+        Kind::VisitFlush,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -37,6 +39,7 @@ impl Kind {
             Kind::IncomeRollup => "income_rollup",
             Kind::Recharge => "recharge",
             Kind::OrderExpiry => "order_expiry",
+            Kind::VisitFlush => "visit_flush",
         }
     }
 

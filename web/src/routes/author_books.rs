@@ -61,7 +61,7 @@ pub(super) struct BookCreated {
 }
 
 /// Checks a required text field: trimmed, 1 to `max` characters.
-fn text<'a>(field: &str, value: &'a str, max: usize) -> ApiResult<&'a str> {
+pub(super) fn text<'a>(field: &str, value: &'a str, max: usize) -> ApiResult<&'a str> {
     let value = value.trim();
     if value.is_empty() || value.chars().count() > max {
         return Err(ApiError::invalid(format!("{field}: 1 to {max} characters")));
@@ -86,7 +86,11 @@ pub(super) async fn create(
 }
 
 /// 404 when there is no such book, 403 when it is someone else's (admins may change any).
-async fn may_edit(state: &AppState, session: &Session, book_id: BookId) -> ApiResult<()> {
+pub(super) async fn may_edit(
+    state: &AppState,
+    session: &Session,
+    book_id: BookId,
+) -> ApiResult<()> {
     let author_id = authoring::book_author(&state.db.main, book_id)
         .await?
         .ok_or(ApiError::NotFound)?;

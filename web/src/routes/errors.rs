@@ -14,6 +14,10 @@ const PURCHASE_REQUIRED: Answer = (402, "purchase required");
 const FORBIDDEN: Answer = (403, "frozen, CSRF or forbidden");
 const NOT_FOUND: Answer = (404, "not found");
 const CONFLICT: Answer = (409, "conflict");
+const SHELF_FULL: Answer = (
+    409,
+    "shelf_full: the shelf holds `library.shelf_limit` books",
+);
 const TOO_LARGE: Answer = (413, "body too large");
 const KEY_REUSED: Answer = (422, "Idempotency-Key used with another request");
 const RATE_LIMITED: Answer = (429, "rate limited");
@@ -69,6 +73,8 @@ error_sets! {
     ListErrors: [INVALID, UNAUTHENTICATED, FORBIDDEN, UNAVAILABLE];
     /// A signed-in call on one thing named by id.
     LookupErrors: [INVALID, UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, UNAVAILABLE];
+    /// Adding a book to the shelf, which may be full.
+    ShelveErrors: [INVALID, UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, SHELF_FULL, UNAVAILABLE];
     /// An admin call on one account named in the path.
     AccountErrors: [UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, UNAVAILABLE];
     /// A signed-in call with a JSON body.

@@ -10,6 +10,7 @@ mod admin_orders;
 mod auth;
 mod author;
 mod author_books;
+mod book_details;
 mod books;
 mod credits;
 mod errors;
@@ -22,6 +23,7 @@ mod me;
 mod payments;
 mod purchases;
 mod recharge;
+mod shelf;
 
 /// The OpenAPI 3 document of the JSON API, generated from the handlers and their types.
 #[derive(utoipa::OpenApi)]
@@ -32,12 +34,13 @@ mod recharge;
         auth::register, auth::login, auth::logout, me::show, me::change_password,
         history::purchases, history::ledger,
         author::register, author_books::list, author_books::create, author_books::publish,
-        author_books::add_chapter, author_books::delete_chapter,
+        author_books::add_chapter, author_books::delete_chapter, book_details::edit,
         follows::follow, follows::unfollow, follows::feed,
+        shelf::list, shelf::add, shelf::remove, shelf::history,
         admin::sessions, admin::kick, admin::freeze, admin::unfreeze, admin::users,
         credits::credit, credits::sweep,
         income::author_income, income::stats, income::rollup,
-        books::list, books::show, books::read,
+        books::list, books::show, books::read, books::categories, books::ranking,
         purchases::buy, purchases::buy_batch, jobs::show,
         recharge::packages, recharge::create_order, recharge::show_order, recharge::my_orders,
         payments::webhook, admin_orders::list, admin_orders::resolve,
@@ -76,7 +79,9 @@ pub fn router(settings: &Settings) -> Router<AppState> {
         .merge(me::router())
         .merge(author::router())
         .merge(author_books::router())
+        .merge(book_details::router())
         .merge(follows::router())
+        .merge(shelf::router())
         .merge(admin::router())
         .merge(books::router())
         .merge(purchases::router())

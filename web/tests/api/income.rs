@@ -39,6 +39,24 @@ async fn rollup(app: &TestApp, admin: As<'_>, body: Value) -> Value {
     app.outcome(admin, &job).await
 }
 
+/// `admin` deletes `chapter` (the reader's newest purchase) and sweeps: the reader is refunded.
+async fn refund_by_deletion(
+    app: &TestApp,
+    admin: &Signed,
+    book: &str,
+    chapter: &str,
+    reader: &Signed,
+) {
+    let deleted = delete_chapter(app, admin.bearer(), book, chapter).await;
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    let sweep = app.sweep(admin.bearer()).await;
+    assert_eq!(
+        code(&app.outcome(admin.bearer(), &sweep).await),
+        "succeeded"
+    );
+    app.wait_refunded(reader.bearer()).await;
+}
+
 fn day(offset_back: u64) -> String {
     (Utc::now().date_naive() - Days::new(offset_back)).to_string()
 }
@@ -67,14 +85,7 @@ async fn income_counts_a_sale_on_its_day_and_a_refund_on_its_own_and_a_rerun_wri
     .unwrap();
     app.create_admin("boss").await;
     let admin = app.sign_in("boss").await;
-    let deleted = delete_chapter(&app, admin.bearer(), &book, &chapters[1]).await;
-    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
-    let sweep = app.sweep(admin.bearer()).await;
-    assert_eq!(
-        code(&app.outcome(admin.bearer(), &sweep).await),
-        "succeeded"
-    );
-    app.wait_refunded(reader.bearer()).await;
+    refund_by_deletion(&app, &admin, &book, &chapters[1], &reader).await;
 
     // Two rollups at once are serialised; each rewrites the same rows.
     let range = json!({ "from": day(1), "to": day(0) });
@@ -204,4 +215,43 @@ async fn income_is_for_authors_of_their_own_books_over_a_bounded_range() {
         )
         .await;
     expect_error(positional, StatusCode::BAD_REQUEST, "invalid_request").await;
+}
+
+async fn sales(app: &TestApp, book: &str) -> i64 {
+    sqlx::query_scalar("SELECT sales FROM book WHERE id = ?")
+        .bind(book.parse::<i64>().unwrap())
+        .fetch_one(&app.state.db.main)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn book_sales_are_the_chapters_sold_less_refunds_as_of_the_last_rollup() {
+    let app = spawn_app().await;
+    let _worker = WorkerProcess::spawn(&app.state.settings);
+    let writer = author(&app, "writer").await;
+    let (book, chapters) = vip_book(&app, &writer, 3).await;
+    let reader = app.reader_with_coins("reader", 100).await;
+    for chapter in &chapters {
+        assert_eq!(
+            code(&app.buy_and_wait(reader.bearer(), chapter).await),
+            "succeeded"
+        );
+    }
+    assert_eq!(sales(&app, &book).await, 0, "never bumped by a purchase");
+    app.create_admin("boss").await;
+    let admin = app.sign_in("boss").await;
+    let today = json!({ "from": day(0), "to": day(0) });
+    assert_eq!(
+        code(&rollup(&app, admin.bearer(), today.clone()).await),
+        "succeeded"
+    );
+    assert_eq!(sales(&app, &book).await, 3);
+
+    refund_by_deletion(&app, &admin, &book, &chapters[2], &reader).await;
+    assert_eq!(
+        code(&rollup(&app, admin.bearer(), today).await),
+        "succeeded"
+    );
+    assert_eq!(sales(&app, &book).await, 2);
 }
