@@ -1,5 +1,5 @@
-//! An author's books and chapters: create, publish, add and delete chapters. Only the book's
-//! own author (or an admin) may change a book.
+//! An author's books and chapters: create, publish, add and delete chapters (editing one is
+//! `chapter_edit`'s). Only the book's own author (or an admin) may change a book.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -25,7 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/author/books/{book_id}/chapters", post(add_chapter))
         .route(
             "/api/author/books/{book_id}/chapters/{index_id}",
-            delete(delete_chapter),
+            delete(delete_chapter).patch(super::chapter_edit::edit),
         )
 }
 
@@ -61,12 +61,20 @@ pub(super) struct BookCreated {
 }
 
 /// Checks a required text field: trimmed, 1 to `max` characters.
-fn text<'a>(field: &str, value: &'a str, max: usize) -> ApiResult<&'a str> {
+pub(super) fn text<'a>(field: &str, value: &'a str, max: usize) -> ApiResult<&'a str> {
     let value = value.trim();
     if value.is_empty() || value.chars().count() > max {
         return Err(ApiError::invalid(format!("{field}: 1 to {max} characters")));
     }
     Ok(value)
+}
+
+/// Checks a chapter's text: not blank, at most 200 000 characters (kept as written).
+pub(super) fn chapter_text(content: &str) -> ApiResult<&str> {
+    if content.trim().is_empty() || content.chars().count() > MAX_CONTENT_CHARS {
+        return Err(ApiError::invalid("content: 1 to 200000 characters"));
+    }
+    Ok(content)
 }
 
 #[utoipa::path(
@@ -86,7 +94,11 @@ pub(super) async fn create(
 }
 
 /// 404 when there is no such book, 403 when it is someone else's (admins may change any).
-async fn may_edit(state: &AppState, session: &Session, book_id: BookId) -> ApiResult<()> {
+pub(super) async fn may_edit(
+    state: &AppState,
+    session: &Session,
+    book_id: BookId,
+) -> ApiResult<()> {
     let author_id = authoring::book_author(&state.db.main, book_id)
         .await?
         .ok_or(ApiError::NotFound)?;
@@ -145,13 +157,11 @@ pub(super) async fn add_chapter(
     may_edit(&state, &session, book_id).await?;
     let ApiJson(body) = body?;
     let index_name = text("index_name", &body.index_name, MAX_CHAPTER_NAME)?;
-    if body.content.trim().is_empty() || body.content.chars().count() > MAX_CONTENT_CHARS {
-        return Err(ApiError::invalid("content: 1 to 200000 characters"));
-    }
+    let content = chapter_text(&body.content)?;
     let chapter = NewChapter {
         book_id,
         index_name,
-        content: &body.content,
+        content,
         is_vip: body.is_vip,
     };
     let AddedChapter { index_id, price } =
@@ -185,7 +195,7 @@ pub(super) async fn delete_chapter(
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn authoring_error(error: AuthoringError) -> ApiError {
+pub(super) fn authoring_error(error: AuthoringError) -> ApiError {
     match error {
         AuthoringError::NotFound => ApiError::NotFound,
         AuthoringError::Id(error) => error.into(),

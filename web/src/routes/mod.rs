@@ -11,6 +11,7 @@ mod auth;
 mod author;
 mod author_books;
 mod books;
+mod chapter_edit;
 mod credits;
 mod errors;
 mod follows;
@@ -33,7 +34,7 @@ mod shelf;
         auth::register, auth::login, auth::logout, me::show, me::change_password,
         history::purchases, history::ledger,
         author::register, author_books::list, author_books::create, author_books::publish,
-        author_books::add_chapter, author_books::delete_chapter,
+        author_books::add_chapter, author_books::delete_chapter, chapter_edit::edit,
         follows::follow, follows::unfollow, follows::feed,
         shelf::list, shelf::add, shelf::remove, shelf::history,
         admin::sessions, admin::kick, admin::freeze, admin::unfreeze, admin::users,
