@@ -15,6 +15,7 @@ fn member(job_id: &str, user_id: UserId, kind: Kind, index_ids: Vec<ChapterId>) 
             user_id,
             kind,
             index_ids,
+            max_spent: None,
         },
         attempt: 1,
     }
