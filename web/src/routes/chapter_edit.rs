@@ -8,27 +8,56 @@ use jobs::coins::Coins;
 use jobs::ids::ChapterId;
 use serde::{Deserialize, Serialize};
 
-use super::author_books::{MAX_CHAPTER_NAME, authoring_error, chapter_text, may_edit, text};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Schema, Type};
+
+use super::author_books::{
+    MAX_CHAPTER_NAME, MAX_CONTENT_CHARS, authoring_error, chapter_text, may_edit, text,
+};
 use super::errors::WriteToErrors;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ChapterPath, PathId};
 use crate::sessions::EditorSession;
 use crate::state::AppState;
 
-/// At least one field; `null` counts as absent.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+/// At least one field; `null` counts as absent. Its schema is written out below: the derive
+/// turns `min_properties` into `maxProperties` (utoipa 5.5).
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[schema(min_properties = 1)]
 pub(super) struct ChapterPatch {
-    /// 1 to 100 characters, not blank (trimmed)
-    #[schema(min_length = 1, max_length = 100, pattern = "\\S", nullable = false)]
     index_name: Option<String>,
-    /// 1 to 200 000 characters, not blank
-    #[schema(min_length = 1, max_length = 200000, pattern = "\\S", nullable = false)]
     content: Option<String>,
-    #[schema(nullable = false)]
     is_vip: Option<bool>,
 }
+
+impl utoipa::PartialSchema for ChapterPatch {
+    fn schema() -> RefOr<Schema> {
+        let text = |description: &str, max: usize| {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .description(Some(description))
+                .min_length(Some(1))
+                .max_length(Some(max))
+                .pattern(Some("\\S"))
+        };
+        ObjectBuilder::new()
+            .description(Some("At least one field; each as when adding a chapter."))
+            .property(
+                "index_name",
+                text("1 to 100 characters, not blank (trimmed)", MAX_CHAPTER_NAME),
+            )
+            .property(
+                "content",
+                text("1 to 200 000 characters, not blank", MAX_CONTENT_CHARS),
+            )
+            .property("is_vip", ObjectBuilder::new().schema_type(Type::Boolean))
+            .min_properties(Some(1))
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ChapterPatch {}
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct ChapterEdited {
