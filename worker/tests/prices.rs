@@ -5,33 +5,10 @@ use jobs::chapter_edit::{self, ChapterEdit};
 use jobs::coins::Coins;
 use jobs::db::Db;
 use jobs::ids::{BookId, ChapterId, UserId};
-use jobs::job::{JobId, JobView, Kind};
-use jobs::purchase::Order;
+use jobs::job::{JobView, Kind};
 use jobs::purchase::group::{self as purchase_group, Member};
+use testkit::groups::{code, member_at_most};
 use testkit::{assert_books_balance, balance, book, prepare, reader_with_coins, settings};
-
-fn member(
-    job_id: &str,
-    user_id: UserId,
-    kind: Kind,
-    index_ids: Vec<ChapterId>,
-    max_spent: Option<i64>,
-) -> Member<'static> {
-    Member {
-        order: Order {
-            job_id: Box::leak(Box::new(JobId::from(job_id))),
-            user_id,
-            kind,
-            index_ids,
-            max_spent: max_spent.map(Coins::new),
-        },
-        attempt: 1,
-    }
-}
-
-fn code(view: &JobView) -> &'static str {
-    view.error.as_ref().map_or("succeeded", |e| e.code.as_str())
-}
 
 async fn run(db: &Db, ids: &jobs::ids::IdGenerator, members: &[Member<'_>]) -> Vec<JobView> {
     purchase_group::run(&db.main, ids, members, 3)
@@ -88,12 +65,12 @@ async fn a_price_raised_after_the_reader_saw_it_fails_price_changed_and_charges_
     let refused = run(
         &db,
         &ids,
-        &[member(
+        &[member_at_most(
             "P-1",
             reader,
             Kind::Purchase,
             vec![ch[0]],
-            Some(seen),
+            Some(Coins::new(seen)),
         )],
     )
     .await;
@@ -104,7 +81,13 @@ async fn a_price_raised_after_the_reader_saw_it_fails_price_changed_and_charges_
     let bought = run(
         &db,
         &ids,
-        &[member("P-2", reader, Kind::Purchase, vec![ch[0]], Some(15))],
+        &[member_at_most(
+            "P-2",
+            reader,
+            Kind::Purchase,
+            vec![ch[0]],
+            Some(Coins::new(15)),
+        )],
     )
     .await;
     assert_eq!(code(&bought[0]), "succeeded", "the price seen is the price");
@@ -123,12 +106,12 @@ async fn a_batch_compares_what_it_would_spend_with_max_total_skipping_owned_chap
     let over = run(
         &db,
         &ids,
-        &[member(
+        &[member_at_most(
             "B-1",
             reader,
             Kind::BatchPurchase,
             ch.clone(),
-            Some(14),
+            Some(Coins::new(14)),
         )],
     )
     .await;
@@ -139,7 +122,13 @@ async fn a_batch_compares_what_it_would_spend_with_max_total_skipping_owned_chap
     let one = run(
         &db,
         &ids,
-        &[member("B-2", reader, Kind::Purchase, vec![ch[0]], None)],
+        &[member_at_most(
+            "B-2",
+            reader,
+            Kind::Purchase,
+            vec![ch[0]],
+            None,
+        )],
     )
     .await;
     assert_eq!(code(&one[0]), "succeeded");
@@ -147,12 +136,12 @@ async fn a_batch_compares_what_it_would_spend_with_max_total_skipping_owned_chap
     let rest = run(
         &db,
         &ids,
-        &[member(
+        &[member_at_most(
             "B-3",
             reader,
             Kind::BatchPurchase,
             ch.clone(),
-            Some(10),
+            Some(Coins::new(10)),
         )],
     )
     .await;
@@ -171,9 +160,21 @@ async fn a_price_changed_member_of_a_grouped_round_fails_alone_while_the_others_
     let stale = reader_with_coins(&db, &ids, "stale", 50).await;
     let trusting = reader_with_coins(&db, &ids, "trusting", 50).await;
     let group = [
-        member("G-SAW", saw_it, Kind::Purchase, vec![ch[0]], Some(5)),
-        member("G-STALE", stale, Kind::BatchPurchase, ch.clone(), Some(9)),
-        member("G-ANY", trusting, Kind::BatchPurchase, ch.clone(), None),
+        member_at_most(
+            "G-SAW",
+            saw_it,
+            Kind::Purchase,
+            vec![ch[0]],
+            Some(Coins::new(5)),
+        ),
+        member_at_most(
+            "G-STALE",
+            stale,
+            Kind::BatchPurchase,
+            ch.clone(),
+            Some(Coins::new(9)),
+        ),
+        member_at_most("G-ANY", trusting, Kind::BatchPurchase, ch.clone(), None),
     ];
     let outcomes = run(&db, &ids, &group).await;
     let codes: Vec<&str> = outcomes.iter().map(code).collect();
