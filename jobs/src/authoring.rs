@@ -8,7 +8,9 @@ use crate::config::PricingSettings;
 use crate::content;
 use crate::db::Db;
 use crate::ids::{AuthorId, BookId, ChapterId, IdError, IdGenerator};
-use crate::paging::{self, Binds, Page, PageRequest};
+
+/// An author's books are read like every book (the catalog's columns).
+pub use crate::catalog::{AuthorBook, author_books};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthoringError {
@@ -189,38 +191,6 @@ pub async fn delete_chapter(
     tx.commit().await?;
     content::delete(db, book_id, index_id).await?;
     Ok(())
-}
-
-#[derive(Debug, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct AuthorBook {
-    pub id: BookId,
-    pub book_name: String,
-    pub status: i8,
-    pub word_count: i64,
-    pub chapter_count: i64,
-    #[serde(with = "crate::json::opt_timestamp")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub last_index_update_time: Option<chrono::DateTime<chrono::Utc>>,
-}
-
-/// An author's books, drafts included, newest first.
-#[tracing::instrument(skip_all)]
-pub async fn author_books(
-    pool: &MySqlPool,
-    author_id: AuthorId,
-    request: PageRequest,
-) -> Result<Page<AuthorBook>, sqlx::Error> {
-    paging::count_and_page(
-        pool,
-        "SELECT COUNT(*) FROM book WHERE author_id = ?",
-        r"SELECT b.id, b.book_name, b.status, b.word_count,
-                 CAST(b.chapter_count AS SIGNED) AS chapter_count,
-                 b.last_index_update_time
-          FROM book b WHERE b.author_id = ? ORDER BY b.id DESC",
-        Binds::default().bind(author_id),
-        request,
-    )
-    .await
 }
 
 /// The author of a book, or `None` when there is no such book.

@@ -29,14 +29,24 @@ impl Default for PageRequest {
 
 impl PageRequest {
     /// The page (default 1) and size (default 20), or which of them is out of range.
-    pub fn new(page: Option<u32>, size: Option<u32>) -> Result<Self, &'static str> {
+    pub fn new(page: Option<u32>, size: Option<u32>) -> Result<Self, String> {
+        Self::within(page, size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+    }
+
+    /// [`PageRequest::new`] for a list with its own default and largest page size.
+    pub fn within(
+        page: Option<u32>,
+        size: Option<u32>,
+        default_size: u32,
+        max_size: u32,
+    ) -> Result<Self, String> {
         let page = page.unwrap_or(1);
-        let size = size.unwrap_or(DEFAULT_PAGE_SIZE);
+        let size = size.unwrap_or(default_size);
         if !(1..=MAX_PAGE).contains(&page) {
-            return Err("page: must be between 1 and 1000000");
+            return Err(format!("page: must be between 1 and {MAX_PAGE}"));
         }
-        if !(1..=MAX_PAGE_SIZE).contains(&size) {
-            return Err("size: must be between 1 and 100");
+        if !(1..=max_size).contains(&size) {
+            return Err(format!("size: must be between 1 and {max_size}"));
         }
         Ok(Self { page, size })
     }
@@ -72,6 +82,18 @@ pub struct Page<T> {
     pub page: u32,
     pub size: u32,
     pub items: Vec<T>,
+}
+
+impl<T> Page<T> {
+    /// The same page with each item changed by `f`.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            total: self.total,
+            page: self.page,
+            size: self.size,
+            items: self.items.into_iter().map(f).collect(),
+        }
+    }
 }
 
 /// A user's search text: trimmed, 1 to [`MAX_SEARCH_CHARS`] characters, matched literally.
@@ -125,7 +147,7 @@ impl Binds {
         self
     }
 
-    fn into_args(self) -> Result<MySqlArguments, sqlx::Error> {
+    pub(crate) fn into_args(self) -> Result<MySqlArguments, sqlx::Error> {
         match self.failed {
             Some(error) => Err(sqlx::Error::Encode(error.into())),
             None => Ok(self.args),
@@ -183,5 +205,10 @@ mod tests {
         assert!(PageRequest::new(None, Some(0)).is_err());
         assert!(PageRequest::new(None, Some(101)).is_err());
         assert!(PageRequest::new(Some(1_000_001), None).is_err());
+        assert_eq!(
+            PageRequest::within(None, None, 1000, 1000).unwrap().size(),
+            1000
+        );
+        assert!(PageRequest::within(None, Some(1001), 1000, 1000).is_err());
     }
 }

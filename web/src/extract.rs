@@ -72,8 +72,11 @@ impl Paging {
 }
 
 /// `?q=`: search text; blank is no search.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Search {
+    /// search text (book or pen name in the catalog), substring
+    #[param(max_length = 100)]
     q: Option<String>,
 }
 

@@ -25,6 +25,7 @@ mod idempotency;
 pub mod library;
 mod observe;
 pub mod pages;
+pub mod rankings;
 pub mod reading;
 mod routes;
 pub mod sessions;
@@ -52,6 +53,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         status: StatusStore::new(redis.clone(), prefix, settings.jobs.result_ttl_secs),
         wakeups: wakeup::Wakeups::start(&settings.redis),
         hasher: hashing::Hasher::new(&settings.http),
+        rankings: rankings::Rankings::new(Duration::from_secs(settings.library.ranking_ttl_secs)),
         library: library::Library::start(&db, redis.clone(), prefix, &settings.library),
         providers: Providers::from_settings(&settings.payments)?,
         http: reqwest::Client::builder()

@@ -30,6 +30,10 @@ pub struct Chapter {
     pub is_vip: bool,
     pub price: Coins,
     pub content: String,
+    /// The chapter before this one by `index_num`; null for the first.
+    pub prev_index_id: Option<ChapterId>,
+    /// The chapter after this one; null for the last.
+    pub next_index_id: Option<ChapterId>,
 }
 
 /// The chapter with its content; a VIP chapter needs a signed-in viewer who owns it (or wrote it,
@@ -60,6 +64,7 @@ pub async fn chapter(
     let content = content::read(&state.db, book_id, index_id)
         .await?
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("chapter {index_id} has no content")))?;
+    let around = catalog::neighbours(&state.db.main, book_id, row.index_num).await?;
     state
         .library
         .record_read(visitor, viewer.user_id, book_id, index_id);
@@ -71,5 +76,7 @@ pub async fn chapter(
         is_vip: row.is_vip,
         price: row.price,
         content,
+        prev_index_id: around.prev,
+        next_index_id: around.next,
     })
 }

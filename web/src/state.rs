@@ -13,6 +13,7 @@ use redis::aio::ConnectionManager;
 
 use crate::hashing::Hasher;
 use crate::library::Library;
+use crate::rankings::Rankings;
 use crate::wakeup::Wakeups;
 
 /// One pointer: axum clones the state for every extractor of every request, and the parts
@@ -31,6 +32,8 @@ pub struct Shared {
     pub hasher: Hasher,
     /// Visits and reading progress recorded by chapter reads.
     pub library: Library,
+    /// Rankings computed at most once per `library.ranking_ttl_secs`.
+    pub rankings: Rankings,
     /// The payment providers switched on.
     pub providers: Providers,
     /// Outbound HTTP (the sandbox delivering its events to a webhook).

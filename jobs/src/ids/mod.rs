@@ -8,8 +8,8 @@ mod typed;
 pub use generator::{IdError, IdGenerator};
 pub use snowflake::{EPOCH_MS, MAX_NODE};
 pub use typed::{
-    AuthorId, BookId, BuyRecordId, ChapterId, ContentId, EntityId, FlowId, IdParseError, OrderId,
-    PATTERN, UserId, number, numbers, text_schema,
+    AuthorId, BookId, BuyRecordId, CategoryId, ChapterId, ContentId, EntityId, FlowId,
+    IdParseError, OrderId, PATTERN, UserId, number, numbers, text_schema,
 };
 
 /// An id inside a transaction: a missing lease surfaces as a (retryable, transient) DB error.

@@ -165,6 +165,8 @@ entity_id! {
     ContentId;
     /// `order_pay.id`: one recharge order.
     OrderId;
+    /// `book_category.id`: a seeded category (a small number, written like every id).
+    CategoryId;
 }
 
 impl UserId {

@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use axum::response::Response;
-use jobs::catalog::{self, ChapterSummary};
+use jobs::catalog::{self, BookFilter, BookSort, ChapterPage, ChapterSummary};
 use jobs::ids::BookId;
 use jobs::paging::{MAX_SEARCH_CHARS, PageRequest, SearchText};
 use jobs::payments::orders::{self, Order, OrderStatus};
@@ -40,7 +40,11 @@ pub async fn home(
     let q = query.q.as_deref().map(str::trim).unwrap_or_default();
     let q: String = q.chars().take(MAX_SEARCH_CHARS).collect();
     let q = SearchText::parse(&q).map_err(ApiError::invalid)?;
-    let found = catalog::list_books(&state.db.main, q.as_ref(), request).await?;
+    let filter = BookFilter {
+        q: q.clone(),
+        ..BookFilter::default()
+    };
+    let found = catalog::list_books(&state.db.main, &filter, BookSort::Updated, request).await?;
     let (total, books, page) = (found.total, found.items, request.page());
     let pages = page_count(total, request);
     let q = q.as_ref().map(SearchText::as_str);
@@ -56,10 +60,10 @@ pub async fn book(
 ) -> PageResult {
     let ApiPath(PathId(book_id)) = book_id.map_err(|_| ApiError::NotFound)?;
     let viewer = reading::viewer(session.as_ref());
-    let book = catalog::book_detail(&state.db.main, book_id, &viewer)
+    let book = catalog::book_detail(&state.db.main, book_id, &viewer, ChapterPage::first())
         .await?
         .ok_or(ApiError::NotFound)?;
-    let own = viewer.author_id == Some(book.author_id);
+    let own = viewer.author_id == Some(book.book.author_id);
     render("book.html", session.as_ref(), context! { book, own })
 }
 
@@ -72,14 +76,21 @@ pub async fn chapter(
 ) -> PageResult {
     let ApiPath((PathId(book_id), PathId(index_id))) = ids.map_err(|_| ApiError::NotFound)?;
     let viewer = reading::viewer(session.as_ref());
-    let book = catalog::book_detail(&state.db.main, book_id, &viewer)
+    let pool = &state.db.main;
+    let row = catalog::chapter(pool, book_id, index_id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    let at = book
-        .chapters
-        .iter()
-        .position(|c| c.id == index_id)
+    // The page of the chapter list that holds this chapter, however long the book.
+    let before = catalog::chapters_before(pool, book_id, row.index_num).await?;
+    let size = ChapterPage::DEFAULT_SIZE;
+    let page = ChapterPage::of(Some(before / size + 1), None).map_err(ApiError::invalid)?;
+    let book = catalog::book_detail(pool, book_id, &viewer, page)
+        .await?
         .ok_or(ApiError::NotFound)?;
+    let at = (before % size) as usize;
+    if book.chapters.get(at).is_none_or(|c| c.id != index_id) {
+        return Err(ApiError::NotFound.into());
+    }
     let (chapter, locked) =
         match reading::chapter(&state, &viewer, &visitor, book_id, index_id).await {
             Ok(chapter) => (Some(chapter), false),
@@ -87,11 +98,12 @@ pub async fn chapter(
             Err(other) => return Err(other.into()),
         };
     let summary = &book.chapters[at];
-    let prev = at.checked_sub(1).map(|i| book.chapters[i].id.to_string());
-    let next = book.chapters.get(at + 1).map(|c| c.id.to_string());
+    let around = catalog::neighbours(pool, book_id, row.index_num).await?;
+    let prev = around.prev.map(|id| id.to_string());
+    let next = around.next.map(|id| id.to_string());
     let for_sale = unowned_vip_from(&book.chapters[at..]);
     let ctx = context! {
-        book_id => book.id.to_string(), book_name => &book.book_name,
+        book_id => book.book.id.to_string(), book_name => &book.book.book_name,
         index_id => summary.id.to_string(), index_name => &summary.index_name,
         price => summary.price, chapter, locked, prev, next, for_sale,
     };

@@ -10,6 +10,7 @@ mod admin_orders;
 mod auth;
 mod author;
 mod author_books;
+mod book_details;
 mod books;
 mod chapter_edit;
 mod covers;
@@ -35,14 +36,14 @@ mod shelf;
         auth::register, auth::login, auth::logout, me::show, me::change_password,
         history::purchases, history::ledger,
         author::register, author_books::list, author_books::create, author_books::publish,
-        author_books::add_chapter, author_books::delete_chapter, chapter_edit::edit,
-        covers::upload,
+        author_books::add_chapter, author_books::delete_chapter, book_details::edit,
+        chapter_edit::edit, covers::upload,
         follows::follow, follows::unfollow, follows::feed,
         shelf::list, shelf::add, shelf::remove, shelf::history,
         admin::sessions, admin::kick, admin::freeze, admin::unfreeze, admin::users,
         credits::credit, credits::sweep,
         income::author_income, income::stats, income::rollup,
-        books::list, books::show, books::read,
+        books::list, books::show, books::read, books::categories, books::ranking,
         purchases::buy, purchases::buy_batch, jobs::show,
         recharge::packages, recharge::create_order, recharge::show_order, recharge::my_orders,
         payments::webhook, admin_orders::list, admin_orders::resolve,
@@ -83,6 +84,7 @@ pub fn router(settings: &Settings) -> Router<AppState> {
         .merge(me::router())
         .merge(author::router())
         .merge(author_books::router())
+        .merge(book_details::router())
         .merge(follows::router())
         .merge(shelf::router())
         .merge(admin::router())

@@ -12,6 +12,7 @@ mod health;
 mod helpers;
 mod hostile;
 mod income;
+mod library;
 mod logins;
 mod money;
 mod observability;
