@@ -94,6 +94,16 @@ fn crc32(bytes: &[u8]) -> u32 {
     !crc
 }
 
+/// The book's `cover_url` as its author reads it.
+async fn cover_url(app: &TestApp, who: &Signed, book: &str) -> String {
+    let shown = json(
+        app.get_as(who.bearer(), &format!("/api/books/{book}"))
+            .await,
+    )
+    .await;
+    shown["cover_url"].as_str().unwrap().to_owned()
+}
+
 async fn stored_cover(app: &TestApp, book: &str) -> Option<String> {
     sqlx::query_scalar("SELECT cover FROM book WHERE id = ?")
         .bind(book.parse::<i64>().unwrap())
@@ -129,8 +139,17 @@ async fn png_jpeg_and_webp_uploads_are_reencoded_without_metadata_and_cached_for
     let app = app().await;
     let writer = author(&app, "writer").await;
     let book = new_book(&app, writer.bearer(), "Covered").await;
+    assert_eq!(
+        cover_url(&app, &writer, &book).await,
+        format!("/covers/book/{book}.svg")
+    );
 
     let (url, bytes) = upload_and_fetch(&app, &writer, &book, "image/jpeg", jpeg_with_exif()).await;
+    assert_eq!(
+        cover_url(&app, &writer, &book).await,
+        url,
+        "the book names its uploaded cover"
+    );
     assert!(url.ends_with(".jpg"), "{url}");
     assert!(
         !bytes.windows(4).any(|w| w == b"Exif"),
