@@ -4,6 +4,7 @@ mod books;
 mod client;
 mod credits;
 mod csrf;
+mod demo;
 mod freeze;
 mod fuzz;
 mod health;
