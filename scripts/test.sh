@@ -39,6 +39,9 @@ log "bench smoke run (direct + end to end, then the invariant check)"
 # The shared Redis may run without AOF (tests must not reconfigure it): not required here.
 NOVEL__REDIS__REQUIRE_AOF=false \
   "${CARGO_TARGET_DIR:-target}/debug/bench" all --duration 2 --concurrency 2 --chapters 500 >/dev/null
+log "bench reads smoke run (pages, a chapter and a search: web tier next to MySQL)"
+NOVEL__REDIS__REQUIRE_AOF=false \
+  "${CARGO_TARGET_DIR:-target}/debug/bench" reads --duration 0.5 --concurrency 2 --chapters 100 >/dev/null
 log "bench chaos smoke run: a Redis of its own killed mid-load and restarted from its AOF"
 # It fails on any accepted job lost or session gone; its log: target/bench-redis-crash.log.
 "${CARGO_TARGET_DIR:-target}/debug/bench" chaos --redis-crash --no-db-restart \
@@ -49,6 +52,11 @@ log "browser tests (headless Chromium against the real web tier and a worker)"
 if [ ! -x /usr/bin/chromium ]; then
   log "installing Chromium (Debian's package; no browser is downloaded by npm)"
   apt_install chromium
+fi
+# Screenshots (target/screenshots) show Chinese text as readers see it, not empty boxes.
+if ! fc-list :lang=zh | grep -q .; then
+  log "installing CJK fonts (fonts-noto-cjk)"
+  apt_install fonts-noto-cjk
 fi
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error && node --test --test-concurrency=1)
 drop_test_databases

@@ -1,6 +1,7 @@
 //! `bench`: the purchase transaction straight against MySQL (the ceiling) next to the same
 //! purchases end to end over HTTP, then recharges through the signed payment webhook, and a
-//! chaos run; every mode ends with the invariant check.
+//! chaos run; every mode ends with the invariant check. `bench reads` puts the reader's reads
+//! (pages, a chapter, a search) over HTTP next to the same reads against MySQL.
 
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
@@ -14,6 +15,7 @@ mod chaos;
 mod check;
 mod direct;
 mod e2e;
+mod reads;
 mod setup;
 mod stack;
 mod stats;
@@ -45,6 +47,9 @@ enum Mode {
     /// End to end while workers are killed and MariaDB restarts (and with `--redis-crash` Redis
     /// crashes); then nothing may be lost.
     Chaos,
+    /// Reads over HTTP next to the same reads straight against MySQL, on the demo catalog:
+    /// the home page, a book page, a chapter, a filtered search. Failed requests are reported.
+    Reads,
 }
 
 #[derive(Args, Clone)]
@@ -124,13 +129,18 @@ async fn main() -> anyhow::Result<ExitCode> {
             chaos_run(&fixture, &opts, redis.clone()).await?,
             Duration::from_secs(180),
         ),
+        Mode::Reads => (reads_run(&fixture, &opts).await?, Duration::ZERO),
         _ => (
             measure(&fixture, &opts, mode).await?,
             Duration::from_secs(30),
         ),
     };
     let problems = check::problems(&fixture.db.main, &jobs.jobs, patience).await?;
-    let errors = if mode == Mode::Chaos { 0 } else { jobs.errors };
+    // Chaos retries failed requests; reads report theirs (a route may not be there yet).
+    let errors = match mode {
+        Mode::Chaos | Mode::Reads => 0,
+        _ => jobs.errors,
+    };
     if problems.is_empty() && errors == 0 {
         println!("invariants: ok ({} accepted jobs checked)", jobs.jobs.len());
         if !opts.keep {
@@ -250,6 +260,20 @@ async fn ready(base: &str) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     anyhow::bail!("the web tier at {base} never became ready")
+}
+
+/// `bench reads` against a web tier of its own (no worker: reads need none).
+async fn reads_run(fixture: &Fixture, opts: &Opts) -> anyhow::Result<Sample> {
+    let stack = Stack::start(&fixture.settings, 0, &[])?;
+    ready(&stack.base_url).await?;
+    let duration = Duration::from_secs_f64(opts.duration);
+    let errors = reads::run(fixture, &stack.base_url, &opts.concurrency, duration).await;
+    stack.stop();
+    let errors = errors?;
+    if errors > 0 {
+        println!("reads: {errors} requests failed (reported above, not fatal)");
+    }
+    Ok(Sample::default())
 }
 
 /// End to end at the first concurrency level while faults are injected; then how many accepted

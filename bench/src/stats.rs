@@ -83,6 +83,13 @@ pub const RECHARGES: Words = Words {
     done: "paid",
 };
 
+/// A read (page or API GET): its round trip.
+pub const READS: Words = Words {
+    rate: "requests/s",
+    accepted: "enqueue",
+    done: "latency",
+};
+
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }

@@ -11,6 +11,7 @@ const SHOTS = path.join(ROOT, 'target', 'screenshots');
 const READER = { username: `reader_${Date.now().toString(36)}`, password: 'reader-password-1' };
 const PAYER = { username: `payer_${Date.now().toString(36)}`, password: 'payer-password-1' };
 const PHONE = { width: 390, height: 844 };
+const DESKTOP = { width: 1280, height: 800 };
 const EVIL = '<script>window.__pwned = 1</script> Evil Title';
 
 let stack;
@@ -34,6 +35,20 @@ async function signInAdmin(page, next) {
 
 async function shot(page, name) {
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+/// Screenshots of the page now open: `<name>.png` at a desktop width and `<name>-phone.png` at
+/// a phone's (390 px, which the page must fit without scrolling sideways); the viewport is
+/// restored afterwards.
+async function shots(page, name) {
+  const before = page.viewportSize();
+  for (const [size, file] of [[DESKTOP, name], [PHONE, `${name}-phone`]]) {
+    await page.setViewportSize(size);
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= size.width, `${name} fits ${size.width}px: ${width}px wide`);
+    await shot(page, file);
+  }
+  if (before) await page.setViewportSize(before);
 }
 
 /// The first VIP chapter of the demo book `title`, as `/book/{id}/{index}` paths in order.
@@ -74,7 +89,71 @@ describe('reader, author and admin pages', () => {
   it('the home page lists the published demo books', async () => {
     await open(reader, '/');
     await reader.getByRole('link', { name: 'The Jade Pavilion', exact: true }).waitFor();
-    await shot(reader, 'home');
+    await shots(reader, 'home');
+  });
+
+  it('the demo site shows Chinese books, and their chapters read in Chinese', async () => {
+    const page = await newPage();
+    await open(page, '/');
+    await page.getByRole('link', { name: '星河剑主', exact: true }).click();
+    await page.waitForSelector('ol.chapters');
+    await page.locator('h1', { hasText: '星河剑主' }).waitFor();
+    await shots(page, 'book');
+    await page.locator('li.chapter-row:not(.locked) a').first().click();
+    await page.waitForSelector('body[data-ready=true]');
+    const text = await page.textContent('#content');
+    assert.match(text, /[\u4e00-\u9fff]{12}/, 'a run of Chinese characters');
+    assert.match(await page.textContent('h1'), /^第1章 /);
+    await shots(page, 'chapter-zh');
+    await page.context().close();
+  });
+
+  it('the reader settings (text size, theme) persist across a reload and a navigation, applied before paint', async () => {
+    const page = await newPage();
+    await open(page, '/');
+    await page.getByRole('link', { name: '星河剑主', exact: true }).click();
+    await page.waitForSelector('ol.chapters');
+    const [first, second] = await page.$$eval('li.chapter-row:not(.locked) a', (links) => links.map((a) => a.getAttribute('href')));
+    await open(page, first);
+    const fontSize = () => page.$eval('#content', (c) => getComputedStyle(c).fontSize);
+    const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    assert.equal(await fontSize(), '18px');
+    const light = await background();
+    await page.getByRole('button', { name: 'Larger text' }).click();
+    await page.getByRole('button', { name: 'Larger text' }).click();
+    await page.getByRole('button', { name: 'Dark' }).click();
+    assert.equal(await fontSize(), '22px');
+    assert.equal(await page.textContent('#font-size'), '22px');
+    const dark = await background();
+    assert.notEqual(dark, light);
+    assert.equal(await page.getAttribute('button[data-theme=dark]', 'aria-pressed'), 'true');
+
+    await page.reload();
+    await page.waitForSelector('body[data-ready=true]');
+    assert.deepEqual([await fontSize(), await background()], ['22px', dark], 'kept across a reload');
+    assert.equal(await page.getAttribute('button[data-theme=dark]', 'aria-pressed'), 'true');
+
+    // With app.js held back, the next chapter is already dark and large when its text is parsed.
+    let release;
+    const held = new Promise((resolve) => { release = resolve; });
+    await page.route('**/static/app.js', async (route) => { await held; await route.continue(); });
+    await page.goto(stack.base + second, { waitUntil: 'commit' });
+    await page.waitForSelector('#content');
+    assert.deepEqual([await fontSize(), await background()], ['22px', dark], 'applied before the page script');
+    release();
+    await page.waitForSelector('body[data-ready=true]');
+    await page.unroute('**/static/app.js');
+    await shots(page, 'chapter-dark');
+
+    await page.getByRole('button', { name: 'Smaller text' }).click();
+    await page.getByRole('button', { name: 'Sepia' }).click();
+    await open(page, first);
+    assert.equal(await fontSize(), '20px');
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'sepia');
+    await shots(page, 'chapter-sepia');
+    await page.getByRole('button', { name: 'Light' }).click();
+    assert.equal(await background(), light);
+    await page.context().close();
   });
 
   it('a visitor signs up through the register page and is signed in', async () => {
@@ -117,7 +196,7 @@ describe('reader, author and admin pages', () => {
     await reader.locator('#content').waitFor();
     assert.match(await reader.textContent('#content'), /lamps of the city/);
     await reader.getByText('Chapter bought').waitFor();
-    await shot(reader, 'chapter');
+    await shots(reader, 'chapter');
   });
 
   it('the reader buys the next chapters as a batch', async () => {

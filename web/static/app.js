@@ -153,7 +153,55 @@ async function buyStatus(text, isError = false) {
   line.classList.toggle('error', isError);
 }
 
+// ---- reader settings (the reading page): reader.js applies them before paint ----
+
+const READER = { sizeKey: 'novel.reader.size', themeKey: 'novel.reader.theme', min: 14, max: 28, step: 2, size: 18 };
+
+function readerSize() {
+  const size = Number(document.documentElement.dataset.readerSize);
+  return Number.isInteger(size) ? size : READER.size;
+}
+
+function store(key, value) {
+  try {
+    localStorage.setItem(key, value);
+  } catch {
+    // Storage blocked: the setting holds for this page only.
+  }
+}
+
+function setReaderSize(size) {
+  const root = document.documentElement;
+  const clamped = Math.min(READER.max, Math.max(READER.min, size));
+  root.style.setProperty('--reader-size', `${clamped}px`);
+  root.dataset.readerSize = String(clamped);
+  store(READER.sizeKey, String(clamped));
+  showReaderSettings();
+}
+
+function setTheme(theme) {
+  const root = document.documentElement;
+  if (theme === 'light') delete root.dataset.theme;
+  else root.dataset.theme = theme;
+  store(READER.themeKey, theme);
+  showReaderSettings();
+}
+
+function showReaderSettings() {
+  const output = document.getElementById('font-size');
+  if (!output) return;
+  const size = readerSize();
+  output.textContent = `${size}px`;
+  const theme = document.documentElement.dataset.theme || 'light';
+  for (const button of document.querySelectorAll('button[data-action=theme]')) {
+    button.setAttribute('aria-pressed', String(button.dataset.theme === theme));
+  }
+}
+
 const actions = {
+  'font-smaller': () => setReaderSize(readerSize() - READER.step),
+  'font-larger': () => setReaderSize(readerSize() + READER.step),
+  theme: (button) => setTheme(button.dataset.theme),
   login: (form) => {
     const f = fields(form);
     return signIn(form, f.username, f.password, f.remember_me);
@@ -434,6 +482,7 @@ document.addEventListener('submit', (event) => {
 });
 
 async function init() {
+  showReaderSettings();
   const saved = sessionStorage.getItem('novel.flash');
   if (saved) {
     sessionStorage.removeItem('novel.flash');

@@ -47,6 +47,7 @@ const TEMPLATES: &[(&str, &str)] = &[
 
 const APP_JS: &str = include_str!("../../static/app.js");
 const APP_CSS: &str = include_str!("../../static/app.css");
+const READER_JS: &str = include_str!("../../static/reader.js");
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
@@ -77,6 +78,7 @@ pub fn router() -> Router<AppState> {
         .route("/covers/book/{file}", get(covers::generated))
         .route("/static/app.js", get(script))
         .route("/static/app.css", get(style))
+        .route("/static/reader.js", get(reader_script))
 }
 
 /// Unknown paths: an HTML 404 page, or the API's JSON 404 under `/api`.
@@ -204,6 +206,11 @@ impl IntoResponse for PageError {
 
 async fn script() -> Response {
     asset("text/javascript; charset=utf-8", APP_JS)
+}
+
+/// The reading page's settings script, run before it paints.
+async fn reader_script() -> Response {
+    asset("text/javascript; charset=utf-8", READER_JS)
 }
 
 async fn style() -> Response {

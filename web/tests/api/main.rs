@@ -6,6 +6,7 @@ mod client;
 mod covers;
 mod credits;
 mod csrf;
+mod demo;
 mod freeze;
 mod fuzz;
 mod health;

@@ -245,3 +245,48 @@ async fn a_chapter_past_the_first_thousand_has_its_page_with_both_neighbours() {
     .await;
     assert!(!body.contains("Next →"), "the last chapter has no next");
 }
+
+#[tokio::test]
+async fn the_reading_page_loads_its_settings_script_in_the_head_before_any_text() {
+    let app = spawn_app().await;
+    app.load_demo().await;
+    let chapter: (i64, i64) = sqlx::query_as(
+        r"SELECT i.book_id, i.id FROM book_index i JOIN book b ON b.id = i.book_id
+          WHERE b.book_name = 'The Jade Pavilion' AND i.index_num = 1",
+    )
+    .fetch_one(&app.state.db.main)
+    .await
+    .unwrap();
+    let body = html(
+        app.get(&format!("/book/{}/{}", chapter.0, chapter.1)).await,
+        StatusCode::OK,
+    )
+    .await;
+    let script = body
+        .find(r#"<script src="/static/reader.js"></script>"#)
+        .expect("the settings script, not deferred");
+    assert!(script < body.find("</head>").unwrap(), "in the head");
+    assert!(
+        body.contains(r#"data-action="font-larger""#) && body.contains(r#"data-theme="sepia""#)
+    );
+    assert!(!body.contains(" onclick="), "no inline handlers");
+
+    let response = app.get("/static/reader.js").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let content_type = response.headers()[header::CONTENT_TYPE].to_str().unwrap();
+    assert!(
+        content_type.starts_with("text/javascript"),
+        "{content_type}"
+    );
+    let script = response.text().await.unwrap();
+    assert!(script.contains("novel.reader.theme") && script.contains("--reader-size"));
+    let book_page = html(
+        app.get(&format!("/book/{}", chapter.0)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(
+        !book_page.contains("reader.js"),
+        "only the reading page has it"
+    );
+}
