@@ -217,6 +217,36 @@ async fn signing_in_leads_only_to_paths_of_this_site() {
 }
 
 #[tokio::test]
+async fn a_chapter_past_the_first_thousand_has_its_page_with_both_neighbours() {
+    let app = spawn_app().await;
+    let (db, ids) = (&app.state.db, &app.state.ids);
+    let (book_id, _) = testkit::book(db, ids, &app.state.settings, 0, 0, 0).await;
+    let chapters = testkit::bulk_chapters(db, ids, book_id, 1500, 5).await;
+    let (prev, this, next) = (chapters[1199], chapters[1200], chapters[1201]);
+    let body = html(
+        app.get(&format!("/book/{book_id}/{this}")).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(body.contains("Bulk 1201"), "its name: {body}");
+    assert!(
+        body.contains(&format!("/book/{book_id}/{prev}\"")),
+        "{body}"
+    );
+    assert!(
+        body.contains(&format!("/book/{book_id}/{next}\"")),
+        "{body}"
+    );
+    let last = chapters[1499];
+    let body = html(
+        app.get(&format!("/book/{book_id}/{last}")).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(!body.contains("Next →"), "the last chapter has no next");
+}
+
+#[tokio::test]
 async fn the_reading_page_loads_its_settings_script_in_the_head_before_any_text() {
     let app = spawn_app().await;
     app.load_demo().await;
@@ -259,34 +289,4 @@ async fn the_reading_page_loads_its_settings_script_in_the_head_before_any_text(
         !book_page.contains("reader.js"),
         "only the reading page has it"
     );
-}
-
-#[tokio::test]
-async fn a_chapter_past_the_first_thousand_has_its_page_with_both_neighbours() {
-    let app = spawn_app().await;
-    let (db, ids) = (&app.state.db, &app.state.ids);
-    let (book_id, _) = testkit::book(db, ids, &app.state.settings, 0, 0, 0).await;
-    let chapters = testkit::bulk_chapters(db, ids, book_id, 1500, 5).await;
-    let (prev, this, next) = (chapters[1199], chapters[1200], chapters[1201]);
-    let body = html(
-        app.get(&format!("/book/{book_id}/{this}")).await,
-        StatusCode::OK,
-    )
-    .await;
-    assert!(body.contains("Bulk 1201"), "its name: {body}");
-    assert!(
-        body.contains(&format!("/book/{book_id}/{prev}\"")),
-        "{body}"
-    );
-    assert!(
-        body.contains(&format!("/book/{book_id}/{next}\"")),
-        "{body}"
-    );
-    let last = chapters[1499];
-    let body = html(
-        app.get(&format!("/book/{book_id}/{last}")).await,
-        StatusCode::OK,
-    )
-    .await;
-    assert!(!body.contains("Next →"), "the last chapter has no next");
 }
