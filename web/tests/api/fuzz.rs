@@ -81,8 +81,10 @@ fn fuzz(address: &str, token: &str, only: &[&str]) {
             "10",
             "--seed",
             "7",
+            // One worker: with threads, this machine's CPython 3.11.7 sometimes fails parsing in
+            // hypothesis ("AST constructor recursion depth mismatch", CPython issue 106905).
             "--workers",
-            "2",
+            "1",
             "--request-timeout",
             "20",
         ])
