@@ -267,7 +267,8 @@ const actions = {
     const { price } = await api('POST', `/api/author/books/${f.book_id}/chapters`,
       { index_name: f.index_name, content: f.content, is_vip: f.is_vip });
     sessionStorage.setItem('novel.flash', f.is_vip ? `Chapter added, priced ${price} coins.` : 'Chapter added.');
-    location.href = `/author?book=${f.book_id}#chapters`;
+    // No fragment: one that differed only in it would scroll, not load.
+    location.href = `/author?book=${f.book_id}`;
   },
   publish: async (button) => {
     await api('POST', `/api/author/books/${button.dataset.bookId}/publish`);
