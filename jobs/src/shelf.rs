@@ -101,6 +101,18 @@ pub async fn remove(
     Ok(published.is_some())
 }
 
+/// Whether the book is on the reader's shelf (one read of the `(user_id, book_id)` key).
+#[tracing::instrument(skip_all)]
+pub async fn kept(pool: &MySqlPool, user_id: UserId, book_id: BookId) -> Result<bool, sqlx::Error> {
+    let kept: Option<i32> =
+        sqlx::query_scalar("SELECT 1 FROM user_bookshelf WHERE user_id = ? AND book_id = ?")
+            .bind(user_id)
+            .bind(book_id)
+            .fetch_optional(pool)
+            .await?;
+    Ok(kept.is_some())
+}
+
 /// One book on the shelf.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ShelfItem {

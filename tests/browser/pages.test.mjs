@@ -1,17 +1,12 @@
 // The pages in a real browser: headless Debian Chromium against the real web tier and a worker.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
-import { chromium } from 'playwright-core';
 
-import { ADMIN, ROOT, startStack } from './stack.mjs';
+import { PHONE, launch, newPage as pageIn, shot, shots } from './browser.mjs';
+import { ADMIN, startStack } from './stack.mjs';
 
-const SHOTS = path.join(ROOT, 'target', 'screenshots');
 const READER = { username: `reader_${Date.now().toString(36)}`, password: 'reader-password-1' };
 const PAYER = { username: `payer_${Date.now().toString(36)}`, password: 'payer-password-1' };
-const PHONE = { width: 390, height: 844 };
-const DESKTOP = { width: 1280, height: 800 };
 const EVIL = '<script>window.__pwned = 1</script> Evil Title';
 
 let stack;
@@ -33,24 +28,6 @@ async function signInAdmin(page, next) {
   await page.click('form[data-action=login] [type=submit]');
 }
 
-async function shot(page, name) {
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
-}
-
-/// Screenshots of the page now open: `<name>.png` at a desktop width and `<name>-phone.png` at
-/// a phone's (390 px, which the page must fit without scrolling sideways); the viewport is
-/// restored afterwards.
-async function shots(page, name) {
-  const before = page.viewportSize();
-  for (const [size, file] of [[DESKTOP, name], [PHONE, `${name}-phone`]]) {
-    await page.setViewportSize(size);
-    const width = await page.evaluate(() => document.documentElement.scrollWidth);
-    assert.ok(width <= size.width, `${name} fits ${size.width}px: ${width}px wide`);
-    await shot(page, file);
-  }
-  if (before) await page.setViewportSize(before);
-}
-
 /// The first VIP chapter of the demo book `title`, as `/book/{id}/{index}` paths in order.
 async function vipChapters(page, title) {
   await open(page, '/');
@@ -60,25 +37,13 @@ async function vipChapters(page, title) {
 }
 
 before(async () => {
-  await mkdir(SHOTS, { recursive: true });
   stack = await startStack();
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    chromiumSandbox: false,
-    args: ['--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launch();
   reader = await newPage();
   admin = await newPage();
 });
 
-/// A page in a browser context of its own (its own cookies); a script error fails the test.
-async function newPage() {
-  const page = await (await browser.newContext()).newPage();
-  page.on('pageerror', (error) => assert.fail(`script error on ${page.url()}: ${error}`));
-  return page;
-}
+const newPage = () => pageIn(browser);
 
 after(async () => {
   await browser?.close();

@@ -29,9 +29,12 @@ function describe(error) {
   return MESSAGES[error.code] || error.message || 'Something went wrong.';
 }
 
+/// `body` is sent as JSON, or as it is with its own type when it is a Blob (a chosen file).
 async function api(method, path, body, extraHeaders = {}) {
   const headers = { Accept: 'application/json', ...extraHeaders };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const raw = body instanceof Blob;
+  if (raw) headers['Content-Type'] = body.type || 'application/octet-stream';
+  else if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (method !== 'GET' && csrf) headers['X-CSRF-Token'] = csrf;
   let response;
   try {
@@ -39,7 +42,7 @@ async function api(method, path, body, extraHeaders = {}) {
       method,
       headers,
       credentials: 'same-origin',
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined || raw ? body : JSON.stringify(body),
     });
   } catch {
     throw new ApiError(0, 'network', 'The server could not be reached.');
@@ -253,24 +256,23 @@ const actions = {
     await api('POST', '/api/author/register', { pen_name: fields(form).pen_name });
     location.reload();
   },
+  // The desk is rendered by the server: after a change it opens again, on the book changed.
   'new-book': async (form) => {
     const { book_id: bookId } = await api('POST', '/api/author/books', { book_name: fields(form).book_name });
-    form.reset();
-    flash('Draft created: add a chapter, then publish it.', true);
-    await loadMyBooks(bookId);
+    sessionStorage.setItem('novel.flash', 'Draft created: add a chapter, then publish it.');
+    location.href = `/author?book=${bookId}#edit-book`;
   },
   'add-chapter': async (form) => {
     const f = fields(form);
     const { price } = await api('POST', `/api/author/books/${f.book_id}/chapters`,
       { index_name: f.index_name, content: f.content, is_vip: f.is_vip });
-    form.reset();
-    flash(f.is_vip ? `Chapter added, priced ${price} coins.` : 'Chapter added.', true);
-    await loadMyBooks(f.book_id);
+    sessionStorage.setItem('novel.flash', f.is_vip ? `Chapter added, priced ${price} coins.` : 'Chapter added.');
+    // No fragment: one that differed only in it would scroll, not load.
+    location.href = `/author?book=${f.book_id}`;
   },
   publish: async (button) => {
     await api('POST', `/api/author/books/${button.dataset.bookId}/publish`);
-    flash('Published.', true);
-    await loadMyBooks();
+    flashAfterReload('Published.');
   },
   'delete-chapter': async (button) => {
     await api('DELETE', `/api/author/books/${button.dataset.bookId}/chapters/${button.dataset.indexId}`);
@@ -361,23 +363,6 @@ async function loadFollows(list) {
     a.book_id ? el('a', { href: `/book/${a.book_id}` }, a.book_name) : '',
     a.last_index_id ? ' · latest ' : '',
     a.last_index_id ? el('a', { href: `/book/${a.book_id}/${a.last_index_id}` }, a.last_index_name) : '')));
-}
-
-async function loadMyBooks(selected) {
-  const table = document.getElementById('my-books');
-  const select = document.getElementById('chapter-book');
-  const { items } = await api('GET', '/api/author/books?size=100');
-  fillTable(table, items.map((b) => el('tr', {},
-    el('td', {}, el('a', { href: `/book/${b.id}` }, b.book_name)),
-    el('td', {}, b.status === 1 || b.status === 'published' ? 'published' : 'draft'),
-    el('td', { class: 'num' }, String(b.chapter_count)),
-    el('td', { class: 'num' }, String(b.word_count)),
-    el('td', {}, b.status === 1 || b.status === 'published' ? ''
-      : el('button', { type: 'button', class: 'small', 'data-action': 'publish', 'data-book-id': b.id }, 'Publish')))),
-    'No books yet: create one below.');
-  const keep = selected || select.value;
-  select.replaceChildren(...items.map((b) => el('option', { value: b.id }, b.book_name)));
-  if (keep) select.value = keep;
 }
 
 let sessionQuery = '';
@@ -493,7 +478,6 @@ async function init() {
   if (follows) loaders.push(loadFollows(follows));
   const follow = document.querySelector('button[data-action=follow]');
   if (follow) loaders.push(loadFollowButton(follow));
-  if (document.getElementById('my-books')) loaders.push(loadMyBooks());
   if (document.getElementById('sessions')) loaders.push(loadSessions('', 1), loadUsers(''), loadOrders('', ''));
   for (const result of await Promise.allSettled(loaders)) {
     if (result.status === 'rejected' && result.reason instanceof ApiError) report(result.reason);

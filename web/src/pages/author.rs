@@ -1,5 +1,5 @@
-//! The author's desk: income (a chart of the last 30 days and a table per book), my books, new
-//! book, publish, chapters (data through the author API).
+//! The author's desk: income (a chart of the last 30 days and a table per book), my books with
+//! the editing of one ([`super::desk`]), new book, new chapter (writes through the author API).
 
 use std::collections::BTreeMap;
 
@@ -11,7 +11,10 @@ use minijinja::context;
 use serde::Serialize;
 
 use super::chart::{self, Series};
+use super::desk::{self, DeskQuery};
 use super::{PageError, render, sign_in_first};
+use crate::error::ApiError;
+use crate::extract::ApiQuery;
 use crate::sessions::MaybeSession;
 use crate::state::AppState;
 
@@ -26,15 +29,16 @@ struct BookIncome {
     figures: Figures,
 }
 
-/// Readers see a form to become an author; authors their income and their books (loaded by
-/// the page script).
+/// Readers see a form to become an author; authors their income and their books.
 pub async fn show(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
+    query: Result<ApiQuery<DeskQuery>, ApiError>,
 ) -> Result<Response, PageError> {
     let Some(session) = session else {
         return Ok(sign_in_first("/author"));
     };
+    let ApiQuery(query) = query?;
     let Some(author_id) = session.author_id else {
         return render(
             "author.html",
@@ -42,8 +46,8 @@ pub async fn show(
             context! { is_author => false },
         );
     };
-    let days =
-        income::requested_range(None, None, CHART_DAYS).map_err(crate::error::ApiError::invalid)?;
+    let desk = desk::load(&state, author_id, &query).await?;
+    let days = income::requested_range(None, None, CHART_DAYS).map_err(ApiError::invalid)?;
     let earned = income::author_income(&state.db.main, author_id, days, Period::Day, None).await?;
     let mut net_per_day: BTreeMap<String, i64> = days
         .days()
@@ -75,6 +79,6 @@ pub async fn show(
         "author.html",
         Some(&session),
         context! { is_author => true, chart, books, totals => earned.totals,
-        caption => "Net coins per day, last 30 days (UTC)" },
+        caption => "Net coins per day, last 30 days (UTC)", desk },
     )
 }

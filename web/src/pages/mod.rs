@@ -21,9 +21,11 @@ mod admin;
 mod author;
 mod chart;
 mod covers;
+mod desk;
 mod reader;
 mod recharge;
 mod sandbox;
+mod shelf;
 
 /// Embedded so the binary is self-contained.
 const TEMPLATES: &[(&str, &str)] = &[
@@ -43,11 +45,13 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/recharge.html"),
     ),
     ("sandbox.html", include_str!("../../templates/sandbox.html")),
+    ("shelf.html", include_str!("../../templates/shelf.html")),
 ];
 
 const APP_JS: &str = include_str!("../../static/app.js");
 const APP_CSS: &str = include_str!("../../static/app.css");
 const READER_JS: &str = include_str!("../../static/reader.js");
+const MINE_JS: &str = include_str!("../../static/mine.js");
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
@@ -68,6 +72,7 @@ pub fn router() -> Router<AppState> {
         .route("/login", get(reader::login))
         .route("/register", get(reader::register))
         .route("/me", get(reader::me))
+        .route("/shelf", get(shelf::show))
         .route("/recharge", get(recharge::show))
         .route("/author", get(author::show))
         .route("/admin", get(admin::show))
@@ -79,6 +84,7 @@ pub fn router() -> Router<AppState> {
         .route("/static/app.js", get(script))
         .route("/static/app.css", get(style))
         .route("/static/reader.js", get(reader_script))
+        .route("/static/mine.js", get(mine_script))
 }
 
 /// Unknown paths: an HTML 404 page, or the API's JSON 404 under `/api`.
@@ -211,6 +217,11 @@ async fn script() -> Response {
 /// The reading page's settings script, run before it paints.
 async fn reader_script() -> Response {
     asset("text/javascript; charset=utf-8", READER_JS)
+}
+
+/// The script of the reader's own pages and the author's desk (shelf, book and chapter editing).
+async fn mine_script() -> Response {
+    asset("text/javascript; charset=utf-8", MINE_JS)
 }
 
 async fn style() -> Response {

@@ -1,5 +1,5 @@
-//! Reader pages: the catalog, a book, a chapter (with buying), sign-in forms, my account (with
-//! my recharge orders).
+//! Reader pages: the catalog, a book, a chapter (with buying and the shelf button), sign-in
+//! forms, my account (with my recharge orders and reading history).
 
 use axum::extract::State;
 use axum::response::Response;
@@ -11,7 +11,7 @@ use jobs::{history, users};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 
-use super::{PageError, page_count, render, sign_in_first};
+use super::{PageError, page_count, render, shelf, sign_in_first};
 use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery, ChapterPath, Paging, PathId};
 use crate::library::Visitor;
@@ -102,10 +102,17 @@ pub async fn chapter(
     let prev = around.prev.map(|id| id.to_string());
     let next = around.next.map(|id| id.to_string());
     let for_sale = unowned_vip_from(&book.chapters[at..]);
+    // Only a published book can be shelved; `None` shows no shelf button.
+    let on_shelf = match &session {
+        Some(session) if row.publish_status == 1 => {
+            Some(jobs::shelf::kept(pool, session.user_id, book_id).await?)
+        }
+        _ => None,
+    };
     let ctx = context! {
         book_id => book.book.id.to_string(), book_name => &book.book.book_name,
         index_id => summary.id.to_string(), index_name => &summary.index_name,
-        price => summary.price, chapter, locked, prev, next, for_sale,
+        price => summary.price, chapter, locked, prev, next, for_sale, on_shelf,
     };
     render("chapter.html", session.as_ref(), ctx)
 }
@@ -169,6 +176,7 @@ fn local_path(path: Option<&str>) -> &str {
 #[derive(Debug, Deserialize)]
 pub struct MeQuery {
     orders_page: Option<u32>,
+    history_page: Option<u32>,
 }
 
 /// A recharge order as my account lists it; `payable` while its checkout still takes a payment.
@@ -179,8 +187,8 @@ struct OrderRow {
     payable: bool,
 }
 
-/// Balance, recent purchases and ledger, and my orders a page at a time; the follows feed is
-/// loaded by the page script, which also watches an order awaiting its payment.
+/// Balance, recent purchases and ledger, my orders and reading history a page at a time; the
+/// follows feed is loaded by the page script, which also watches an order awaiting its payment.
 pub async fn me(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
@@ -202,6 +210,7 @@ pub async fn me(
         .await?
         .items;
     let ledger = history::ledger(&state.db.main, user.id, first).await?.items;
+    let reading = shelf::history(&state, user.id, query.history_page).await?;
     let now = jobs::clock::now();
     let orders: Vec<OrderRow> = found
         .items
@@ -216,7 +225,7 @@ pub async fn me(
     let awaiting = orders.iter().any(|row| row.payable);
     let ctx = context! {
         username => user.username, nick_name => user.nick_name, balance => user.balance,
-        purchases, ledger, orders, awaiting,
+        purchases, ledger, orders, awaiting, reading,
         orders_page => orders_request.page(), orders_size => orders_request.size(),
         orders_pages => page_count(found.total, orders_request),
     };
