@@ -17,6 +17,7 @@ mod money;
 mod observability;
 mod outages;
 mod pages;
+mod pages_discover;
 mod payments;
 mod purchases;
 mod read_latency;
