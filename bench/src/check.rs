@@ -103,6 +103,7 @@ mod tests {
             user_id: reader,
             kind: Kind::Purchase,
             index_ids: vec![chapters[0]],
+            max_spent: None,
         };
         let done = jobs::purchase::run(&db.main, &ids, &order, 1, 0)
             .await

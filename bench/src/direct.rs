@@ -46,6 +46,7 @@ pub async fn run(
                     user_id,
                     kind,
                     index_ids,
+                    max_spent: None,
                 };
                 let begun = Instant::now();
                 match jobs::purchase::run(&pool, &ids, &order, 1, retries).await {

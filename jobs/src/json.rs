@@ -25,6 +25,13 @@ pub fn whole<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
     number.ok_or_else(|| serde::de::Error::custom("expected an integer"))
 }
 
+/// [`whole`] for an optional field: absent or `null` is `None`.
+pub fn opt_whole<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    #[derive(Deserialize)]
+    struct Whole(#[serde(deserialize_with = "whole")] i64);
+    Ok(Option::<Whole>::deserialize(d)?.map(|Whole(n)| n))
+}
+
 /// `f` as an `i64` when it has no fraction and fits (`i64::MAX as f64` is 2^63, which does not).
 pub(crate) fn whole_float(f: f64) -> Option<i64> {
     (f.fract() == 0.0 && f >= i64::MIN as f64 && f < i64::MAX as f64).then_some(f as i64)

@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod audit;
 pub mod authoring;
 pub mod catalog;
+pub mod chapter_edit;
 pub mod clock;
 pub mod coins;
 pub mod config;

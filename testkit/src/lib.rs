@@ -1,6 +1,7 @@
 //! Test support: a database and Redis prefix per test, worker processes, money fixtures.
 
 pub mod fake_stripe;
+pub mod groups;
 pub mod proxy;
 pub mod redis_server;
 

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::Request;
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -38,6 +38,8 @@ pub enum ApiError {
     IdempotencyKeyReused,
     #[error("request body too large")]
     TooLarge,
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     #[error("too many requests; retry later")]
     RateLimited { retry_after_secs: u64 },
     #[error("the server is busy; retry later")]
@@ -58,6 +60,7 @@ impl ApiError {
             Self::PurchaseRequired { .. } => StatusCode::PAYMENT_REQUIRED,
             Self::Conflict(_) | Self::ShelfFull => StatusCode::CONFLICT,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Overloaded { .. } | Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -79,6 +82,7 @@ impl ApiError {
             Self::Conflict(_) => "conflict",
             Self::ShelfFull => "shelf_full",
             Self::TooLarge => "too_large",
+            Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::RateLimited { .. } => "rate_limited",
             Self::Overloaded { .. } | Self::Unavailable(_) => "unavailable",
@@ -159,6 +163,16 @@ impl From<jobs::ids::IdError> for ApiError {
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return Self::TooLarge;
+        }
+        Self::Invalid(rejection.body_text())
+    }
+}
+
+/// A raw body (a webhook's, a cover's) that could not be read: 413 past its route's limit.
+impl From<BytesRejection> for ApiError {
+    fn from(rejection: BytesRejection) -> Self {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             return Self::TooLarge;
         }

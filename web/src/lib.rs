@@ -13,10 +13,10 @@ use jobs::job::StatusStore;
 use jobs::payments::provider::Providers;
 use jobs::queues::Queues;
 use tokio::net::TcpListener;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+mod body_limit;
 mod enqueue;
 pub mod error;
 pub mod extract;
@@ -77,7 +77,13 @@ pub fn app(state: AppState) -> Router {
             sessions::resolve,
         ))
         .layer(axum::middleware::from_fn(observe::track))
-        .layer(RequestBodyLimitLayer::new(settings.body_limit_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            body_limit::BodyLimits {
+                app: settings.body_limit_bytes,
+                cover: state.settings.library.cover_max_bytes,
+            },
+            body_limit::limit,
+        ))
         .layer(axum::middleware::from_fn(error::too_large_in_shape))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,

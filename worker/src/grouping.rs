@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use jobs::coins::Coins;
 use jobs::db::Db;
 use jobs::ids::{ChapterId, IdGenerator, UserId};
 use jobs::job::{Done, JobId, JobView, Kind, Status, StatusStore};
@@ -21,6 +22,7 @@ struct Waiting {
     user_id: UserId,
     kind: Kind,
     index_ids: Vec<ChapterId>,
+    max_spent: Option<Coins>,
     attempt: i32,
     reply: oneshot::Sender<anyhow::Result<Done>>,
 }
@@ -52,6 +54,7 @@ impl Purchases {
             user_id: order.user_id,
             kind: order.kind,
             index_ids: order.index_ids,
+            max_spent: order.max_spent,
             attempt,
             reply,
         };
@@ -103,6 +106,7 @@ async fn commit(waiting: Arc<Mutex<mpsc::Receiver<Waiting>>>, with: Committer, g
                     user_id: w.user_id,
                     kind: w.kind,
                     index_ids,
+                    max_spent: w.max_spent,
                 },
                 attempt: w.attempt,
             })

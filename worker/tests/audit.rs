@@ -26,6 +26,7 @@ async fn each_kind_of_violation_is_reported() {
         user_id: reader,
         kind: Kind::Purchase,
         index_ids: vec![chapters[0]],
+        max_spent: None,
     };
     let done = jobs::purchase::run(&db.main, &ids, &order, 1, 0)
         .await

@@ -1,28 +1,12 @@
 //! Purchase jobs committed together (`jobs::purchase::group`): one transaction, each job its own
 //! outcome, exactly as if each had run alone.
 
-use jobs::ids::{ChapterId, EntityId, UserId};
-use jobs::job::{JobId, JobView, Kind};
-use jobs::purchase::Order;
-use jobs::purchase::group::{self as purchase_group, Member};
+use jobs::ids::{ChapterId, EntityId};
+use jobs::job::JobView;
+use jobs::job::Kind;
+use jobs::purchase::group as purchase_group;
+use testkit::groups::{code, member};
 use testkit::{assert_books_balance, balance, book, prepare, reader_with_coins, settings};
-
-/// A member whose job id lives as long as the test (leaked: a test's few bytes).
-fn member(job_id: &str, user_id: UserId, kind: Kind, index_ids: Vec<ChapterId>) -> Member<'static> {
-    Member {
-        order: Order {
-            job_id: Box::leak(Box::new(JobId::from(job_id))),
-            user_id,
-            kind,
-            index_ids,
-        },
-        attempt: 1,
-    }
-}
-
-fn code(view: &JobView) -> &'static str {
-    view.error.as_ref().map_or("succeeded", |e| e.code.as_str())
-}
 
 fn views(results: Vec<anyhow::Result<jobs::job::Done>>) -> Vec<JobView> {
     results.into_iter().map(|r| r.unwrap().view).collect()

@@ -47,6 +47,7 @@ impl Deployment {
             user_id,
             index_id,
             enqueued_at_ms: jobs::clock::now_ms(),
+            max_price: None,
         })
         .await
     }
@@ -58,6 +59,7 @@ impl Deployment {
                 user_id,
                 index_ids,
                 enqueued_at_ms: jobs::clock::now_ms(),
+                max_total: None,
             }
         })
         .await
@@ -230,6 +232,7 @@ async fn the_same_job_delivered_twice_charges_once() {
         user_id: reader,
         index_ids: chapters.clone(),
         enqueued_at_ms: jobs::clock::now_ms(),
+        max_total: None,
     };
     queue::push(&app.queues.batch_purchase, &job_id, again.clone())
         .await

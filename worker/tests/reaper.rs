@@ -80,6 +80,7 @@ async fn a_malformed_payload_is_not_retried_forever_and_ends_failed() {
         user_id: UserId::from_raw(7),
         index_id: ChapterId::from_raw(99),
         enqueued_at_ms: 0,
+        max_price: None,
     };
     submit::enqueue(&queues.purchase, &status, good)
         .await

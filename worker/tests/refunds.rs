@@ -27,6 +27,7 @@ async fn buy(queues: &Queues, status: &StatusStore, user_id: UserId, index_id: C
         user_id,
         index_id,
         enqueued_at_ms: jobs::clock::now_ms(),
+        max_price: None,
     })
     .await
 }
@@ -225,6 +226,7 @@ async fn a_refund_waiting_for_its_id_lease_holds_no_row_locked() {
         user_id: reader,
         kind: Kind::Purchase,
         index_ids: vec![chapters[0]],
+        max_spent: None,
     };
     jobs::purchase::run(&db.main, &ids, &order, 1, 3)
         .await

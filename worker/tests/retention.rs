@@ -59,6 +59,7 @@ async fn run_jobs(
                 user_id: *user_id,
                 index_id: *index_id,
                 enqueued_at_ms: 0,
+                max_price: None,
             };
             submit::enqueue(&queues.purchase, status, job)
                 .await

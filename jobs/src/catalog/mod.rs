@@ -28,7 +28,8 @@ pub struct Viewer {
 }
 
 impl Viewer {
-    fn may_see(&self, status: i8, author_id: AuthorId) -> bool {
+    /// A published book, or a draft to its author and admins.
+    pub fn may_see(&self, status: i8, author_id: AuthorId) -> bool {
         status == 1 || self.is_admin || self.author_id == Some(author_id)
     }
 }

@@ -289,6 +289,7 @@ async fn buy(
                 user_id,
                 kind: Kind::BatchPurchase,
                 index_ids,
+                max_spent: None,
             };
             let done = purchase::run(&db.main, ids, &order, 1, 3).await?;
             anyhow::ensure!(

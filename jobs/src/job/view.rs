@@ -65,15 +65,17 @@ pub enum FailureCode {
     AlreadyBought,
     ChapterNotFound,
     NotForSale,
+    PriceChanged,
     Internal,
 }
 
 impl FailureCode {
-    pub const ALL: [FailureCode; 5] = [
+    pub const ALL: [FailureCode; 6] = [
         FailureCode::InsufficientBalance,
         FailureCode::AlreadyBought,
         FailureCode::ChapterNotFound,
         FailureCode::NotForSale,
+        FailureCode::PriceChanged,
         FailureCode::Internal,
     ];
 
@@ -83,6 +85,7 @@ impl FailureCode {
             FailureCode::AlreadyBought => "already_bought",
             FailureCode::ChapterNotFound => "chapter_not_found",
             FailureCode::NotForSale => "not_for_sale",
+            FailureCode::PriceChanged => "price_changed",
             FailureCode::Internal => "internal",
         }
     }
@@ -93,6 +96,9 @@ impl FailureCode {
             FailureCode::AlreadyBought => "this chapter is already yours",
             FailureCode::ChapterNotFound => "a chapter of this purchase does not exist",
             FailureCode::NotForSale => "this chapter is free and not for sale",
+            FailureCode::PriceChanged => {
+                "the charge would pass the price you saw (max_price / max_total); nothing was charged"
+            }
             FailureCode::Internal => "the job could not be completed; nothing was charged",
         }
     }

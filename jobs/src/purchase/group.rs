@@ -192,6 +192,11 @@ async fn try_round(
             .sum();
         if order.kind == Kind::Purchase && plan.bought.is_empty() {
             plan.failure = Some(FailureCode::AlreadyBought);
+        } else if order.max_spent.is_some_and(|max| plan.spent > max) {
+            // The prices summed here are the ones this transaction records and debits, so the
+            // bound holds for exactly what is charged; this job fails alone, the round goes on.
+            plan.failure = Some(FailureCode::PriceChanged);
+            delete_buy_records(&mut tx, plan).await?;
         } else if plan.spent > balances.get(&order.user_id).copied().unwrap_or_default() {
             plan.failure = Some(FailureCode::InsufficientBalance);
             delete_buy_records(&mut tx, plan).await?;
@@ -344,6 +349,9 @@ async fn delete_buy_records(
     tx: &mut Transaction<'_, MySql>,
     plan: &Plan<'_>,
 ) -> Result<(), sqlx::Error> {
+    if plan.bought.is_empty() {
+        return Ok(());
+    }
     let order = &plan.member.order;
     let mut query = QueryBuilder::<MySql>::new("DELETE FROM user_buy_record WHERE user_id = ");
     query

@@ -20,6 +20,7 @@ use crate::state::AppState;
 mod admin;
 mod author;
 mod chart;
+mod covers;
 mod discover;
 mod reader;
 mod recharge;
@@ -84,6 +85,8 @@ pub fn router() -> Router<AppState> {
         .route("/pay/sandbox/{order_id}", get(sandbox::show))
         .route("/pay/sandbox/{order_id}/pay", post(sandbox::pay))
         .route("/pay/sandbox/{order_id}/cancel", post(sandbox::cancel))
+        .route("/covers/{file}", get(covers::stored))
+        .route("/covers/book/{file}", get(covers::generated))
         .route("/static/app.js", get(script))
         .route("/static/app.css", get(style))
         .route("/static/reader.js", get(reader_script))

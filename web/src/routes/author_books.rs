@@ -1,5 +1,5 @@
-//! An author's books and chapters: create, publish, add and delete chapters. Only the book's
-//! own author (or an admin) may change a book.
+//! An author's books and chapters: create, publish, add and delete chapters (editing one is
+//! `chapter_edit`'s). Only the book's own author (or an admin) may change a book.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -25,7 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/author/books/{book_id}/chapters", post(add_chapter))
         .route(
             "/api/author/books/{book_id}/chapters/{index_id}",
-            delete(delete_chapter),
+            delete(delete_chapter).patch(super::chapter_edit::edit),
         )
 }
 
@@ -67,6 +67,14 @@ pub(super) fn text<'a>(field: &str, value: &'a str, max: usize) -> ApiResult<&'a
         return Err(ApiError::invalid(format!("{field}: 1 to {max} characters")));
     }
     Ok(value)
+}
+
+/// Checks a chapter's text: not blank, at most 200 000 characters (kept as written).
+pub(super) fn chapter_text(content: &str) -> ApiResult<&str> {
+    if content.trim().is_empty() || content.chars().count() > MAX_CONTENT_CHARS {
+        return Err(ApiError::invalid("content: 1 to 200000 characters"));
+    }
+    Ok(content)
 }
 
 #[utoipa::path(
@@ -149,13 +157,11 @@ pub(super) async fn add_chapter(
     may_edit(&state, &session, book_id).await?;
     let ApiJson(body) = body?;
     let index_name = text("index_name", &body.index_name, MAX_CHAPTER_NAME)?;
-    if body.content.trim().is_empty() || body.content.chars().count() > MAX_CONTENT_CHARS {
-        return Err(ApiError::invalid("content: 1 to 200000 characters"));
-    }
+    let content = chapter_text(&body.content)?;
     let chapter = NewChapter {
         book_id,
         index_name,
-        content: &body.content,
+        content,
         is_vip: body.is_vip,
     };
     let AddedChapter { index_id, price } =
@@ -189,7 +195,7 @@ pub(super) async fn delete_chapter(
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn authoring_error(error: AuthoringError) -> ApiError {
+pub(super) fn authoring_error(error: AuthoringError) -> ApiError {
     match error {
         AuthoringError::NotFound => ApiError::NotFound,
         AuthoringError::Id(error) => error.into(),

@@ -19,6 +19,7 @@ const SHELF_FULL: Answer = (
     "shelf_full: the shelf holds `library.shelf_limit` books",
 );
 const TOO_LARGE: Answer = (413, "body too large");
+const UNSUPPORTED: Answer = (415, "unsupported media type");
 const KEY_REUSED: Answer = (422, "Idempotency-Key used with another request");
 const RATE_LIMITED: Answer = (429, "rate limited");
 const UNAVAILABLE: Answer = (503, "a dependency is down");
@@ -81,6 +82,16 @@ error_sets! {
     WriteErrors: [INVALID, UNAUTHENTICATED, FORBIDDEN, TOO_LARGE, UNAVAILABLE];
     /// A signed-in call with a JSON body on one thing named by id.
     WriteToErrors: [INVALID, UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, TOO_LARGE, UNAVAILABLE];
+    /// An upload of a file (not JSON) to one thing named by id.
+    UploadErrors: [
+        INVALID,
+        UNAUTHENTICATED,
+        FORBIDDEN,
+        NOT_FOUND,
+        TOO_LARGE,
+        UNSUPPORTED,
+        UNAVAILABLE,
+    ];
     /// A signed-in call with a JSON body that creates something unique.
     CreateUniqueErrors: [INVALID, UNAUTHENTICATED, FORBIDDEN, CONFLICT, TOO_LARGE, UNAVAILABLE];
     /// Opening an account.

@@ -12,6 +12,8 @@ mod author;
 mod author_books;
 mod book_details;
 mod books;
+mod chapter_edit;
+mod covers;
 mod credits;
 mod errors;
 mod follows;
@@ -37,6 +39,7 @@ pub(crate) use books::{ListQuery, RankingQuery};
         history::purchases, history::ledger,
         author::register, author_books::list, author_books::create, author_books::publish,
         author_books::add_chapter, author_books::delete_chapter, book_details::edit,
+        chapter_edit::edit, covers::upload,
         follows::follow, follows::unfollow, follows::feed,
         shelf::list, shelf::add, shelf::remove, shelf::history,
         admin::sessions, admin::kick, admin::freeze, admin::unfreeze, admin::users,
@@ -73,6 +76,8 @@ async fn openapi() -> axum::Json<utoipa::openapi::OpenApi> {
     axum::Json(<ApiDoc as utoipa::OpenApi>::openapi())
 }
 
+pub use covers::is_upload as is_cover_upload;
+
 pub fn router(settings: &Settings) -> Router<AppState> {
     Router::new()
         .route("/api/openapi.json", axum::routing::get(openapi))
@@ -94,4 +99,5 @@ pub fn router(settings: &Settings) -> Router<AppState> {
         .merge(recharge::router())
         .merge(admin_orders::router())
         .merge(payments::router(settings.payments.webhook_body_limit_bytes))
+        .merge(covers::router(settings.library.cover_max_bytes))
 }

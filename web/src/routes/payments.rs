@@ -6,7 +6,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::post;
 use jobs::metrics as m;
@@ -51,13 +51,7 @@ pub(super) async fn webhook(
         metrics::counter!(m::PAYMENTS, "provider" => kind, "outcome" => outcome).increment(1);
         error
     };
-    let body = body.map_err(|rejection| {
-        let error = match rejection.status() {
-            StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge,
-            _ => ApiError::invalid(rejection.body_text()),
-        };
-        refused("invalid", error)
-    })?;
+    let body = body.map_err(|rejection| refused("invalid", rejection.into()))?;
     let now = jobs::clock::now().timestamp();
     let event = provider
         .verify_and_parse(&headers, &body, now)

@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
+use jobs::coins::Coins;
 use jobs::ids::ChapterId;
 use jobs::job::{JobId, Status};
 use jobs::purchase::{BatchPurchaseJob, MAX_BATCH, PurchaseJob};
@@ -30,6 +31,14 @@ pub fn router() -> Router<AppState> {
 pub(super) struct BuyRequest {
     #[schema(schema_with = crate::extract::id_schema)]
     index_id: ChapterId,
+    /// The price the buyer saw: a higher charge fails the job with `price_changed`.
+    #[serde(
+        default,
+        deserialize_with = "jobs::json::opt_whole",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(minimum = 0, maximum = 1000000000000_i64, nullable = false)]
+    max_price: Option<i64>,
 }
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
@@ -37,6 +46,27 @@ pub(super) struct BuyRequest {
 pub(super) struct BatchRequest {
     #[schema(schema_with = batch_schema)]
     index_ids: Vec<ChapterId>,
+    /// The total the buyer saw: a higher charge fails the job with `price_changed`.
+    #[serde(
+        default,
+        deserialize_with = "jobs::json::opt_whole",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(minimum = 0, maximum = 1000000000000_i64, nullable = false)]
+    max_total: Option<i64>,
+}
+
+/// The largest `max_price` / `max_total` (far above any real price).
+const MAX_SEEN: i64 = 1_000_000_000_000;
+
+/// An optional bound on what a purchase may spend: 0 to [`MAX_SEEN`] coins.
+fn seen(field: &str, value: Option<i64>) -> ApiResult<Option<Coins>> {
+    match value {
+        Some(coins) if !(0..=MAX_SEEN).contains(&coins) => Err(ApiError::invalid(format!(
+            "{field}: between 0 and {MAX_SEEN} coins"
+        ))),
+        other => Ok(other.map(Coins::new)),
+    }
 }
 
 fn batch_schema() -> utoipa::openapi::schema::Array {
@@ -80,12 +110,14 @@ pub(super) async fn buy(
     ApiJson(body): ApiJson<BuyRequest>,
 ) -> ApiResult<AcceptedResponse> {
     let key = idempotency.with_body(&body);
+    let max_price = seen("max_price", body.max_price)?;
     let user_id = session.user_id;
     let job = enqueue::submit(&state, &state.queues.purchase, key, |job_id| PurchaseJob {
         job_id,
         user_id,
         index_id: body.index_id,
         enqueued_at_ms: jobs::clock::now_ms(),
+        max_price,
     })
     .await?;
     Ok(accepted(job))
@@ -115,6 +147,7 @@ pub(super) async fn buy_batch(
             "index_ids: every chapter id at most once",
         ));
     }
+    let max_total = seen("max_total", body.max_total)?;
     let user_id = session.user_id;
     let job = enqueue::submit(&state, &state.queues.batch_purchase, key, |job_id| {
         BatchPurchaseJob {
@@ -122,6 +155,7 @@ pub(super) async fn buy_batch(
             user_id,
             index_ids: ids.clone(),
             enqueued_at_ms: jobs::clock::now_ms(),
+            max_total,
         }
     })
     .await?;

@@ -1,7 +1,9 @@
 mod admin;
 mod authors;
 mod books;
+mod chapters;
 mod client;
+mod covers;
 mod credits;
 mod csrf;
 mod demo;
