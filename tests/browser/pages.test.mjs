@@ -1,17 +1,12 @@
 // The pages in a real browser: headless Debian Chromium against the real web tier and a worker.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
-import { chromium } from 'playwright-core';
 
-import { ADMIN, ROOT, startStack } from './stack.mjs';
+import { PHONE, launch, newPage as pageIn, open as openAt, shot, shots } from './browser.mjs';
+import { ADMIN, startStack } from './stack.mjs';
 
-const SHOTS = path.join(ROOT, 'target', 'screenshots');
 const READER = { username: `reader_${Date.now().toString(36)}`, password: 'reader-password-1' };
 const PAYER = { username: `payer_${Date.now().toString(36)}`, password: 'payer-password-1' };
-const PHONE = { width: 390, height: 844 };
-const DESKTOP = { width: 1280, height: 800 };
 const EVIL = '<script>window.__pwned = 1</script> Evil Title';
 
 let stack;
@@ -21,8 +16,14 @@ let admin; // the admin's page, in a browser context of its own
 
 /// Goes to `path` and waits until the page script has loaded what it loads.
 async function open(page, where) {
-  await page.goto(stack.base + where);
-  await page.waitForSelector('body[data-ready=true]');
+  await openAt(page, stack.base, where);
+}
+
+/// The book page of the demo book `title`, found through the search.
+async function openBook(page, title) {
+  await open(page, `/books?q=${encodeURIComponent(title)}`);
+  await page.locator('ul.cards').getByRole('link', { name: title, exact: true }).click();
+  await page.waitForSelector('ol.chapters');
 }
 
 /// Signs the admin in through the login form, opened as `/login?next=<next>`.
@@ -33,51 +34,21 @@ async function signInAdmin(page, next) {
   await page.click('form[data-action=login] [type=submit]');
 }
 
-async function shot(page, name) {
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
-}
-
-/// Screenshots of the page now open: `<name>.png` at a desktop width and `<name>-phone.png` at
-/// a phone's (390 px, which the page must fit without scrolling sideways); the viewport is
-/// restored afterwards.
-async function shots(page, name) {
-  const before = page.viewportSize();
-  for (const [size, file] of [[DESKTOP, name], [PHONE, `${name}-phone`]]) {
-    await page.setViewportSize(size);
-    const width = await page.evaluate(() => document.documentElement.scrollWidth);
-    assert.ok(width <= size.width, `${name} fits ${size.width}px: ${width}px wide`);
-    await shot(page, file);
-  }
-  if (before) await page.setViewportSize(before);
-}
-
 /// The first VIP chapter of the demo book `title`, as `/book/{id}/{index}` paths in order.
 async function vipChapters(page, title) {
-  await open(page, '/');
-  await page.getByRole('link', { name: title, exact: true }).click();
-  await page.waitForSelector('ol.chapters');
+  await openBook(page, title);
   return page.$$eval('li.chapter-row.locked a', (links) => links.map((a) => a.getAttribute('href')));
 }
 
 before(async () => {
-  await mkdir(SHOTS, { recursive: true });
   stack = await startStack();
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    chromiumSandbox: false,
-    args: ['--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launch();
   reader = await newPage();
   admin = await newPage();
 });
 
-/// A page in a browser context of its own (its own cookies); a script error fails the test.
-async function newPage() {
-  const page = await (await browser.newContext()).newPage();
-  page.on('pageerror', (error) => assert.fail(`script error on ${page.url()}: ${error}`));
-  return page;
+function newPage() {
+  return pageIn(browser);
 }
 
 after(async () => {
@@ -86,17 +57,14 @@ after(async () => {
 });
 
 describe('reader, author and admin pages', () => {
-  it('the home page lists the published demo books', async () => {
-    await open(reader, '/');
+  it('the catalog lists the published demo books', async () => {
+    await open(reader, '/books');
     await reader.getByRole('link', { name: 'The Jade Pavilion', exact: true }).waitFor();
-    await shots(reader, 'home');
   });
 
   it('the demo site shows Chinese books, and their chapters read in Chinese', async () => {
     const page = await newPage();
-    await open(page, '/');
-    await page.getByRole('link', { name: '星河剑主', exact: true }).click();
-    await page.waitForSelector('ol.chapters');
+    await openBook(page, '星河剑主');
     await page.locator('h1', { hasText: '星河剑主' }).waitFor();
     await shots(page, 'book');
     await page.locator('li.chapter-row:not(.locked) a').first().click();
@@ -110,9 +78,7 @@ describe('reader, author and admin pages', () => {
 
   it('the reader settings (text size, theme) persist across a reload and a navigation, applied before paint', async () => {
     const page = await newPage();
-    await open(page, '/');
-    await page.getByRole('link', { name: '星河剑主', exact: true }).click();
-    await page.waitForSelector('ol.chapters');
+    await openBook(page, '星河剑主');
     const [first, second] = await page.$$eval('li.chapter-row:not(.locked) a', (links) => links.map((a) => a.getAttribute('href')));
     await open(page, first);
     const fontSize = () => page.$eval('#content', (c) => getComputedStyle(c).fontSize);
@@ -299,7 +265,7 @@ describe('reader, author and admin pages', () => {
     await reader.waitForSelector('#my-books');
     await reader.waitForSelector('body[data-ready=true]');
     await createBookThroughTheAuthorPage(reader);
-    await open(reader, '/');
+    await open(reader, '/books?q=Evil');
     await reader.getByText(EVIL, { exact: true }).waitFor();
     assert.equal(await reader.evaluate(() => window.__pwned), undefined);
     assert.equal(await reader.locator('.book-title script').count(), 0);
