@@ -9,7 +9,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use jobs::catalog::{self, BookFilter, BookSort, Viewer};
+use jobs::catalog::{self, BookFilter, BookSort, RankingKind, Viewer};
 use jobs::db::Db;
 use jobs::ids::{BookId, CategoryId, ChapterId};
 use jobs::paging::PageRequest;
@@ -51,15 +51,18 @@ impl Read {
     async fn direct(self, db: &Db) -> anyhow::Result<bool> {
         let viewer = Viewer::default();
         Ok(match self {
+            // The home page serves its sections and categories from the web tier's cache; this
+            // is what refilling that cache costs: the four rankings and the category counts.
             Read::Home => {
-                let filter = BookFilter::default();
-                catalog::list_books(
-                    &db.main,
-                    &filter,
-                    BookSort::default(),
-                    PageRequest::default(),
-                )
-                .await?;
+                for kind in [
+                    RankingKind::Visits,
+                    RankingKind::Sales,
+                    RankingKind::New,
+                    RankingKind::Updated,
+                ] {
+                    catalog::ranking(&db.main, kind, None).await?;
+                }
+                catalog::categories(&db.main).await?;
                 true
             }
             Read::Book(book) => {

@@ -301,3 +301,34 @@ pub async fn record(pool: &MySqlPool, reads: &[Progress]) -> Result<(), sqlx::Er
     shelf.build().execute(&mut *tx).await?;
     tx.commit().await
 }
+
+/// Where a reader stands with one book: on the shelf or not, and the last chapter read of it.
+#[derive(Debug, Default, Serialize, sqlx::FromRow)]
+pub struct Place {
+    pub on_shelf: bool,
+    pub last_read_index_id: Option<ChapterId>,
+    pub last_read_index_name: Option<String>,
+}
+
+/// The reader's [`Place`] in a book: two lookups on the `(user_id, book_id)` keys.
+#[tracing::instrument(skip_all)]
+pub async fn place(
+    pool: &MySqlPool,
+    user_id: UserId,
+    book_id: BookId,
+) -> Result<Place, sqlx::Error> {
+    sqlx::query_as(
+        r"SELECT EXISTS (SELECT 1 FROM user_bookshelf WHERE user_id = ? AND book_id = ?)
+                   AS on_shelf,
+                 h.index_id AS last_read_index_id, i.index_name AS last_read_index_name
+          FROM (SELECT 1) one
+          LEFT JOIN user_read_history h ON h.user_id = ? AND h.book_id = ?
+          LEFT JOIN book_index i ON i.id = h.index_id AND i.book_id = h.book_id",
+    )
+    .bind(user_id)
+    .bind(book_id)
+    .bind(user_id)
+    .bind(book_id)
+    .fetch_one(pool)
+    .await
+}

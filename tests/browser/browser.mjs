@@ -1,5 +1,5 @@
-// What every browser test file shares: the browser, a page that fails its test on a script
-// error, and screenshots into target/screenshots at a desktop and a phone width.
+// What every browser test file shares: headless Debian Chromium, pages whose script errors fail
+// the test, and screenshots at a desktop and a phone width saved to target/screenshots/.
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -7,11 +7,10 @@ import { chromium } from 'playwright-core';
 
 import { ROOT } from './stack.mjs';
 
-const SHOTS = path.join(ROOT, 'target', 'screenshots');
+export const SHOTS = path.join(ROOT, 'target', 'screenshots');
 export const PHONE = { width: 390, height: 844 };
 export const DESKTOP = { width: 1280, height: 800 };
 
-/// Headless Debian Chromium; the screenshot folder exists once it is up.
 export async function launch() {
   await mkdir(SHOTS, { recursive: true });
   return chromium.launch({
@@ -28,6 +27,12 @@ export async function newPage(browser) {
   const page = await (await browser.newContext()).newPage();
   page.on('pageerror', (error) => assert.fail(`script error on ${page.url()}: ${error}`));
   return page;
+}
+
+/// Goes to `base + where` and waits until the page script has loaded what it loads.
+export async function open(page, base, where) {
+  await page.goto(base + where);
+  await page.waitForSelector('body[data-ready=true]');
 }
 
 export async function shot(page, name) {

@@ -75,7 +75,9 @@ describe('my shelf, my history and the author desk', () => {
     await reader.waitForURL(`${stack.base}/`);
     await reader.getByRole('link', { name: 'Shelf', exact: true }).waitFor();
 
-    await reader.getByRole('link', { name: BOOK, exact: true }).click();
+    // The home page shows a book in several sections: find it through the search.
+    await open(reader, `/books?q=${encodeURIComponent(BOOK)}`);
+    await reader.locator('.book-card').getByRole('link', { name: BOOK, exact: true }).first().click();
     await reader.waitForSelector('ol.chapters');
     const total = await reader.locator('li.chapter-row').count();
     const [first, second] = await reader.$$eval('li.chapter-row:not(.locked) a',
@@ -151,6 +153,11 @@ describe('my shelf, my history and the author desk', () => {
     assert.match(src, /^\/covers\/[^/]+\.(png|jpg)$/);
     await author.waitForFunction(() => document.getElementById('cover-preview').naturalWidth === 90);
     assert.equal((await book()).cover_url, src, "the book's cover is the uploaded one");
+    const desk = author.url();
+    await open(author, `/book/${bookId}`);
+    await author.locator('section.description', { hasText: DESCRIPTION.split('\n')[0] }).waitFor();
+    assert.equal(await author.getAttribute('.book-head img.cover', 'src'), src, 'the book page shows it');
+    await author.goto(desk);
 
     const vip = author.locator('li.chapter-edit', { has: author.locator('.tag.vip') }).first();
     const indexId = await vip.getAttribute('data-index-id');

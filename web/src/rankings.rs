@@ -1,24 +1,31 @@
-//! Rankings served from memory: each (kind, category) is computed by one indexed query at most
-//! once per `library.ranking_ttl_secs` in this process, so a page view costs no query at all.
-//! Shared by the API and the pages.
+//! Rankings and the category list served from memory: each (kind, category) ranking, and the
+//! categories with their book counts, is computed by one query at most once per
+//! `library.ranking_ttl_secs` in this process, so a page view costs no query at all. Shared by
+//! the API and the pages.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use jobs::catalog::{self, BookSummary, RankingKind};
+use jobs::catalog::{self, BookSummary, Category, RankingKind};
 use jobs::ids::CategoryId;
 use sqlx::MySqlPool;
 
 type Key = (RankingKind, Option<CategoryId>);
 
+/// A list as last computed, and when.
+type Cell<T> = tokio::sync::Mutex<Option<(Instant, Arc<[T]>)>>;
+
 /// One ranking as last computed.
-type Slot = Arc<tokio::sync::Mutex<Option<(Instant, Arc<[BookSummary]>)>>>;
+type Slot = Arc<Cell<BookSummary>>;
 
 pub struct Rankings {
     ttl: Duration,
     /// Only keys whose category exists are ever added, so the map stays small.
     slots: Mutex<HashMap<Key, Slot>>,
+    /// The categories with their published book counts (a count per category: the home page and
+    /// the discovery pages read it on every view).
+    categories: Cell<Category>,
 }
 
 impl Rankings {
@@ -26,6 +33,7 @@ impl Rankings {
         Self {
             ttl,
             slots: Mutex::default(),
+            categories: Cell::default(),
         }
     }
 
@@ -50,15 +58,34 @@ impl Rankings {
                 self.slot(key, true).expect("inserted")
             }
         };
-        let mut cached = slot.lock().await;
-        if let Some((at, books)) = cached.as_ref()
+        let books = self
+            .fresh(&slot, catalog::ranking(pool, kind, category_id))
+            .await?;
+        Ok(Some(books))
+    }
+
+    /// Every category in its display order with its book count, as of at most one TTL ago.
+    pub async fn categories(&self, pool: &MySqlPool) -> Result<Arc<[Category]>, sqlx::Error> {
+        self.fresh(&self.categories, catalog::categories(pool))
+            .await
+    }
+
+    /// The cell's list, or `compute`'s when it is empty or older than the TTL; concurrent
+    /// callers wait for the one computation.
+    async fn fresh<T>(
+        &self,
+        cell: &Cell<T>,
+        compute: impl Future<Output = Result<Vec<T>, sqlx::Error>>,
+    ) -> Result<Arc<[T]>, sqlx::Error> {
+        let mut cached = cell.lock().await;
+        if let Some((at, list)) = cached.as_ref()
             && at.elapsed() < self.ttl
         {
-            return Ok(Some(books.clone()));
+            return Ok(list.clone());
         }
-        let books: Arc<[BookSummary]> = catalog::ranking(pool, kind, category_id).await?.into();
-        *cached = Some((Instant::now(), books.clone()));
-        Ok(Some(books))
+        let list: Arc<[T]> = compute.await?.into();
+        *cached = Some((Instant::now(), list.clone()));
+        Ok(list)
     }
 
     fn slot(&self, key: Key, insert: bool) -> Option<Slot> {

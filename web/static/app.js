@@ -494,3 +494,13 @@ function report(error) {
 }
 
 init();
+
+// ---- discovery pages: the book page's "Add to shelf" ----
+
+Object.assign(actions, {
+  'shelve-book': async (button) => {
+    await api('PUT', `/api/me/shelf/${button.dataset.bookId}`);
+    button.replaceWith(el('a', { class: 'button secondary on-shelf', href: '/shelf' }, 'On your shelf ✓'));
+    flash('Added to your shelf.', true);
+  },
+});

@@ -22,6 +22,7 @@ mod author;
 mod chart;
 mod covers;
 mod desk;
+mod discover;
 mod reader;
 mod recharge;
 mod sandbox;
@@ -32,6 +33,13 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../../templates/base.html")),
     ("error.html", include_str!("../../templates/error.html")),
     ("home.html", include_str!("../../templates/home.html")),
+    ("books.html", include_str!("../../templates/books.html")),
+    (
+        "category.html",
+        include_str!("../../templates/category.html"),
+    ),
+    ("rank.html", include_str!("../../templates/rank.html")),
+    ("cards.html", include_str!("../../templates/cards.html")),
     ("book.html", include_str!("../../templates/book.html")),
     ("chapter.html", include_str!("../../templates/chapter.html")),
     ("login.html", include_str!("../../templates/login.html")),
@@ -66,7 +74,10 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/", get(reader::home))
+        .route("/", get(discover::home))
+        .route("/books", get(discover::books))
+        .route("/category/{category_id}", get(discover::category_books))
+        .route("/rank/{kind}", get(discover::rank))
         .route("/book/{book_id}", get(reader::book))
         .route("/book/{book_id}/{index_id}", get(reader::chapter))
         .route("/login", get(reader::login))
@@ -255,22 +266,28 @@ mod tests {
     }
 
     #[test]
-    fn the_pager_links_the_pages_around_this_one_with_the_search_kept() {
+    fn the_pager_links_the_pages_around_this_one_with_the_filters_kept() {
         let books: [(); 0] = [];
-        let ctx = context! { books, page => 2, pages => 3, total => 45, q => "a b&c" };
-        let html = ENV.get_template("home.html").unwrap().render(ctx).unwrap();
+        let form = context! { q => "a b&c" };
+        let keep = "q=a+b%26c&sort=words";
+        let ctx = context! { books, form, keep, page => 2, pages => 3, total => 45 };
+        let html = ENV.get_template("books.html").unwrap().render(ctx).unwrap();
         let html = html.replace("&#x2f;", "/");
         assert!(
-            html.contains(r#"href="/?page=1&amp;q=a%20b%26c">← Newer"#),
+            html.contains(r#"href="/books?page=1&amp;q=a+b%26c&amp;sort=words">← Previous"#),
             "{html}"
         );
         assert!(
-            html.contains(r#"href="/?page=3&amp;q=a%20b%26c">Older →"#),
+            html.contains(r#"href="/books?page=3&amp;q=a+b%26c&amp;sort=words">Next →"#),
             "{html}"
         );
         assert!(html.contains("Page 2 of 3"));
-        let ctx = context! { books, page => 1, pages => 1, total => 0 };
-        let html = ENV.get_template("home.html").unwrap().render(ctx).unwrap();
+        assert!(
+            html.contains(r#"value="a b&amp;c""#),
+            "the search is filled in"
+        );
+        let ctx = context! { books, form, page => 1, pages => 1, total => 0 };
+        let html = ENV.get_template("books.html").unwrap().render(ctx).unwrap();
         assert!(!html.contains("class=\"pager\""), "one page needs no pager");
     }
 }

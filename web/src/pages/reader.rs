@@ -1,19 +1,20 @@
-//! Reader pages: the catalog, a book, a chapter (with buying and the shelf button), sign-in
-//! forms, my account (with my recharge orders and reading history).
+//! Reader pages: a book, a chapter (with buying and the shelf button), sign-in forms, my
+//! account (with my recharge orders and reading history).
 
 use axum::extract::State;
 use axum::response::Response;
-use jobs::catalog::{self, BookFilter, BookSort, ChapterPage, ChapterSummary};
+use jobs::catalog::{self, ChapterPage, ChapterSummary};
 use jobs::ids::BookId;
-use jobs::paging::{MAX_SEARCH_CHARS, PageRequest, SearchText};
+use jobs::paging::PageRequest;
 use jobs::payments::orders::{self, Order, OrderStatus};
+use jobs::shelf::{self, Place};
 use jobs::{history, users};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 
-use super::{PageError, page_count, render, shelf, sign_in_first};
+use super::{PageError, page_count, render, sign_in_first};
 use crate::error::ApiError;
-use crate::extract::{ApiPath, ApiQuery, ChapterPath, Paging, PathId};
+use crate::extract::{ApiPath, ApiQuery, ChapterPath, PathId};
 use crate::library::Visitor;
 use crate::reading;
 use crate::sessions::{MaybeSession, Session};
@@ -21,50 +22,51 @@ use crate::state::AppState;
 
 type PageResult = Result<Response, PageError>;
 
+/// `?page=` of a book's chapter list (1000 a page, as the API's).
 #[derive(Debug, Deserialize)]
-pub struct HomeQuery {
-    q: Option<String>,
-    #[serde(flatten)]
-    paging: Paging,
+pub struct BookQuery {
+    page: Option<u32>,
 }
 
-/// Published books, newest chapter update first, with search and paging.
-pub async fn home(
-    State(state): State<AppState>,
-    MaybeSession(session): MaybeSession,
-    query: Result<ApiQuery<HomeQuery>, ApiError>,
-) -> PageResult {
-    let ApiQuery(query) = query?;
-    let request = query.paging.checked()?;
-    // A page shortens a long search instead of refusing it.
-    let q = query.q.as_deref().map(str::trim).unwrap_or_default();
-    let q: String = q.chars().take(MAX_SEARCH_CHARS).collect();
-    let q = SearchText::parse(&q).map_err(ApiError::invalid)?;
-    let filter = BookFilter {
-        q: q.clone(),
-        ..BookFilter::default()
-    };
-    let found = catalog::list_books(&state.db.main, &filter, BookSort::Updated, request).await?;
-    let (total, books, page) = (found.total, found.items, request.page());
-    let pages = page_count(total, request);
-    let q = q.as_ref().map(SearchText::as_str);
-    let ctx = context! { books, q, page, pages, total };
-    render("home.html", session.as_ref(), ctx)
-}
-
-/// A book and its chapters, with lock, price and owned marks.
+/// A book's details and a page of its chapters, with lock, price and owned marks, and for a
+/// signed-in reader the shelf button and where they stopped reading.
 pub async fn book(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
     book_id: Result<ApiPath<PathId<BookId>>, ApiError>,
+    query: Result<ApiQuery<BookQuery>, ApiError>,
 ) -> PageResult {
     let ApiPath(PathId(book_id)) = book_id.map_err(|_| ApiError::NotFound)?;
+    let ApiQuery(query) = query?;
+    let request = ChapterPage::of(query.page, None).map_err(ApiError::invalid)?;
     let viewer = reading::viewer(session.as_ref());
-    let book = catalog::book_detail(&state.db.main, book_id, &viewer, ChapterPage::first())
+    let pool = &state.db.main;
+    let book = catalog::book_detail(pool, book_id, &viewer, request)
         .await?
         .ok_or(ApiError::NotFound)?;
     let own = viewer.author_id == Some(book.book.author_id);
-    render("book.html", session.as_ref(), context! { book, own })
+    let place = match &session {
+        Some(session) => shelf::place(pool, session.user_id, book_id).await?,
+        None => Place::default(),
+    };
+    // The first chapter is on the first page; a later page looks it up.
+    let first = match (request.page(), book.chapters.first()) {
+        (1, first) => first.map(|c| c.id),
+        _ => catalog::neighbours(pool, book_id, i32::MIN).await?.next,
+    };
+    let paragraphs: Vec<&str> = book
+        .book
+        .description
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect();
+    let pages = page_count(book.chapter_count, request);
+    let ctx = context! {
+        book, own, place, paragraphs, first => first.map(|id| id.to_string()),
+        page => request.page(), pages, offset => request.offset(),
+    };
+    render("book.html", session.as_ref(), ctx)
 }
 
 /// A chapter's text, or for a VIP chapter the reader does not own, the buy buttons.
@@ -105,7 +107,7 @@ pub async fn chapter(
     // Only a published book can be shelved; `None` shows no shelf button.
     let on_shelf = match &session {
         Some(session) if row.publish_status == 1 => {
-            Some(jobs::shelf::kept(pool, session.user_id, book_id).await?)
+            Some(shelf::kept(pool, session.user_id, book_id).await?)
         }
         _ => None,
     };
@@ -210,7 +212,7 @@ pub async fn me(
         .await?
         .items;
     let ledger = history::ledger(&state.db.main, user.id, first).await?.items;
-    let reading = shelf::history(&state, user.id, query.history_page).await?;
+    let reading = super::shelf::history(&state, user.id, query.history_page).await?;
     let now = jobs::clock::now();
     let orders: Vec<OrderRow> = found
         .items

@@ -11,7 +11,7 @@ use jobs::catalog::{
     RankingKind,
 };
 use jobs::ids::{BookId, CategoryId, ChapterId};
-use jobs::paging::Page;
+use jobs::paging::{Page, PageRequest};
 use serde::{Deserialize, Serialize};
 
 use super::errors::{PublicLookupErrors, ReadChapterErrors, SearchErrors};
@@ -118,12 +118,23 @@ impl BookQuery {
     }
 }
 
+/// `GET /api/books`'s whole query; the `/books` and `/category/{id}` pages parse theirs with it
+/// too, so a bad value is the same 400 there.
 #[derive(Debug, Deserialize)]
-pub(super) struct ListQuery {
+pub(crate) struct ListQuery {
     #[serde(flatten)]
     books: BookQuery,
     #[serde(flatten)]
     paging: Paging,
+}
+
+impl ListQuery {
+    /// The filters, the sort and the page asked for, or the 400 naming the first bad value.
+    pub(crate) fn checked(&self) -> ApiResult<(BookFilter, BookSort, PageRequest)> {
+        let request = self.paging.checked()?;
+        let (filter, sort) = self.books.checked()?;
+        Ok((filter, sort, request))
+    }
 }
 
 #[utoipa::path(
@@ -135,8 +146,7 @@ pub(super) async fn list(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Page<BookSummary>>> {
-    let request = query.paging.checked()?;
-    let (filter, sort) = query.books.checked()?;
+    let (filter, sort, request) = query.checked()?;
     let page = catalog::list_books(&state.db.main, &filter, sort, request).await?;
     Ok(Json(page))
 }
@@ -215,12 +225,20 @@ pub(super) struct Ranking<'a> {
     items: &'a [BookSummary],
 }
 
+/// `GET /api/rankings/{kind}`'s query, which the `/rank/{kind}` page takes too.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub(super) struct RankingQuery {
+pub(crate) struct RankingQuery {
     /// one category's ranking (404 when there is no such category)
     #[param(value_type = Option<CategoryId>)]
     category_id: Option<String>,
+}
+
+impl RankingQuery {
+    /// The category asked for, or the 400 for one that is not an id.
+    pub(crate) fn checked(&self) -> ApiResult<Option<CategoryId>> {
+        parse("category_id", self.category_id.as_deref(), "an id")
+    }
 }
 
 #[utoipa::path(
@@ -236,7 +254,7 @@ pub(super) async fn ranking(
     ApiPath(kind): ApiPath<String>,
     ApiQuery(query): ApiQuery<RankingQuery>,
 ) -> ApiResult<Response> {
-    let category_id = parse("category_id", query.category_id.as_deref(), "an id")?;
+    let category_id = query.checked()?;
     let kind: RankingKind = kind.parse().map_err(|()| ApiError::NotFound)?;
     let books = state
         .rankings

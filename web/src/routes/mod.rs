@@ -27,6 +27,8 @@ mod purchases;
 mod recharge;
 mod shelf;
 
+pub(crate) use books::{ListQuery, RankingQuery};
+
 /// The OpenAPI 3 document of the JSON API, generated from the handlers and their types.
 #[derive(utoipa::OpenApi)]
 #[openapi(

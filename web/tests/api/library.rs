@@ -13,21 +13,21 @@ use jobs::ids::{AuthorId, BookId, BuyRecordId, ChapterId, UserId};
 
 /// A book as a test wants it; written straight into MySQL (the columns the catalog reads).
 #[derive(Debug, Clone)]
-struct Spec {
-    name: &'static str,
-    words: i64,
-    visits: i64,
-    sales: i64,
-    created_days_ago: i64,
-    updated_days_ago: i64,
-    category: Option<i64>,
-    finished: bool,
-    vip: bool,
-    published: bool,
+pub(crate) struct Spec {
+    pub(crate) name: &'static str,
+    pub(crate) words: i64,
+    pub(crate) visits: i64,
+    pub(crate) sales: i64,
+    pub(crate) created_days_ago: i64,
+    pub(crate) updated_days_ago: i64,
+    pub(crate) category: Option<i64>,
+    pub(crate) finished: bool,
+    pub(crate) vip: bool,
+    pub(crate) published: bool,
 }
 
 impl Spec {
-    fn new(name: &'static str) -> Self {
+    pub(crate) fn new(name: &'static str) -> Self {
         Self {
             name,
             words: 1000,
@@ -50,7 +50,7 @@ fn days_ago(days: i64) -> DateTime<Utc> {
 }
 
 /// An author (by a user of `username`) in the database, for fixtures.
-async fn fixture_author(app: &TestApp, username: &str) -> AuthorId {
+pub(crate) async fn fixture_author(app: &TestApp, username: &str) -> AuthorId {
     let user: UserId = app.create_user(username, "reader,author").await;
     let author_id = app.state.ids.mint().await.unwrap();
     jobs::accounts::create_author(
@@ -64,7 +64,7 @@ async fn fixture_author(app: &TestApp, username: &str) -> AuthorId {
     author_id
 }
 
-async fn fixture_book(app: &TestApp, author_id: AuthorId, spec: &Spec) -> BookId {
+pub(crate) async fn fixture_book(app: &TestApp, author_id: AuthorId, spec: &Spec) -> BookId {
     let pool = &app.state.db.main;
     let id = app.state.ids.mint().await.unwrap();
     jobs::authoring::create_book(pool, id, author_id, spec.name)

@@ -19,6 +19,7 @@ mod money;
 mod observability;
 mod outages;
 mod pages;
+mod pages_discover;
 mod pages_mine;
 mod payments;
 mod purchases;
