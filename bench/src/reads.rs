@@ -72,7 +72,10 @@ impl Read {
             }
             Read::Chapter(book, index) => {
                 let row = catalog::chapter(&db.main, book, index).await?;
-                let text = jobs::content::read(db, book, index).await?;
+                let (text, _) = tokio::try_join!(
+                    jobs::content::read(db, book, index),
+                    catalog::neighbours(&db.main, book, row.as_ref().map_or(0, |r| r.index_num)),
+                )?;
                 row.is_some() && text.is_some()
             }
             Read::Search(category) => {

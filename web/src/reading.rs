@@ -61,10 +61,13 @@ pub async fn chapter(
             return Err(ApiError::PurchaseRequired { price: row.price });
         }
     }
-    let content = content::read(&state.db, book_id, index_id)
-        .await?
+    // The text (a content shard) and the neighbours (the main database) at once.
+    let (content, around) = tokio::try_join!(
+        content::read(&state.db, book_id, index_id),
+        catalog::neighbours(&state.db.main, book_id, row.index_num),
+    )?;
+    let content = content
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("chapter {index_id} has no content")))?;
-    let around = catalog::neighbours(&state.db.main, book_id, row.index_num).await?;
     state
         .library
         .record_read(visitor, viewer.user_id, book_id, index_id);
