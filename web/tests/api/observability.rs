@@ -10,6 +10,7 @@ use testkit::WorkerProcess;
 
 use crate::helpers::{TestApp, spawn_app, spawn_web_process};
 use crate::money::code;
+use crate::shelf::BROWSER;
 
 const METRICS: [&str; 17] = [
     "novel_http_requests_total",
@@ -44,7 +45,7 @@ fn value(text: &str, series: &str) -> f64 {
 /// Real traffic: credits, five purchases that succeed and one that cannot, a failed login, and a
 /// recharge of 600 coins paid through the sandbox's signed webhook.
 async fn traffic(app: &TestApp) {
-    let (_, chapters) = app.book(6, 0).await;
+    let (book_id, chapters) = app.book(6, 0).await;
     let reader = app.reader_with_coins("reader1", 75).await;
     for chapter in &chapters {
         app.buy_and_wait(reader.bearer(), chapter).await;
@@ -60,6 +61,9 @@ async fn traffic(app: &TestApp) {
     for _ in 0..5 {
         app.get("/api/books").await;
     }
+    // A reader's browser reading a chapter counts a visit.
+    let (book, chapter) = (book_id.parse().unwrap(), chapters[0].parse().unwrap());
+    crate::shelf::read(app, reader.bearer(), Some(BROWSER), book, chapter).await;
     let order_id = app.order_600(reader.bearer()).await;
     let delivered = app.deliver("payment.succeeded", &order_id, 600).await;
     assert_eq!(delivered.status(), StatusCode::OK);
@@ -270,6 +274,7 @@ async fn a_real_prometheus_evaluates_every_dashboard_query_with_data() {
         "Purchases per group",
         "Payment events",
         "Coins recharged",
+        "Chapter visits",
     ] {
         assert!(
             titles.iter().any(|t| t.contains(wanted)),
