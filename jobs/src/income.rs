@@ -155,14 +155,21 @@ pub async fn rollup(pool: &MySqlPool, days: DayRange) -> Result<u64, sqlx::Error
             "the income rollup lock stayed taken for {LOCK_WAIT_SECS} s"
         )));
     }
+    // READ COMMITTED: the rollup's INSERT … SELECT and UPDATE … JOIN then read the buy records
+    // without shared locks; at REPEATABLE READ they lock every record they read and the gap at
+    // the end of the time index, so every purchase (a new record there) and refund would wait
+    // for them. The session is never handed back to the pool with it (closed on drop).
+    conn.close_on_drop();
+    sqlx::query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        .execute(&mut *conn)
+        .await?;
     let written = rewrite_days(&mut conn, days).await;
     let released = sqlx::query("SELECT RELEASE_LOCK(?)")
         .bind(LOCK)
         .execute(&mut *conn)
         .await;
-    if released.is_err() {
-        // A connection that may still hold the lock must not go back to the pool.
-        conn.close_on_drop();
+    if let Err(error) = released {
+        tracing::warn!(%error, "income rollup lock not released; its connection is closed");
     }
     written
 }

@@ -34,6 +34,12 @@ pub async fn add(
     limit: u32,
 ) -> Result<Shelved, sqlx::Error> {
     let mut tx = pool.begin().await?;
+    // The lock first: a plain read before it would fix this transaction's snapshot, and the
+    // count below would then miss a concurrent add committed while this one waited for the lock.
+    sqlx::query("SELECT id FROM user WHERE id = ? FOR UPDATE")
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
     let (published, kept): (i64, i64) = sqlx::query_as(
         r"SELECT EXISTS (SELECT 1 FROM book WHERE id = ? AND status = 1),
                  EXISTS (SELECT 1 FROM user_bookshelf WHERE user_id = ? AND book_id = ?)",
@@ -49,10 +55,6 @@ pub async fn add(
     if kept == 1 {
         return Ok(Shelved::Kept);
     }
-    sqlx::query("SELECT id FROM user WHERE id = ? FOR UPDATE")
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
     let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM user_bookshelf WHERE user_id = ?")
         .bind(user_id)
         .fetch_one(&mut *tx)

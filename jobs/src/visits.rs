@@ -127,6 +127,22 @@ const CRAWLERS: [&str; 17] = [
     "node-fetch",
 ];
 
+/// The address an anonymous visit is counted for: IPv4 as it is, IPv6 by its /64 (one host
+/// usually holds a whole /64, so counting single addresses would let it count as millions of
+/// readers).
+pub fn visitor_address(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let network = u128::from(v6) & (u128::MAX << 64);
+                IpAddr::V6(std::net::Ipv6Addr::from(network))
+            }
+        },
+        v4 => v4,
+    }
+}
+
 /// A request that does not count as a visit: no User-Agent, or an obvious crawler's.
 pub fn is_crawler(user_agent: Option<&str>) -> bool {
     match user_agent.map(str::trim) {
@@ -278,6 +294,20 @@ async fn forget_old_batches(pool: &MySqlPool) -> sqlx::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ipv6_visitor_counts_by_its_64_and_an_ipv4_one_by_its_address() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff:1:2:3".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(visitor_address(a), visitor_address(b));
+        assert_ne!(visitor_address(a), visitor_address(other));
+        assert_eq!(visitor_address(a).to_string(), "2001:db8:1:2::");
+        let v4: IpAddr = "203.0.113.7".parse().unwrap();
+        assert_eq!(visitor_address(v4), v4);
+        let mapped: IpAddr = "::ffff:203.0.113.7".parse().unwrap();
+        assert_eq!(visitor_address(mapped), v4);
+    }
 
     #[test]
     fn browsers_count_and_crawlers_scripts_and_blank_agents_do_not() {

@@ -21,16 +21,24 @@ use redis::aio::ConnectionManager;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+const SEC_FETCH_SITE: &str = "sec-fetch-site";
+const SEC_FETCH_MODE: &str = "sec-fetch-mode";
+
 /// How often the progress queue is written to MySQL (a web crash loses at most this much).
 pub const FLUSH_EVERY: Duration = Duration::from_millis(500);
+/// A batch that meets a deadlock or a lock wait timeout is written again this many times.
+const PROGRESS_RETRIES: u32 = 3;
 /// Reads waiting for the next write; past this they are dropped (and counted).
 const QUEUE: usize = 10_000;
 
-/// Who sent a request, as the visit count needs it: the peer address and the User-Agent.
+/// Who sent a request, as the visit count needs it: the peer address (an IPv6 one by its /64),
+/// and whether it may count at all: not a crawler's User-Agent, and not a read another site's
+/// page embeds (`Sec-Fetch-Site: cross-site` outside a navigation, e.g. an `<img>` pointing at
+/// a chapter).
 #[derive(Debug, Clone, Default)]
 pub struct Visitor {
     ip: Option<IpAddr>,
-    crawler: bool,
+    uncounted: bool,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Visitor {
@@ -41,13 +49,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Visitor {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(peer)| peer.ip());
-        let agent = parts
-            .headers
-            .get(USER_AGENT)
-            .and_then(|value| value.to_str().ok());
+        let header = |name| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        let embedded = header(SEC_FETCH_SITE) == Some("cross-site")
+            && header(SEC_FETCH_MODE) != Some("navigate");
         Ok(Self {
-            ip,
-            crawler: visits::is_crawler(agent),
+            ip: ip.map(visits::visitor_address),
+            uncounted: embedded || visits::is_crawler(header(USER_AGENT.as_str())),
         })
     }
 }
@@ -83,10 +90,12 @@ impl Library {
         }
     }
 
-    /// A chapter was served: count the visit, record the reader's progress. Returns at once.
+    /// A chapter was served: count the visit (unless `visit` is false: a draft, or its author
+    /// reading), record the reader's progress. Returns at once.
     pub fn record_read(
         &self,
         visitor: &Visitor,
+        visit: bool,
         user_id: Option<UserId>,
         book_id: BookId,
         index_id: ChapterId,
@@ -107,7 +116,7 @@ impl Library {
             (None, Some(ip)) => Reader::Ip(ip),
             (None, None) => return,
         };
-        if visitor.crawler {
+        if !visit || visitor.uncounted {
             return;
         }
         let (mut redis, prefix, window) =
@@ -163,7 +172,8 @@ async fn write_progress(
             batch.push(read);
         }
         if !batch.is_empty() {
-            if let Err(error) = shelf::record(&pool, &batch).await {
+            let write = || shelf::record(&pool, &batch);
+            if let Err(error) = jobs::db::with_retries(PROGRESS_RETRIES, write).await {
                 tracing::warn!(%error, reads = batch.len(), "reading progress not recorded");
                 metrics::counter!(m::PROGRESS_DROPPED, "reason" => "error")
                     .increment(batch.len() as u64);

@@ -68,9 +68,11 @@ pub async fn chapter(
     )?;
     let content = content
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("chapter {index_id} has no content")))?;
+    // Drafts, and authors reading (or editing) their own book, count no visit.
+    let visit = row.publish_status == 1 && viewer.author_id != Some(row.author_id);
     state
         .library
-        .record_read(visitor, viewer.user_id, book_id, index_id);
+        .record_read(visitor, visit, viewer.user_id, book_id, index_id);
     Ok(Chapter {
         id: row.id,
         book_id: row.book_id,

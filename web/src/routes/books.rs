@@ -215,7 +215,7 @@ pub(super) struct Categories {
     responses((status = 200, body = Categories), SearchErrors)
 )]
 pub(super) async fn categories(State(state): State<AppState>) -> ApiResult<Json<Categories>> {
-    let items = catalog::categories(&state.db.main).await?;
+    let items = state.rankings.categories(&state.db.main).await?.to_vec();
     Ok(Json(Categories { items }))
 }
 

@@ -307,3 +307,30 @@ async fn an_older_read_never_overwrites_a_newer_one() {
         [chapters[1].to_string()]
     );
 }
+
+#[tokio::test]
+async fn adds_racing_past_the_limit_leave_the_shelf_at_the_limit() {
+    let app = spawn_app_with(|s| s.library.shelf_limit = 3).await;
+    app.create_user("reader", "reader").await;
+    let reader = app.sign_in("reader").await;
+    let mut books = Vec::new();
+    for _ in 0..12 {
+        books.push(free_book(&app, 1).await.0.to_string());
+    }
+    let adds = books
+        .iter()
+        .map(|book| shelve(&app, reader.bearer(), Method::PUT, book));
+    let answers = futures::future::join_all(adds).await;
+    let added = answers
+        .iter()
+        .filter(|a| a.status() == StatusCode::NO_CONTENT)
+        .count();
+    assert_eq!(
+        added,
+        3,
+        "{:?}",
+        answers.iter().map(Response::status).collect::<Vec<_>>()
+    );
+    let shelf = json(app.get_as(reader.bearer(), "/api/me/shelf").await).await;
+    assert_eq!(shelf["total"], 3, "{shelf}");
+}

@@ -109,3 +109,46 @@ async fn a_read_that_fails_counts_no_visit() {
     expect_pending(&app, other, 0).await;
     expect_pending(&app, book, 0).await;
 }
+
+#[tokio::test]
+async fn an_authors_own_reads_reads_another_site_embeds_and_draft_reads_count_no_visit() {
+    let app = spawn_app().await;
+    let (book, chapters) = free_book(&app, 1).await;
+    let author_id = crate::library::fixture_author(&app, "writer").await;
+    sqlx::query("UPDATE book SET author_id = ? WHERE id = ?")
+        .bind(author_id)
+        .bind(book)
+        .execute(&app.state.db.main)
+        .await
+        .unwrap();
+    let author = app.sign_in("writer").await;
+    read(&app, author.bearer(), Some(BROWSER), book, chapters[0]).await;
+    expect_pending(&app, book, 0).await;
+
+    // An <img> or fetch on another site's page pointing at a chapter: served, not counted.
+    let path = format!("{}/api/books/{book}/chapters/{}", app.address, chapters[0]);
+    let embedded = |mode: &'static str| {
+        app.plain
+            .get(&path)
+            .header("user-agent", BROWSER)
+            .header("sec-fetch-site", "cross-site")
+            .header("sec-fetch-mode", mode)
+    };
+    let response = embedded("no-cors").send().await.unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+    expect_pending(&app, book, 0).await;
+    // A link followed from another site is a reader arriving: counted.
+    let response = embedded("navigate").send().await.unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+    expect_pending(&app, book, 1).await;
+
+    sqlx::query("UPDATE book SET status = 0 WHERE id = ?")
+        .bind(book)
+        .execute(&app.state.db.main)
+        .await
+        .unwrap();
+    app.create_user("boss", "admin").await;
+    let admin = app.sign_in("boss").await;
+    read(&app, admin.bearer(), Some(BROWSER), book, chapters[0]).await;
+    expect_pending(&app, book, 1).await;
+}
