@@ -414,6 +414,9 @@ pub struct LibrarySettings {
     pub visit_flush_interval_secs: u64,
     /// Seconds a computed ranking is served before it is computed again.
     pub ranking_ttl_secs: u64,
+    /// Cover uploads decoded and re-encoded at once per web process; more wait up to a second,
+    /// then get 503.
+    pub cover_concurrency: usize,
 }
 
 /// Stripe takes a Checkout Session expiry 30 minutes to 24 hours ahead, and the session lives as
@@ -573,6 +576,9 @@ impl LibrarySettings {
         }
         if !(1..=3600).contains(&self.ranking_ttl_secs) {
             return invalid("library.ranking_ttl_secs", "must be 1..=3600");
+        }
+        if !(1..=64).contains(&self.cover_concurrency) {
+            return invalid("library.cover_concurrency", "must be 1..=64");
         }
         Ok(())
     }

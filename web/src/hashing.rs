@@ -6,11 +6,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
+use crate::error::{ApiError, ApiResult};
+use crate::turns::Turns;
 use jobs::accounts;
 use jobs::config::HttpSettings;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-
-use crate::error::{ApiError, ApiResult};
 
 /// A verifier for unknown accounts, so their answer takes as long as a wrong password's.
 static DUMMY_HASH: LazyLock<String> =
@@ -18,14 +17,8 @@ static DUMMY_HASH: LazyLock<String> =
 
 /// The process's bounded Argon2 runner (one in `AppState`).
 pub struct Hasher {
-    turns: Arc<Semaphore>,
-    queue_timeout: Duration,
+    turns: Turns,
     running: Arc<AtomicUsize>,
-}
-
-/// One of the `hash_concurrency` turns, held until its hash is done.
-struct Turn {
-    _permit: OwnedSemaphorePermit,
 }
 
 /// Registers the hashing gauge at 0 (web processes only: workers hash nothing).
@@ -36,21 +29,11 @@ pub fn register_metrics() {
 impl Hasher {
     pub fn new(settings: &HttpSettings) -> Self {
         Self {
-            turns: Arc::new(Semaphore::new(settings.hash_concurrency)),
-            queue_timeout: Duration::from_millis(settings.hash_queue_timeout_ms),
+            turns: Turns::new(
+                settings.hash_concurrency,
+                Duration::from_millis(settings.hash_queue_timeout_ms),
+            ),
             running: Arc::new(AtomicUsize::new(0)),
-        }
-    }
-
-    /// Waits up to `http.hash_queue_timeout_ms` for a turn; beyond that the request is shed
-    /// (503 `unavailable` with `Retry-After`).
-    async fn turn(&self) -> ApiResult<Turn> {
-        let permit = tokio::time::timeout(self.queue_timeout, self.turns.clone().acquire_owned());
-        match permit.await {
-            Ok(Ok(permit)) => Ok(Turn { _permit: permit }),
-            _ => Err(ApiError::Overloaded {
-                retry_after_secs: 1,
-            }),
         }
     }
 
@@ -79,7 +62,8 @@ impl Hasher {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> ApiResult<T> {
-        let turn = self.turn().await?;
+        // Waits up to `http.hash_queue_timeout_ms` for a turn, else 503 with `Retry-After`.
+        let turn = self.turns.take().await?;
         let running = self.running.clone();
         tokio::task::spawn_blocking(move || {
             let gauge = metrics::gauge!(jobs::metrics::HASHES_RUNNING);

@@ -30,7 +30,11 @@ pub mod reading;
 mod routes;
 pub mod sessions;
 pub mod state;
+pub mod turns;
 mod wakeup;
+
+/// How long a cover upload waits for a turn before it is shed with 503.
+const COVER_TURN_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 use state::AppState;
 
@@ -53,6 +57,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         status: StatusStore::new(redis.clone(), prefix, settings.jobs.result_ttl_secs),
         wakeups: wakeup::Wakeups::start(&settings.redis),
         hasher: hashing::Hasher::new(&settings.http),
+        cover_turns: turns::Turns::new(settings.library.cover_concurrency, COVER_TURN_WAIT),
         rankings: rankings::Rankings::new(Duration::from_secs(settings.library.ranking_ttl_secs)),
         library: library::Library::start(&db, redis.clone(), prefix, &settings.library),
         providers: Providers::from_settings(&settings.payments)?,

@@ -14,6 +14,7 @@ use redis::aio::ConnectionManager;
 use crate::hashing::Hasher;
 use crate::library::Library;
 use crate::rankings::Rankings;
+use crate::turns::Turns;
 use crate::wakeup::Wakeups;
 
 /// One pointer: axum clones the state for every extractor of every request, and the parts
@@ -30,6 +31,8 @@ pub struct Shared {
     pub status: StatusStore,
     pub wakeups: Wakeups,
     pub hasher: Hasher,
+    /// Cover re-encodes running at once (`library.cover_concurrency`).
+    pub cover_turns: Turns,
     /// Visits and reading progress recorded by chapter reads.
     pub library: Library,
     /// Rankings computed at most once per `library.ranking_ttl_secs`.

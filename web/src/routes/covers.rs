@@ -74,15 +74,21 @@ pub(super) async fn upload(
             )
         })?;
     let body = body?;
-    let encoded = tokio::task::spawn_blocking(move || reencode::reencode(&body, format))
-        .await
-        .map_err(|error| ApiError::Internal(error.into()))?
-        .map_err(|error| match error {
-            CoverError::TooLarge | CoverError::Undecodable => {
-                ApiError::invalid(format!("body: {error}"))
-            }
-            CoverError::Encode(_) => ApiError::Internal(error.into()),
-        })?;
+    // At most `library.cover_concurrency` decodes at once (each may take ~100 MiB and a second).
+    let turn = state.cover_turns.take().await?;
+    let encoded = tokio::task::spawn_blocking(move || {
+        let encoded = reencode::reencode(&body, format);
+        drop(turn);
+        encoded
+    })
+    .await
+    .map_err(|error| ApiError::Internal(error.into()))?
+    .map_err(|error| match error {
+        CoverError::TooLarge | CoverError::Undecodable => {
+            ApiError::invalid(format!("body: {error}"))
+        }
+        CoverError::Encode(_) => ApiError::Internal(error.into()),
+    })?;
     let file = store::save(&state.settings.library.cover_dir, &encoded)
         .await
         .map_err(|error| ApiError::Internal(error.into()))?;

@@ -343,3 +343,24 @@ async fn a_cover_path_that_names_no_stored_cover_is_404() {
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
     }
 }
+
+#[tokio::test]
+async fn uploads_past_the_decoders_at_once_are_shed_with_503_and_change_nothing() {
+    let app = app().await;
+    let writer = author(&app, "writer").await;
+    let book = new_book(&app, writer.bearer(), "Covered").await;
+    let png = encoded(&picture(10, 10), ImageFormat::Png);
+    // Every turn busy (as with `library.cover_concurrency` uploads decoding right now).
+    let mut held = Vec::new();
+    for _ in 0..app.state.settings.library.cover_concurrency {
+        held.push(app.state.cover_turns.take().await.unwrap());
+    }
+    let response = upload(&app, &writer, &book, "image/png", png.clone()).await;
+    assert_eq!(response.headers()["retry-after"], "1");
+    expect_error(response, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
+    assert_eq!(stored_cover(&app, &book).await, None);
+    drop(held);
+    let response = upload(&app, &writer, &book, "image/png", png).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(stored_cover(&app, &book).await.is_some());
+}
