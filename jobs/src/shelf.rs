@@ -221,7 +221,11 @@ pub async fn history(
 ) -> Result<Page<HistoryItem>, sqlx::Error> {
     paging::count_and_page(
         pool,
-        "SELECT COUNT(*) FROM user_read_history WHERE user_id = ?",
+        // The count joins as the page does: a row whose chapter was deleted is in neither.
+        r"SELECT COUNT(*) FROM user_read_history h
+          JOIN book b ON b.id = h.book_id
+          JOIN book_index i ON i.id = h.index_id
+          WHERE h.user_id = ?",
         r"SELECT h.book_id, b.book_name, h.index_id, i.index_name, h.read_time
           FROM user_read_history h
           JOIN book b ON b.id = h.book_id

@@ -269,6 +269,14 @@ async fn history_keeps_one_row_per_book_its_last_chapter_newest_first() {
     )
     .await;
     assert_eq!(ids_of(&paged, "book_id"), [first.to_string()]);
+
+    // A deleted chapter takes its history row out of the items and the total alike.
+    jobs::authoring::delete_chapter(&app.state.db, first, first_chapters[2])
+        .await
+        .unwrap();
+    let history = json(app.get_as(reader.bearer(), "/api/me/history").await).await;
+    assert_eq!(ids_of(&history, "book_id"), [second.to_string()]);
+    assert_eq!(history["total"], 1, "{history}");
 }
 
 #[tokio::test]
