@@ -290,3 +290,69 @@ async fn the_reading_page_loads_its_settings_script_in_the_head_before_any_text(
         "only the reading page has it"
     );
 }
+
+#[tokio::test]
+async fn the_buy_button_and_the_batch_form_carry_the_prices_the_reader_sees() {
+    let app = spawn_app().await;
+    let (db, ids, settings) = (&app.state.db, &app.state.ids, &app.state.settings);
+    let (book_id, _) = testkit::book(db, ids, settings, 0, 0, 0).await;
+    let mut chapters = Vec::new();
+    for (name, words) in [("Short", 1500), ("Longer", 2500), ("Longest", 4000)] {
+        let chapter = jobs::authoring::NewChapter {
+            book_id,
+            index_name: name,
+            content: &"字".repeat(words),
+            is_vip: true,
+        };
+        chapters.push(
+            jobs::authoring::add_chapter(db, ids, &settings.pricing, chapter)
+                .await
+                .unwrap(),
+        );
+    }
+    let [short, longer, longest] = [&chapters[0], &chapters[1], &chapters[2]];
+    assert!(short.price < longer.price && longer.price < longest.price);
+    let reader = app.reader("pricewatcher").await;
+
+    let body = html(
+        app.get_as(
+            reader.cookie(),
+            &format!("/book/{book_id}/{}", short.index_id),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let button = format!(
+        r#"data-action="buy" data-index-id="{}" data-price="{}""#,
+        short.index_id, short.price
+    );
+    assert!(body.contains(&button), "{button} in {body}");
+    let batch = |of: &[&jobs::authoring::AddedChapter]| {
+        let ids: Vec<_> = of.iter().map(|c| c.index_id.to_string()).collect();
+        let prices: Vec<_> = of.iter().map(|c| c.price.to_string()).collect();
+        format!(
+            "data-ids=\"{}\"\n    data-prices=\"{}\"",
+            ids.join(","),
+            prices.join(",")
+        )
+    };
+    let all = batch(&[short, longer, longest]);
+    assert!(body.contains(&all), "{all} in {body}");
+
+    let body = html(
+        app.get_as(
+            reader.cookie(),
+            &format!("/book/{book_id}/{}", longer.index_id),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(
+        body.contains(&format!(r#"data-price="{}""#, longer.price)),
+        "{body}"
+    );
+    let rest = batch(&[longer, longest]);
+    assert!(body.contains(&rest), "from this chapter on: {body}");
+}
