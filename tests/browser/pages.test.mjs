@@ -7,6 +7,8 @@ import { ADMIN, startStack } from './stack.mjs';
 
 const READER = { username: `reader_${Date.now().toString(36)}`, password: 'reader-password-1' };
 const PAYER = { username: `payer_${Date.now().toString(36)}`, password: 'payer-password-1' };
+const WATCHER = { username: `watcher_${Date.now().toString(36)}`, password: 'watcher-password-1' };
+const AUTHOR = { username: 'ink_river', password: 'demo-password' };
 const EVIL = '<script>window.__pwned = 1</script> Evil Title';
 
 let stack;
@@ -49,6 +51,28 @@ before(async () => {
 
 function newPage() {
   return pageIn(browser);
+}
+
+/// Signs `who` in through the API; their bearer token.
+async function token(who) {
+  const response = await fetch(`${stack.base}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(who),
+  });
+  assert.equal(response.status, 200);
+  return (await response.json()).token;
+}
+
+/// A JSON API call with a bearer token; the answer's body.
+async function call(bearer, method, path, body) {
+  const response = await fetch(stack.base + path, {
+    method,
+    headers: { Authorization: `Bearer ${bearer}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  assert.equal(response.status, 200, `${method} ${path}: ${await response.clone().text()}`);
+  return response.json();
 }
 
 after(async () => {
@@ -293,6 +317,44 @@ describe('reader, author and admin pages', () => {
   it('signing in with a next that leaves the site lands on the home page', async () => {
     await signInAdmin(admin, '/%5Cevil.invalid');
     await admin.waitForURL(`${stack.base}/`);
+  });
+  it('a price raised after the reading page opened is not charged; after a reload the reader buys at the new price', async () => {
+    const watcher = await newPage();
+    await open(watcher, '/register');
+    await watcher.fill('form[data-action=register] [name=username]', WATCHER.username);
+    await watcher.fill('form[data-action=register] [name=password]', WATCHER.password);
+    await watcher.click('form[data-action=register] [type=submit]');
+    await watcher.waitForURL(`${stack.base}/`);
+    const me = async () => (await watcher.request.get(`${stack.base}/api/me`)).json();
+    await call(await token(ADMIN), 'POST', `/api/admin/users/${(await me()).id}/credit`, { amount: 1000 });
+    assert.equal((await me()).balance, 1000);
+
+    const [chapter] = await vipChapters(watcher, 'Nine Moons Over Lanzhou');
+    const [, bookId, indexId] = chapter.match(/^\/book\/(\d+)\/(\d+)$/);
+    await open(watcher, chapter);
+    const buy = watcher.locator('button[data-action=buy]');
+    const shown = Number(await buy.getAttribute('data-price'));
+    assert.match(await watcher.textContent('#buy'), new RegExp(`${shown} coins`));
+
+    // The author makes the chapter longer while the reader looks at its price.
+    const { price } = await call(await token(AUTHOR), 'PATCH', `/api/author/books/${bookId}/chapters/${indexId}`,
+      { content: 'The guest stayed another night, and another. '.repeat(300) });
+    assert.ok(price > shown, `the longer text costs more: ${shown} → ${price}`);
+
+    await buy.click();
+    await watcher.locator('#buy-status.error', { hasText: 'The price changed' }).waitFor();
+    assert.match(await watcher.textContent('#buy-status'), /nothing was charged\. Reload/);
+    assert.equal((await me()).balance, 1000, 'nothing charged');
+    assert.equal(await watcher.locator('#content').count(), 0, 'still locked');
+
+    await watcher.reload();
+    await watcher.waitForSelector('body[data-ready=true]');
+    assert.equal(Number(await buy.getAttribute('data-price')), price, 'the new price is shown');
+    await buy.click();
+    await watcher.locator('#content').waitFor();
+    await watcher.getByText(`Chapter bought: ${price} coins spent, ${1000 - price} left.`).waitFor();
+    assert.equal((await me()).balance, 1000 - price);
+    await watcher.context().close();
   });
 });
 

@@ -21,6 +21,7 @@ const MESSAGES = {
   already_bought: 'You already own this chapter.',
   chapter_not_found: 'That chapter no longer exists.',
   not_for_sale: 'That chapter is free: no need to buy it.',
+  price_changed: 'The price changed since this page was opened: nothing was charged. Reload the page to see the new price.',
   rate_limited: 'Too many requests: wait a moment and try again.',
   unavailable: 'The service is busy: try again shortly.',
 };
@@ -233,7 +234,9 @@ const actions = {
   },
   buy: async (button) => {
     buyStatus('Buying…');
-    const job = await api('POST', '/api/purchases', { index_id: button.dataset.indexId });
+    // The price shown is the most the reader agreed to: a higher one fails with price_changed.
+    const job = await api('POST', '/api/purchases',
+      { index_id: button.dataset.indexId, max_price: Number(button.dataset.price) });
     const done = await finished(job);
     buyStatus(`Bought for ${done.result.spent} coins.`);
     flashAfterReload(`Chapter bought: ${done.result.spent} coins spent, ${done.result.balance} left.`);
@@ -242,7 +245,8 @@ const actions = {
     const ids = form.dataset.ids.split(',');
     const count = Math.max(1, Math.min(ids.length, Number(fields(form).count) || 1));
     buyStatus(`Buying ${count} chapters…`);
-    const job = await api('POST', '/api/purchases/batch', { index_ids: ids.slice(0, count) });
+    const maxTotal = form.dataset.prices.split(',').slice(0, count).reduce((sum, price) => sum + Number(price), 0);
+    const job = await api('POST', '/api/purchases/batch', { index_ids: ids.slice(0, count), max_total: maxTotal });
     const { result } = await finished(job);
     flashAfterReload(`Bought ${result.bought.length} chapters for ${result.spent} coins (${result.balance} left).`);
   },

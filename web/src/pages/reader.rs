@@ -4,6 +4,7 @@
 use axum::extract::State;
 use axum::response::Response;
 use jobs::catalog::{self, ChapterPage, ChapterSummary};
+use jobs::coins::Coins;
 use jobs::ids::BookId;
 use jobs::paging::PageRequest;
 use jobs::payments::orders::{self, Order, OrderStatus};
@@ -119,12 +120,24 @@ pub async fn chapter(
     render("chapter.html", session.as_ref(), ctx)
 }
 
-/// Ids (as strings: JavaScript numbers lose precision) of the VIP chapters not yet owned.
-fn unowned_vip_from(chapters: &[ChapterSummary]) -> Vec<String> {
+/// A VIP chapter the reader does not own, as the batch form offers it.
+#[derive(Serialize)]
+struct ForSale {
+    /// A string: JavaScript numbers lose precision.
+    id: String,
+    /// The price shown, which the page sends back as the most it agrees to pay.
+    price: Coins,
+}
+
+/// The VIP chapters not yet owned, in order.
+fn unowned_vip_from(chapters: &[ChapterSummary]) -> Vec<ForSale> {
     chapters
         .iter()
         .filter(|c| c.is_vip && !c.owned)
-        .map(|c| c.id.to_string())
+        .map(|c| ForSale {
+            id: c.id.to_string(),
+            price: c.price,
+        })
         .collect()
 }
 

@@ -290,3 +290,48 @@ async fn the_reading_page_loads_its_settings_script_in_the_head_before_any_text(
         "only the reading page has it"
     );
 }
+
+#[tokio::test]
+async fn the_buy_button_and_the_batch_form_carry_the_prices_the_reader_sees() {
+    let app = spawn_app().await;
+    let (db, ids, settings) = (&app.state.db, &app.state.ids, &app.state.settings);
+    let (book_id, _) = testkit::book(db, ids, settings, 0, 0, 0).await;
+    let mut chapters = Vec::new();
+    for (name, words) in [("Short", 1500), ("Longer", 2500), ("Longest", 4000)] {
+        let chapter = jobs::authoring::NewChapter {
+            book_id,
+            index_name: name,
+            content: &"字".repeat(words),
+            is_vip: true,
+        };
+        chapters.push(
+            jobs::authoring::add_chapter(db, ids, &settings.pricing, chapter)
+                .await
+                .unwrap(),
+        );
+    }
+    assert!(
+        chapters.windows(2).all(|w| w[0].price < w[1].price),
+        "three prices"
+    );
+    let reader = app.reader("pricewatcher").await;
+    // Each page offers its own chapter and, in order, the unowned VIP chapters from it on.
+    for at in [0, 1] {
+        let (chapter, batch) = (&chapters[at], &chapters[at..]);
+        let path = format!("/book/{book_id}/{}", chapter.index_id);
+        let body = html(app.get_as(reader.cookie(), &path).await, StatusCode::OK).await;
+        let button = format!(
+            r#"data-action="buy" data-index-id="{}" data-price="{}""#,
+            chapter.index_id, chapter.price
+        );
+        assert!(body.contains(&button), "{button} in {body}");
+        let ids: Vec<_> = batch.iter().map(|c| c.index_id.to_string()).collect();
+        let prices: Vec<_> = batch.iter().map(|c| c.price.to_string()).collect();
+        let form = format!(
+            "data-ids=\"{}\"\n    data-prices=\"{}\"",
+            ids.join(","),
+            prices.join(",")
+        );
+        assert!(body.contains(&form), "{form} in {body}");
+    }
+}
