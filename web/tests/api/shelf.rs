@@ -244,8 +244,9 @@ async fn history_keeps_one_row_per_book_its_last_chapter_newest_first() {
     let (first, first_chapters) = free_book(&app, 3).await;
     let (second, second_chapters) = free_book(&app, 3).await;
     read(&app, reader.bearer(), None, first, first_chapters[0]).await;
+    // Each read a few milliseconds after the last: read times (ms) never tie.
+    tokio::time::sleep(Duration::from_millis(20)).await;
     read(&app, reader.bearer(), None, first, first_chapters[2]).await;
-    // The second book is read in a later batch, so its read time is surely later.
     tokio::time::sleep(Duration::from_millis(20)).await;
     read(&app, reader.bearer(), None, second, second_chapters[1]).await;
     let wanted = [
