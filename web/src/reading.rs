@@ -1,7 +1,7 @@
 //! Who may read what: shared by the catalog API and the reading pages so the rules cannot drift.
 
 use jobs::accounts::Role;
-use jobs::catalog::{self, Viewer};
+use jobs::catalog::{self, ChapterRow, Viewer};
 use jobs::coins::Coins;
 use jobs::content;
 use jobs::ids::{BookId, ChapterId};
@@ -46,10 +46,31 @@ pub async fn chapter(
     book_id: BookId,
     index_id: ChapterId,
 ) -> ApiResult<Chapter> {
-    let row = catalog::chapter(&state.db.main, book_id, index_id)
+    let row = visible_row(state, viewer, book_id, index_id).await?;
+    read_row(state, viewer, visitor, row).await
+}
+
+/// The chapter's index row, if the viewer may see its book (404 otherwise).
+pub async fn visible_row(
+    state: &AppState,
+    viewer: &Viewer,
+    book_id: BookId,
+    index_id: ChapterId,
+) -> ApiResult<ChapterRow> {
+    catalog::chapter(&state.db.main, book_id, index_id)
         .await?
         .filter(|row| row.visible_to(viewer))
-        .ok_or(ApiError::NotFound)?;
+        .ok_or(ApiError::NotFound)
+}
+
+/// [`chapter`] for a row already read with [`visible_row`].
+pub async fn read_row(
+    state: &AppState,
+    viewer: &Viewer,
+    visitor: &Visitor,
+    row: ChapterRow,
+) -> ApiResult<Chapter> {
+    let (book_id, index_id) = (row.book_id, row.id);
     if row.is_vip {
         let Some(user_id) = viewer.user_id else {
             return Err(ApiError::Unauthenticated);

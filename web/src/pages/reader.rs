@@ -80,11 +80,10 @@ pub async fn chapter(
     let ApiPath((PathId(book_id), PathId(index_id))) = ids.map_err(|_| ApiError::NotFound)?;
     let viewer = reading::viewer(session.as_ref());
     let pool = &state.db.main;
-    let row = catalog::chapter(pool, book_id, index_id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let row = reading::visible_row(&state, &viewer, book_id, index_id).await?;
+    let (index_num, published) = (row.index_num, row.publish_status == 1);
     // The page of the chapter list that holds this chapter, however long the book.
-    let before = catalog::chapters_before(pool, book_id, row.index_num).await?;
+    let before = catalog::chapters_before(pool, book_id, index_num).await?;
     let size = ChapterPage::DEFAULT_SIZE;
     let page = ChapterPage::of(Some(before / size + 1), None).map_err(ApiError::invalid)?;
     let book = catalog::book_detail(pool, book_id, &viewer, page)
@@ -94,22 +93,25 @@ pub async fn chapter(
     if book.chapters.get(at).is_none_or(|c| c.id != index_id) {
         return Err(ApiError::NotFound.into());
     }
-    let (chapter, locked) =
-        match reading::chapter(&state, &viewer, &visitor, book_id, index_id).await {
-            Ok(chapter) => (Some(chapter), false),
-            Err(ApiError::PurchaseRequired { .. } | ApiError::Unauthenticated) => (None, true),
-            Err(other) => return Err(other.into()),
-        };
+    let (chapter, locked) = match reading::read_row(&state, &viewer, &visitor, row).await {
+        Ok(chapter) => (Some(chapter), false),
+        Err(ApiError::PurchaseRequired { .. } | ApiError::Unauthenticated) => (None, true),
+        Err(other) => return Err(other.into()),
+    };
     let summary = &book.chapters[at];
-    let around = catalog::neighbours(pool, book_id, row.index_num).await?;
-    let prev = around.prev.map(|id| id.to_string());
-    let next = around.next.map(|id| id.to_string());
+    // A chapter read names its neighbours; a locked one needs the lookup of its own.
+    let (prev, next) = match &chapter {
+        Some(read) => (read.prev_index_id, read.next_index_id),
+        None => {
+            let around = catalog::neighbours(pool, book_id, index_num).await?;
+            (around.prev, around.next)
+        }
+    };
+    let (prev, next) = (prev.map(|id| id.to_string()), next.map(|id| id.to_string()));
     let for_sale = unowned_vip_from(&book.chapters[at..]);
     // Only a published book can be shelved; `None` shows no shelf button.
     let on_shelf = match &session {
-        Some(session) if row.publish_status == 1 => {
-            Some(shelf::kept(pool, session.user_id, book_id).await?)
-        }
+        Some(session) if published => Some(shelf::kept(pool, session.user_id, book_id).await?),
         _ => None,
     };
     let ctx = context! {
