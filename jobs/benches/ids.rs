@@ -10,6 +10,7 @@ async fn main() {
     let redis = redis::aio::ConnectionManager::new(client)
         .await
         .expect("redis at 127.0.0.1:6379");
+    let redis = jobs::redis_conn::RedisConn::Single(redis);
     let prefix = format!("bench{}", ulid::Ulid::new());
     let ids = jobs::ids::IdGenerator::start(redis, &prefix, 0, Duration::from_millis(500))
         .await

@@ -60,9 +60,21 @@ pub struct ShardingSettings {
     pub data_sources: Vec<SecretString>,
 }
 
+/// One Redis server, or a Redis Cluster (every key a script touches shares a hash tag).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RedisMode {
+    Single,
+    Cluster,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct RedisSettings {
+    pub mode: RedisMode,
+    /// The server in `single` mode.
     pub url: SecretString,
+    /// Seed nodes in `cluster` mode (any reachable one is enough; the rest are discovered).
+    pub cluster_nodes: Vec<SecretString>,
     /// Every key this deployment writes starts with `{prefix}:`.
     pub prefix: String,
     /// Refuse to start on a Redis without AOF (queued jobs and sessions would not survive its
@@ -221,6 +233,7 @@ pub fn load_with(overlay: &str) -> Result<Settings, ConfigError> {
                 .separator("__")
                 .list_separator(",")
                 .with_list_parse_key("sharding.data_sources")
+                .with_list_parse_key("redis.cluster_nodes")
                 .try_parsing(true),
         )
         .build()?
@@ -241,6 +254,18 @@ impl Settings {
             return invalid(
                 "sharding.data_sources",
                 "must list exactly ten URLs (ds0..ds9)",
+            );
+        }
+        if self.redis.mode == RedisMode::Cluster
+            && self
+                .redis
+                .cluster_nodes
+                .iter()
+                .all(|n| n.expose_secret().is_empty())
+        {
+            return invalid(
+                "redis.cluster_nodes",
+                "cluster mode needs at least one seed node URL",
             );
         }
         if self.ids.datacenter_id > crate::ids::MAX_NODE {
@@ -636,6 +661,17 @@ mod tests {
         settings.ids.datacenter_id = 40;
         let error = settings.validate().unwrap_err().to_string();
         assert!(error.contains("ids.datacenter_id"), "{error}");
+    }
+
+    #[test]
+    fn cluster_mode_without_a_seed_node_is_refused() {
+        let mut settings = load_with("none").expect("default.toml loads");
+        settings.redis.mode = RedisMode::Cluster;
+        settings.redis.cluster_nodes = vec![SecretString::from("")];
+        let error = settings.validate().unwrap_err().to_string();
+        assert!(error.contains("redis.cluster_nodes"), "{error}");
+        settings.redis.cluster_nodes = vec![SecretString::from("redis://127.0.0.1:7000")];
+        settings.validate().expect("one seed is enough");
     }
 }
 

@@ -20,6 +20,7 @@ pub mod ids;
 pub mod income;
 pub mod job;
 pub mod json;
+pub mod keys;
 pub mod ledger;
 pub mod metrics;
 pub mod paging;

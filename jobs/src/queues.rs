@@ -1,7 +1,7 @@
 //! Handles to every kind's queue, for producers (web, the sweep) and the worker's consumers.
 
-use apalis_redis::RedisStorage;
-use redis::aio::ConnectionManager;
+use crate::job::queue::Storage;
+use crate::redis_conn::RedisConn;
 
 use crate::config::JobSettings;
 use crate::income::IncomeRollupJob;
@@ -16,23 +16,18 @@ use crate::visits::VisitFlushJob;
 /// Handles to every queue (for producers, and for the worker's consumers: `batch_size`).
 #[derive(Clone)]
 pub struct Queues {
-    pub purchase: RedisStorage<PurchaseJob>,
-    pub batch_purchase: RedisStorage<BatchPurchaseJob>,
-    pub refund: RedisStorage<RefundJob>,
-    pub refund_sweep: RedisStorage<RefundSweepJob>,
-    pub income_rollup: RedisStorage<IncomeRollupJob>,
-    pub recharge: RedisStorage<RechargeJob>,
-    pub order_expiry: RedisStorage<OrderExpiryJob>,
-    pub visit_flush: RedisStorage<VisitFlushJob>,
+    pub purchase: Storage<PurchaseJob>,
+    pub batch_purchase: Storage<BatchPurchaseJob>,
+    pub refund: Storage<RefundJob>,
+    pub refund_sweep: Storage<RefundSweepJob>,
+    pub income_rollup: Storage<IncomeRollupJob>,
+    pub recharge: Storage<RechargeJob>,
+    pub order_expiry: Storage<OrderExpiryJob>,
+    pub visit_flush: Storage<VisitFlushJob>,
 }
 
 impl Queues {
-    pub fn new(
-        redis: &ConnectionManager,
-        prefix: &str,
-        settings: &JobSettings,
-        batch_size: usize,
-    ) -> Self {
+    pub fn new(redis: &RedisConn, prefix: &str, settings: &JobSettings, batch_size: usize) -> Self {
         let config = |kind| config(prefix, kind, settings, batch_size);
         Self {
             purchase: storage(redis, config(Kind::Purchase)),

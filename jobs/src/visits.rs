@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::LazyLock;
 
+use crate::redis_conn::RedisConn;
 use chrono::Days;
-use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::{MySql, MySqlPool, QueryBuilder};
@@ -91,7 +91,7 @@ static FINISH: LazyLock<redis::Script> = LazyLock::new(|| {
 
 /// Counts one read in one round trip; true when it counted (the first of its window).
 pub async fn count(
-    redis: &mut ConnectionManager,
+    redis: &mut RedisConn,
     prefix: &str,
     window_secs: u64,
     book_id: BookId,
@@ -180,7 +180,7 @@ pub struct Flushed {
 
 pub async fn run(
     pool: &MySqlPool,
-    redis: &mut ConnectionManager,
+    redis: &mut RedisConn,
     prefix: &str,
     job: &VisitFlushJob,
 ) -> anyhow::Result<Done> {
@@ -195,7 +195,7 @@ pub async fn run(
 /// One flush: the unfinished batch, else the pending counts, into MySQL (see the module).
 pub async fn flush(
     pool: &MySqlPool,
-    redis: &mut ConnectionManager,
+    redis: &mut RedisConn,
     prefix: &str,
 ) -> anyhow::Result<Flushed> {
     let key = batch_key(prefix);

@@ -4,11 +4,11 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use jobs::ids::{EntityId, FlowId, IdError, IdGenerator};
-use redis::aio::ConnectionManager;
+use jobs::redis_conn::RedisConn;
 
 const TTL: Duration = Duration::from_millis(500);
 
-async fn redis() -> ConnectionManager {
+async fn redis() -> RedisConn {
     let settings = jobs::config::load_with("test").unwrap();
     jobs::redis_conn::connect(&settings.redis).await.unwrap()
 }
@@ -76,7 +76,7 @@ async fn a_generator_whose_lease_is_stolen_stops_minting_and_releases_later() {
         .unwrap();
     first_id(&ids).await;
     let machine = ids.machine_id().unwrap();
-    let key = format!("{prefix}:ids:lease:1:{machine}");
+    let key = jobs::keys::id_lease(&prefix, 1, machine);
     redis::cmd("SET")
         .arg(&key)
         .arg("thief")
@@ -110,7 +110,7 @@ async fn a_generator_whose_lease_vanished_stops_minting() {
     let machine = ids.machine_id().unwrap();
     // As after a Redis restart without persistence, or an expiry.
     redis::cmd("DEL")
-        .arg(format!("{prefix}:ids:lease:2:{machine}"))
+        .arg(jobs::keys::id_lease(&prefix, 2, machine))
         .exec_async(&mut redis)
         .await
         .unwrap();
@@ -153,10 +153,10 @@ async fn a_new_holder_waits_one_ttl_unless_the_last_holder_released_cleanly() {
 }
 
 /// Leases every machine id of `dc` except `free` to someone else.
-async fn take_all_but(redis: &ConnectionManager, prefix: &str, dc: u8, free: u8) {
+async fn take_all_but(redis: &RedisConn, prefix: &str, dc: u8, free: u8) {
     let mut redis = redis.clone();
     for machine in (0..32).filter(|m| *m != free) {
-        let key = format!("{prefix}:ids:lease:{dc}:{machine}");
+        let key = jobs::keys::id_lease(prefix, dc, machine);
         redis::cmd("SET")
             .arg(&key)
             .arg("other")
@@ -183,10 +183,9 @@ async fn ids_minted_slowly_spread_over_all_ten_shards() {
 }
 
 /// A connection to `server` (a Redis of the test's own).
-async fn connect(server: &testkit::redis_server::RedisServer) -> ConnectionManager {
-    ConnectionManager::new(redis::Client::open(server.url()).unwrap())
-        .await
-        .unwrap()
+async fn connect(server: &testkit::redis_server::RedisServer) -> RedisConn {
+    let client = redis::Client::open(server.url()).unwrap();
+    RedisConn::Single(redis::aio::ConnectionManager::new(client).await.unwrap())
 }
 
 #[tokio::test]
@@ -194,7 +193,7 @@ async fn a_clean_release_that_a_redis_restart_brought_back_is_not_trusted() {
     let mut server = testkit::redis_server::RedisServer::start(false).unwrap();
     let redis = connect(&server).await;
     let prefix = prefix();
-    let marker = format!("{prefix}:ids:last:5:9");
+    let marker = jobs::keys::id_last(&prefix, 5, 9);
     take_all_but(&redis, &prefix, 5, 9).await;
     let first = IdGenerator::start(redis.clone(), &prefix, 5, TTL)
         .await

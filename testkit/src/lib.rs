@@ -35,7 +35,7 @@ pub fn settings() -> Settings {
 
 /// Queues `make(a new job id)` with no admission checks; its id.
 pub async fn enqueue<T: jobs::job::Job>(
-    storage: &apalis_redis::RedisStorage<T>,
+    storage: &jobs::job::queue::Storage<T>,
     status: &jobs::job::StatusStore,
     make: impl FnOnce(JobId) -> T,
 ) -> JobId {

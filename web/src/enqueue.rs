@@ -1,7 +1,7 @@
 //! Enqueueing a user's job: the `Idempotency-Key` header, one atomic submit (rate limit, key
 //! claim, status, push), and the replay of a key claimed before.
 
-use apalis_redis::RedisStorage;
+use jobs::job::queue::Storage;
 use jobs::job::submit::{self, Admission, Admitted, Claim};
 use jobs::job::{Job, JobId, JobView, Status, outcome};
 
@@ -19,7 +19,7 @@ pub struct Accepted {
 /// `Idempotency-Key` made.
 pub async fn submit<T: Job>(
     state: &AppState,
-    storage: &RedisStorage<T>,
+    storage: &Storage<T>,
     key: Option<Keyed>,
     make: impl Fn(JobId) -> T,
 ) -> ApiResult<Accepted> {
@@ -65,7 +65,7 @@ pub async fn submit<T: Job>(
 /// earlier id instead; its outcome key still lets it be charged only once.
 async fn replay<T: Job>(
     state: &AppState,
-    storage: &RedisStorage<T>,
+    storage: &Storage<T>,
     job_id: JobId,
     make: impl FnOnce(JobId) -> T,
 ) -> ApiResult<Accepted> {

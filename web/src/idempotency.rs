@@ -4,7 +4,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use jobs::ids::UserId;
-use redis::aio::ConnectionManager;
+use jobs::redis_conn::RedisConn;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -105,7 +105,7 @@ pub enum Claimed {
 /// Claims `keyed` (at `claim_key`) for `id` unless it was claimed before; the claim holds
 /// `fingerprint|id`, as a job's does (`jobs::job::submit`).
 pub async fn claim(
-    redis: &ConnectionManager,
+    redis: &RedisConn,
     claim_key: &str,
     keyed: &Keyed,
     id: &str,

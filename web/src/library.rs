@@ -15,9 +15,9 @@ use jobs::config::LibrarySettings;
 use jobs::db::Db;
 use jobs::ids::{BookId, ChapterId, UserId};
 use jobs::metrics as m;
+use jobs::redis_conn::RedisConn;
 use jobs::shelf::{self, Progress};
 use jobs::visits::{self, Reader};
-use redis::aio::ConnectionManager;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
@@ -61,7 +61,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Visitor {
 
 /// The web tier's side of visits and progress.
 pub struct Library {
-    redis: ConnectionManager,
+    redis: RedisConn,
     prefix: String,
     window_secs: u64,
     progress: mpsc::Sender<Progress>,
@@ -71,12 +71,7 @@ pub struct Library {
 
 impl Library {
     /// Starts the progress writer (on the current runtime).
-    pub fn start(
-        db: &Db,
-        redis: ConnectionManager,
-        prefix: &str,
-        settings: &LibrarySettings,
-    ) -> Self {
+    pub fn start(db: &Db, redis: RedisConn, prefix: &str, settings: &LibrarySettings) -> Self {
         let (progress, queue) = mpsc::channel(QUEUE);
         let (stop, stopped) = watch::channel(false);
         let writer = tokio::spawn(write_progress(db.main.clone(), queue, stopped));

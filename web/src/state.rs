@@ -9,7 +9,7 @@ use jobs::ids::IdGenerator;
 use jobs::job::StatusStore;
 use jobs::payments::provider::Providers;
 use jobs::queues::Queues;
-use redis::aio::ConnectionManager;
+use jobs::redis_conn::RedisConn;
 
 use crate::hashing::Hasher;
 use crate::library::Library;
@@ -25,7 +25,7 @@ pub struct AppState(Arc<Shared>);
 pub struct Shared {
     pub settings: Settings,
     pub db: Db,
-    pub redis: ConnectionManager,
+    pub redis: RedisConn,
     pub ids: IdGenerator,
     pub queues: Queues,
     pub status: StatusStore,

@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use jobs::job::{JobId, JobView};
-use secrecy::ExposeSecret;
 use tokio::sync::watch;
 
 use jobs::config::RedisSettings;
@@ -31,15 +30,16 @@ pub struct Watch {
 }
 
 impl Wakeups {
-    /// Listens on the deployment's "job done" channel, reconnecting after errors.
+    /// Listens on the deployment's "job done" channel, reconnecting after errors (to the next
+    /// seed node of a cluster: a message published on any node reaches every node).
     pub fn start(settings: &RedisSettings) -> Self {
         let wakeups = Self::default();
         let listener = wakeups.clone();
-        let url = settings.url.expose_secret().to_owned();
+        let urls = jobs::redis_conn::seed_urls(settings);
         let channel = jobs::job::done_channel(&settings.prefix);
         tokio::spawn(async move {
-            loop {
-                if let Err(error) = listener.listen(&url, &channel).await {
+            for url in urls.iter().cycle() {
+                if let Err(error) = listener.listen(url, &channel).await {
                     tracing::warn!(%error, "job wake-up channel lost; polls fall back to backoff");
                 }
                 tokio::time::sleep(Duration::from_secs(1)).await;

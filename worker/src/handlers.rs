@@ -17,9 +17,9 @@ use jobs::payments::provider::Providers;
 use jobs::payments::recharge::{self, RechargeJob};
 use jobs::purchase::{BatchPurchaseJob, PurchaseJob};
 use jobs::queues::Queues;
+use jobs::redis_conn::RedisConn;
 use jobs::refund::{self, RefundJob, RefundSweepJob};
 use jobs::visits::{self, VisitFlushJob};
-use redis::aio::ConnectionManager;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tracing::Instrument;
@@ -39,7 +39,7 @@ pub struct WorkerState {
     pub providers: Arc<Providers>,
     pub deadlock_retries: u32,
     /// For the jobs that keep their data in Redis (`visit_flush`), under `prefix`.
-    pub redis: ConnectionManager,
+    pub redis: RedisConn,
     pub prefix: Arc<str>,
 }
 

@@ -8,14 +8,10 @@ use jobs::config::Settings;
 use jobs::job::Kind;
 use jobs::job::queue;
 use jobs::metrics as m;
-use redis::aio::ConnectionManager;
+use jobs::redis_conn::RedisConn;
 use tokio::sync::watch;
 
-pub async fn run(
-    mut redis: ConnectionManager,
-    settings: Settings,
-    mut stop: watch::Receiver<bool>,
-) {
+pub async fn run(mut redis: RedisConn, settings: Settings, mut stop: watch::Receiver<bool>) {
     let interval = Duration::from_millis(settings.jobs.housekeeping_interval_ms);
     let configs: Vec<(Kind, Config)> = Kind::ALL
         .into_iter()
@@ -45,7 +41,7 @@ pub async fn run(
 }
 
 async fn sample_depth(
-    redis: &mut ConnectionManager,
+    redis: &mut RedisConn,
     config: &Config,
     kind: Kind,
 ) -> redis::RedisResult<()> {
@@ -80,7 +76,7 @@ async fn sample_depth(
 
 /// One SSCAN step over the done set: jobs finished before the retention are removed.
 async fn clean(
-    redis: &mut ConnectionManager,
+    redis: &mut RedisConn,
     config: &Config,
     cursor: u64,
     settings: &Settings,

@@ -20,10 +20,9 @@ use jobs::payments::provider::Providers;
 use jobs::payments::recharge::RechargeJob;
 use jobs::purchase::{BatchPurchaseJob, PurchaseJob};
 use jobs::queues::Queues;
+use jobs::redis_conn::RedisConn;
 use jobs::refund::{RefundJob, RefundSweepJob};
 use jobs::visits::VisitFlushJob;
-use redis::aio::ConnectionManager;
-use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
@@ -64,7 +63,7 @@ pub async fn run(
 /// A worker connected, with its id lease usable and `/metrics` served, not yet consuming.
 pub struct Worker {
     settings: Settings,
-    redis: ConnectionManager,
+    redis: RedisConn,
     state: WorkerState,
     metrics_server: JoinHandle<std::io::Result<()>>,
 }
@@ -172,8 +171,8 @@ impl Worker {
         let monitor = consumers.add::<RechargeJob>(monitor, "recharge");
         let monitor = consumers.add::<OrderExpiryJob>(monitor, "expiry");
         let monitor = consumers.add::<VisitFlushJob>(monitor, "visits");
-        let redis_url = settings.redis.url.expose_secret().to_owned();
-        pickup::listen(redis_url, consumers.announcements);
+        let urls = jobs::redis_conn::seed_urls(&settings.redis);
+        pickup::listen(urls, consumers.announcements);
         let cron = |scheduled, schedule: ::cron::Schedule| {
             let name = format!("{}-cron-{scheduled:?}", state.name);
             let cron_state = CronState {
@@ -214,7 +213,7 @@ impl Worker {
 /// What each queue's consumer is built from, and the announcement channels it listens on.
 struct Consumers<'a> {
     settings: &'a Settings,
-    redis: &'a ConnectionManager,
+    redis: &'a RedisConn,
     shared: Arc<WorkerState>,
     announcements: HashMap<String, Arc<pickup::Announced>>,
 }

@@ -75,11 +75,12 @@ impl PollStrategy for Ticks {
 }
 
 /// Subscribes to each queue's announcement channel (`jobs::job::queue::announce_channel`) and signals
-/// that queue's consumer; reconnects after errors.
-pub fn listen(url: String, channels: HashMap<String, Arc<Announced>>) {
+/// that queue's consumer; reconnects after errors, to the next of `urls` (a cluster's seed
+/// nodes: a message published on any node reaches subscribers on every node).
+pub fn listen(urls: Vec<String>, channels: HashMap<String, Arc<Announced>>) {
     tokio::spawn(async move {
-        loop {
-            if let Err(error) = subscribe(&url, &channels).await {
+        for url in urls.iter().cycle() {
+            if let Err(error) = subscribe(url, &channels).await {
                 tracing::warn!(%error, "push announcements lost; pickups fall back to ticks");
             }
             tokio::time::sleep(Duration::from_secs(1)).await;

@@ -8,7 +8,7 @@ use jobs::ids::UserId;
 use jobs::job::{JobId, Kind};
 use jobs::job::{outcome, queue};
 use jobs::metrics as m;
-use redis::aio::ConnectionManager;
+use jobs::redis_conn::RedisConn;
 use tokio::sync::watch;
 
 use crate::handlers::WorkerState;
@@ -18,7 +18,7 @@ const ROUND: usize = 100;
 
 pub async fn run(
     state: WorkerState,
-    mut redis: ConnectionManager,
+    mut redis: RedisConn,
     settings: Settings,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -39,7 +39,7 @@ pub async fn run(
 
 async fn reap(
     state: &WorkerState,
-    redis: &mut ConnectionManager,
+    redis: &mut RedisConn,
     config: &apalis_redis::Config,
     kind: Kind,
 ) -> anyhow::Result<()> {

@@ -7,9 +7,9 @@ use jobs::ids::UserId;
 use jobs::income::{self, IncomeRollupJob};
 use jobs::job::{Job, JobId, submit};
 use jobs::payments::expiry::OrderExpiryJob;
+use jobs::redis_conn::RedisConn;
 use jobs::refund::RefundSweepJob;
 use jobs::visits::VisitFlushJob;
-use redis::aio::ConnectionManager;
 
 use crate::handlers::WorkerState;
 
@@ -25,7 +25,7 @@ pub enum Scheduled {
 #[derive(Clone)]
 pub struct CronState {
     pub worker: WorkerState,
-    pub redis: ConnectionManager,
+    pub redis: RedisConn,
     pub prefix: String,
     pub scheduled: Scheduled,
 }

@@ -31,7 +31,7 @@ async fn a_worker_serves_health_and_metrics_and_stops_cleanly_on_sigterm() {
     let settings = jobs::config::load_with("test").unwrap();
     let mut redis = jobs::redis_conn::connect(&settings.redis).await.unwrap();
     let leases: Vec<String> = (0..32)
-        .map(|m| format!("{prefix}:ids:lease:0:{m}"))
+        .map(|m| jobs::keys::id_lease(&prefix, 0, m))
         .collect();
     let held: u32 = redis::cmd("EXISTS")
         .arg(&leases)

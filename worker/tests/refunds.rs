@@ -248,7 +248,7 @@ async fn a_refund_waiting_for_its_id_lease_holds_no_row_locked() {
     let machine = fenced.machine_id().unwrap();
     let _: () = redis::AsyncCommands::del(
         &mut redis.clone(),
-        format!("{prefix}:ids:lease:0:{machine}"),
+        jobs::keys::id_lease(&prefix, 0, machine),
     )
     .await
     .unwrap();

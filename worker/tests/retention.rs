@@ -7,13 +7,13 @@ use jobs::job::submit;
 use jobs::job::{JobId, StatusStore};
 use jobs::purchase::PurchaseJob;
 use jobs::queues::Queues;
-use redis::aio::ConnectionManager;
+use jobs::redis_conn::RedisConn;
 use testkit::{
     WorkerProcess, book, bulk_chapters, prepare, reader_with_coins, settings, wait_for_outcomes,
 };
 
 /// Keys of this test's prefix and the memory they use (SCAN is fine in a test, never in code).
-async fn footprint(redis: &mut ConnectionManager, prefix: &str) -> (usize, u64) {
+async fn footprint(redis: &mut RedisConn, prefix: &str) -> (usize, u64) {
     let mut cursor = 0u64;
     let mut keys = Vec::new();
     loop {

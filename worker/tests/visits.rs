@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use jobs::config::Settings;
 use jobs::db::Db;
 use jobs::ids::BookId;
+use jobs::redis_conn::RedisConn;
 use jobs::visits::{self, Flushed};
-use redis::aio::ConnectionManager;
 use testkit::{WorkerProcess, book, prepare, settings};
 
 struct Keys {
@@ -23,7 +23,7 @@ fn keys(settings: &Settings) -> Keys {
     }
 }
 
-async fn add_visits(redis: &mut ConnectionManager, key: &str, book_id: BookId, n: i64) {
+async fn add_visits(redis: &mut RedisConn, key: &str, book_id: BookId, n: i64) {
     let _: i64 = redis::cmd("HINCRBY")
         .arg(key)
         .arg(book_id.to_string())
@@ -33,7 +33,7 @@ async fn add_visits(redis: &mut ConnectionManager, key: &str, book_id: BookId, n
         .unwrap();
 }
 
-async fn exists(redis: &mut ConnectionManager, key: &str) -> bool {
+async fn exists(redis: &mut RedisConn, key: &str) -> bool {
     redis::cmd("EXISTS")
         .arg(key)
         .query_async(redis)

@@ -4,8 +4,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::redis_conn::RedisConn;
 use rand::Rng;
-use redis::aio::ConnectionManager;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -55,7 +55,7 @@ impl IdGenerator {
     /// Leases a machine id and keeps renewing it in the background. Minting starts as soon as
     /// the lease is safe to use (at once after a clean handover, else after one TTL).
     pub async fn start(
-        redis: ConnectionManager,
+        redis: RedisConn,
         prefix: &str,
         datacenter: u8,
         ttl: Duration,

@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use rand::seq::SliceRandom;
-use redis::aio::ConnectionManager;
+
+use crate::redis_conn::RedisConn;
 
 use super::snowflake::MAX_NODE;
 
@@ -27,9 +28,14 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0";
 
+/// The `INFO server` of the node that holds KEYS[1] (on a cluster, a plain INFO would go to
+/// every primary).
+const SERVER_INFO: &str = r"
+return redis.call('INFO', 'server')";
+
 #[derive(Clone)]
 pub(super) struct Lease {
-    redis: ConnectionManager,
+    redis: RedisConn,
     prefix: String,
     datacenter: u8,
     token: String,
@@ -47,7 +53,7 @@ pub(super) struct Acquired {
 }
 
 impl Lease {
-    pub fn new(redis: ConnectionManager, prefix: &str, datacenter: u8, ttl: Duration) -> Self {
+    pub fn new(redis: RedisConn, prefix: &str, datacenter: u8, ttl: Duration) -> Self {
         Self {
             redis,
             prefix: prefix.to_owned(),
@@ -65,12 +71,13 @@ impl Lease {
         self.ttl
     }
 
+    /// The lease and its last-minted mark share a hash tag (one slot on a cluster).
     fn lease_key(&self, machine: u8) -> String {
-        format!("{}:ids:lease:{}:{machine}", self.prefix, self.datacenter)
+        crate::keys::id_lease(&self.prefix, self.datacenter, machine)
     }
 
     fn last_key(&self, machine: u8) -> String {
-        format!("{}:ids:last:{}:{machine}", self.prefix, self.datacenter)
+        crate::keys::id_last(&self.prefix, self.datacenter, machine)
     }
 
     /// Takes a free machine id (tried in random order so starting processes rarely collide).
@@ -95,7 +102,7 @@ impl Lease {
                 .await?;
             let (floor_ms, released_on) = parse_last(last.as_deref());
             // Read after the mark: a restart in between shows as another run id.
-            let server = self.run_id().await?;
+            let server = self.run_id(machine).await?;
             let clean = released_on.is_some_and(|run| !run.is_empty() && run == server);
             // Until we renew, a crash of ours must make the next holder wait.
             redis::cmd("SET")
@@ -126,7 +133,7 @@ impl Lease {
     }
 
     pub async fn release(&mut self, machine: u8, last_ms: u64) -> redis::RedisResult<()> {
-        let server = self.run_id().await?;
+        let server = self.run_id(machine).await?;
         redis::Script::new(RELEASE)
             .key(self.lease_key(machine))
             .key(self.last_key(machine))
@@ -138,11 +145,12 @@ impl Lease {
         Ok(())
     }
 
-    /// The Redis server's run id: new at every start of the server.
-    async fn run_id(&mut self) -> redis::RedisResult<String> {
-        let info: String = redis::cmd("INFO")
-            .arg("server")
-            .query_async(&mut self.redis)
+    /// The run id of the Redis server holding the lease: new at every start of the server (and,
+    /// on a cluster, another one after a failover).
+    async fn run_id(&mut self, machine: u8) -> redis::RedisResult<String> {
+        let info: String = redis::Script::new(SERVER_INFO)
+            .key(self.lease_key(machine))
+            .invoke_async(&mut self.redis)
             .await?;
         Ok(info
             .lines()

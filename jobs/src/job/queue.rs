@@ -5,13 +5,16 @@ use std::time::Duration;
 
 use apalis::prelude::{TaskBuilder, TaskId, TaskSink};
 use apalis_redis::{Config, RedisStorage};
-use redis::aio::ConnectionManager;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::JobId;
 use super::view::Kind;
 use crate::config::JobSettings;
+use crate::redis_conn::RedisConn;
+
+/// One job queue, on the shared connection (one server or a cluster).
+pub type Storage<T> = RedisStorage<T, RedisConn>;
 
 /// `{prefix}:q:{kind}`: every deployment (and test) has queues of its own.
 pub fn queue_name(prefix: &str, kind: Kind) -> String {
@@ -41,14 +44,14 @@ pub fn announce_channel(config: &Config) -> String {
     format!("{}:pushed", config.active_jobs_list())
 }
 
-pub fn storage<T>(redis: &ConnectionManager, config: Config) -> RedisStorage<T> {
+pub fn storage<T>(redis: &RedisConn, config: Config) -> Storage<T> {
     RedisStorage::new(redis.clone()).with_config(config)
 }
 
 /// Pushes `job` under the caller's id through apalis's own push, then announces it: what a
 /// redelivery looks like (pushing an id that is already queued changes nothing). New jobs are
 /// queued by `submit`, which writes the same layout; its test compares the two.
-pub async fn push<T>(storage: &RedisStorage<T>, job_id: &JobId, job: T) -> anyhow::Result<()>
+pub async fn push<T>(storage: &Storage<T>, job_id: &JobId, job: T) -> anyhow::Result<()>
 where
     T: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static,
 {

@@ -3,7 +3,7 @@
 
 use std::sync::LazyLock;
 
-use redis::aio::ConnectionManager;
+use crate::redis_conn::RedisConn;
 
 use super::JobId;
 use super::view::{JobView, Status, to_json};
@@ -12,7 +12,7 @@ use crate::ids::{EntityId, UserId};
 /// The Redis status of one job: a hash with its owner and view.
 #[derive(Clone)]
 pub struct StatusStore {
-    redis: ConnectionManager,
+    redis: RedisConn,
     prefix: String,
     /// Seconds a terminal result stays in Redis (afterwards MySQL answers).
     result_ttl_secs: u64,
@@ -47,7 +47,7 @@ pub struct StoredStatus {
 }
 
 impl StatusStore {
-    pub fn new(redis: ConnectionManager, prefix: &str, result_ttl_secs: u64) -> Self {
+    pub fn new(redis: RedisConn, prefix: &str, result_ttl_secs: u64) -> Self {
         Self {
             redis,
             prefix: prefix.to_owned(),
@@ -56,7 +56,7 @@ impl StatusStore {
     }
 
     /// The connection statuses are written on (for scripts that write a status with more).
-    pub(crate) fn connection(&self) -> ConnectionManager {
+    pub(crate) fn connection(&self) -> RedisConn {
         self.redis.clone()
     }
 

@@ -10,7 +10,7 @@
 
 use std::sync::LazyLock;
 
-use apalis_redis::RedisStorage;
+use super::queue::Storage;
 use redis::Script;
 
 use super::queue::announce_channel;
@@ -123,7 +123,7 @@ pub enum Admitted {
 /// Queues `job` (the new job `view` names, polled by `owner`) after the `admission` checks;
 /// counted as enqueued when it is.
 pub async fn submit<T: serde::Serialize>(
-    storage: &RedisStorage<T>,
+    storage: &Storage<T>,
     status: &StatusStore,
     owner: UserId,
     view: &JobView,
@@ -178,7 +178,7 @@ pub async fn submit<T: serde::Serialize>(
 /// Queues a new job with no admission checks (the sweep's refunds, tests): its status, push
 /// and announcement in one call.
 pub async fn enqueue<T: Job>(
-    storage: &RedisStorage<T>,
+    storage: &Storage<T>,
     status: &StatusStore,
     job: T,
 ) -> anyhow::Result<()> {
@@ -231,7 +231,7 @@ mod tests {
     /// What the queue holds of one task: its payload (with the id taken out, since the two ids
     /// differ) and its metadata.
     async fn stored(
-        redis: &mut redis::aio::ConnectionManager,
+        redis: &mut crate::redis_conn::RedisConn,
         config: &apalis_redis::Config,
         id: &JobId,
     ) -> (Value, HashMap<String, String>) {

@@ -48,7 +48,7 @@ return 1
 /// Takes one attempt from each `(key, limit)` window at once; `Some(seconds to wait)` when one of
 /// them is used up, and then nothing is taken.
 async fn reserve(
-    redis: &mut redis::aio::ConnectionManager,
+    redis: &mut jobs::redis_conn::RedisConn,
     windows: &[(String, u64)],
     window_secs: u64,
 ) -> redis::RedisResult<Option<u64>> {

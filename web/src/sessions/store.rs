@@ -11,15 +11,15 @@ use std::sync::LazyLock;
 use jobs::accounts::Roles;
 use jobs::config::SessionSettings;
 use jobs::ids::{AuthorId, EntityId, UserId};
+use jobs::redis_conn::RedisConn;
 use redis::Script;
-use redis::aio::ConnectionManager;
 
 use super::{Session, Via, new_token, token_key};
 use crate::state::AppState;
 
 /// Session storage for one request; cheap to build (the connection is a shared handle).
 pub struct Store<'a> {
-    pub(super) redis: ConnectionManager,
+    pub(super) redis: RedisConn,
     pub(super) prefix: &'a str,
     pub(super) settings: &'a SessionSettings,
 }
