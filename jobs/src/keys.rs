@@ -3,6 +3,13 @@
 //! the tags are just part of the name. Every deployment's keys start with its prefix, tagged
 //! (`{<prefix>:…}…`) or not (`<prefix>:…`, keys always used alone).
 
+use std::net::IpAddr;
+
+use sha2::{Digest, Sha256};
+
+use crate::ids::{BookId, EntityId};
+use crate::visits::Reader;
+
 /// The id lease of `(datacenter, machine)`: held by one process at a time.
 pub fn id_lease(prefix: &str, datacenter: u8, machine: u8) -> String {
     format!("{}:lease", id_tag(prefix, datacenter, machine))
@@ -15,6 +22,122 @@ pub fn id_last(prefix: &str, datacenter: u8, machine: u8) -> String {
 
 fn id_tag(prefix: &str, datacenter: u8, machine: u8) -> String {
     format!("{{{prefix}:ids:{datacenter}:{machine}}}")
+}
+
+// --- Sessions, login limits, visits ---
+
+/// Session partitions: an account's session keys live under one of 16 hash tags.
+pub const SESSION_PARTS: u8 = 16;
+
+/// The session partition of an account: the first hex digit of its SHA-256.
+pub fn session_part(account: &str) -> u8 {
+    Sha256::digest(account.as_bytes())[0] >> 4
+}
+
+/// The session partition a token key (hex SHA-256 of the token) names: its first hex digit.
+/// Tokens are drawn so that it equals the partition of their account; a key that is not hex
+/// (none is) falls in partition 0.
+pub fn session_part_of_key(key: &str) -> u8 {
+    key.chars()
+        .next()
+        .and_then(|digit| digit.to_digit(16))
+        .map_or(0, |digit| digit as u8)
+}
+
+/// The keys of one session partition (`{<prefix>:s<K>}…`): everything the session scripts and
+/// transactions of its accounts touch together.
+pub struct SessionKeys {
+    tag: String,
+}
+
+impl SessionKeys {
+    /// Partition `part` (0..[`SESSION_PARTS`]).
+    pub fn part(prefix: &str, part: u8) -> Self {
+        Self {
+            tag: format!("{{{prefix}:s{part}}}"),
+        }
+    }
+
+    /// The partition of `account`.
+    pub fn of_account(prefix: &str, account: &str) -> Self {
+        Self::part(prefix, session_part(account))
+    }
+
+    /// The partition a session's token key names.
+    pub fn of_key(prefix: &str, key: &str) -> Self {
+        Self::part(prefix, session_part_of_key(key))
+    }
+
+    /// The session hash stored under the token's SHA-256.
+    pub fn token(&self, key: &str) -> String {
+        format!("{}:sess:tok:{key}", self.tag)
+    }
+
+    /// The replaced CSRF tokens of that session still in their grace period.
+    pub fn csrf(&self, key: &str) -> String {
+        format!("{}:sess:csrf:{key}", self.tag)
+    }
+
+    /// The account's one live session (its token key).
+    pub fn account(&self, account: &str) -> String {
+        format!("{}:sess:acct:{account}", self.tag)
+    }
+
+    /// The partition's activity set (account → last activity ms).
+    pub fn active(&self) -> String {
+        format!("{}:sess:active", self.tag)
+    }
+
+    /// The partition's expiry set (account → when its session expires unless used again).
+    pub fn expiry(&self) -> String {
+        format!("{}:sess:expiry", self.tag)
+    }
+}
+
+/// Failed logins of an account in the current window (used alone).
+pub fn login_failures_of_account(prefix: &str, account: &str) -> String {
+    format!("{prefix}:login:fail:acct:{account}")
+}
+
+/// Failed logins from a client address in the current window (used alone).
+pub fn login_failures_of_ip(prefix: &str, ip: IpAddr) -> String {
+    format!("{prefix}:login:fail:ip:{ip}")
+}
+
+/// Registrations from a client address in the current hour (used alone).
+pub fn registrations_of_ip(prefix: &str, ip: IpAddr) -> String {
+    format!("{prefix}:register:ip:{ip}")
+}
+
+/// Visit shards: a book's visit keys live under one of 16 hash tags (`book id % 16`).
+pub const VISIT_SHARDS: u8 = 16;
+
+/// The visit shard of a book.
+pub fn visit_shard(book_id: BookId) -> u8 {
+    book_id.raw().rem_euclid(i64::from(VISIT_SHARDS)) as u8
+}
+
+fn visit_tag(prefix: &str, shard: u8) -> String {
+    format!("{{{prefix}:v{shard}}}")
+}
+
+/// Marks that `reader` was counted for the book in the current window.
+pub fn visit_seen(prefix: &str, book_id: BookId, reader: Reader) -> String {
+    let tag = visit_tag(prefix, visit_shard(book_id));
+    match reader {
+        Reader::User(user_id) => format!("{tag}:visits:seen:{book_id}:u:{user_id}"),
+        Reader::Ip(ip) => format!("{tag}:visits:seen:{book_id}:ip:{ip}"),
+    }
+}
+
+/// The shard's counts waiting for the flush (book id → visits).
+pub fn visits_pending(prefix: &str, shard: u8) -> String {
+    format!("{}:visits:pending", visit_tag(prefix, shard))
+}
+
+/// The shard's batch being flushed.
+pub fn visits_batch(prefix: &str, shard: u8) -> String {
+    format!("{}:visits:batch", visit_tag(prefix, shard))
 }
 
 /// The patterns that match every key of a deployment (for SCAN: tests, the bench, tools).
@@ -39,6 +162,7 @@ pub fn slot(key: &str) -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::UserId;
 
     /// Keys one script touches together hash to one slot (the cluster refuses it otherwise).
     #[track_caller]
@@ -72,5 +196,61 @@ mod tests {
                 ]);
             }
         }
+    }
+
+    #[test]
+    fn the_keys_of_a_session_partition_share_a_slot() {
+        for prefix in ["novel", "t01JEXAMPLE"] {
+            for account in ["alice", "bob", "user_07", "管理员"] {
+                let keys = SessionKeys::of_account(prefix, account);
+                let key = format!("{:x}", Sha256::digest(account.as_bytes()));
+                assert_eq!(session_part_of_key(&key), session_part(account));
+                // RESOLVE, END, DROP_STALE, PRUNE and create's transaction.
+                one_slot(&[
+                    keys.token(&key),
+                    keys.csrf(&key),
+                    keys.account(account),
+                    keys.active(),
+                    keys.expiry(),
+                    SessionKeys::of_key(prefix, &key).token(&key),
+                ]);
+            }
+        }
+        let parts: std::collections::BTreeSet<u8> = (0..200)
+            .map(|n| session_part(&format!("user_{n}")))
+            .collect();
+        assert_eq!(
+            parts.len(),
+            usize::from(SESSION_PARTS),
+            "every partition is used"
+        );
+    }
+
+    #[test]
+    fn the_keys_of_a_visit_shard_share_a_slot() {
+        for raw in [0, 7, 16, 23, 1_234_567_890_123] {
+            let book = BookId::from_raw(raw);
+            let shard = visit_shard(book);
+            assert_eq!(i64::from(shard), raw % 16);
+            // COUNT, then CLAIM and FINISH.
+            one_slot(&[
+                visit_seen("novel", book, Reader::User(UserId::from_raw(9))),
+                visit_seen("novel", book, Reader::Ip("10.0.0.1".parse().unwrap())),
+                visits_pending("novel", shard),
+                visits_batch("novel", shard),
+            ]);
+        }
+    }
+
+    #[test]
+    fn a_signed_in_reader_and_an_address_have_separate_windows() {
+        let book: BookId = "7".parse().unwrap();
+        let user = Reader::User("9".parse().unwrap());
+        let ip = Reader::Ip("10.0.0.1".parse().unwrap());
+        assert_eq!(visit_seen("p", book, user), "{p:v7}:visits:seen:7:u:9");
+        assert_eq!(
+            visit_seen("p", book, ip),
+            "{p:v7}:visits:seen:7:ip:10.0.0.1"
+        );
     }
 }

@@ -1,12 +1,13 @@
 //! Book visits: a chapter read counts once per book per reader (user, or IP when signed out) per
-//! `library.visit_window_secs`, gathered in a Redis hash; the `visit_flush` job folds that hash
-//! into `book.visit_count` without losing or double-counting a batch when it dies halfway.
+//! `library.visit_window_secs`, gathered in Redis hashes, one per shard of books (`book id % 16`,
+//! so a shard's keys share a cluster slot); the `visit_flush` job folds them into
+//! `book.visit_count` without losing or double-counting a batch when it dies halfway.
 //!
-//! The flush: one script renames the pending hash to the batch key and names the batch (unless
-//! an unfinished batch is there: then that one is applied again); one MySQL transaction adds the
-//! batch's counts and inserts its id into `visit_batch` (unique), so a batch applied before a
-//! crash is seen as applied; the batch key is deleted only after the commit, and only if it still
-//! holds that batch.
+//! The flush, shard by shard: one script renames the pending hash to the batch key and names the
+//! batch (unless an unfinished batch is there: then that one is applied again); one MySQL
+//! transaction adds the batch's counts and inserts its id into `visit_batch` (unique), so a batch
+//! applied before a crash is seen as applied; the batch key is deleted only after the commit, and
+//! only if it still holds that batch.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -23,6 +24,7 @@ use crate::db::{DUPLICATE_KEY, mysql_code};
 use crate::ids::{BookId, UserId};
 use crate::job::outcome::{self, replay};
 use crate::job::{Done, JobId, JobView, Kind, payload};
+use crate::keys::{self, VISIT_SHARDS};
 
 /// Books updated per statement inside the batch's transaction.
 const CHUNK: usize = 500;
@@ -36,23 +38,6 @@ const KEEP_BATCHES_DAYS: u64 = 7;
 pub enum Reader {
     User(UserId),
     Ip(IpAddr),
-}
-
-/// Where the counts wait for the flush.
-fn pending_key(prefix: &str) -> String {
-    format!("{prefix}:visits:pending")
-}
-
-/// The batch being flushed.
-fn batch_key(prefix: &str) -> String {
-    format!("{prefix}:visits:batch")
-}
-
-fn seen_key(prefix: &str, book_id: BookId, reader: Reader) -> String {
-    match reader {
-        Reader::User(user_id) => format!("{prefix}:visits:seen:{book_id}:u:{user_id}"),
-        Reader::Ip(ip) => format!("{prefix}:visits:seen:{book_id}:ip:{ip}"),
-    }
 }
 
 /// KEYS: seen key, pending hash; ARGV: window in seconds, book id. 1 when counted.
@@ -98,8 +83,8 @@ pub async fn count(
     reader: Reader,
 ) -> redis::RedisResult<bool> {
     COUNT
-        .key(seen_key(prefix, book_id, reader))
-        .key(pending_key(prefix))
+        .key(keys::visit_seen(prefix, book_id, reader))
+        .key(keys::visits_pending(prefix, keys::visit_shard(book_id)))
         .arg(window_secs)
         .arg(book_id.to_string())
         .invoke_async(redis)
@@ -170,12 +155,12 @@ payload!(VisitFlushJob, Kind::VisitFlush, requested_by);
 /// What one flush did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Flushed {
-    /// The batch handled, if there was one.
-    pub batch: Option<String>,
+    /// The batches handled, one per shard that had visits, in shard order.
+    pub batches: Vec<String>,
     pub books: u64,
     pub visits: u64,
-    /// The batch had been applied by an earlier run that died before deleting its key.
-    pub already_applied: bool,
+    /// Those of them an earlier run had applied before dying ahead of deleting their key.
+    pub already_applied: Vec<String>,
 }
 
 pub async fn run(
@@ -192,23 +177,55 @@ pub async fn run(
     Ok(outcome::record(pool, view, job.requested_by, 1).await?)
 }
 
-/// One flush: the unfinished batch, else the pending counts, into MySQL (see the module).
+/// One flush: every shard's unfinished batch, else its pending counts, into MySQL (see the
+/// module).
 pub async fn flush(
     pool: &MySqlPool,
     redis: &mut RedisConn,
     prefix: &str,
 ) -> anyhow::Result<Flushed> {
-    let key = batch_key(prefix);
+    let mut flushed = Flushed::default();
+    for shard in 0..VISIT_SHARDS {
+        let Some(batch) = flush_shard(pool, redis, prefix, shard).await? else {
+            continue;
+        };
+        flushed.books += batch.counts.len() as u64;
+        flushed.visits += batch.counts.iter().map(|(_, n)| *n as u64).sum::<u64>();
+        if !batch.applied {
+            flushed.already_applied.push(batch.id.clone());
+        }
+        flushed.batches.push(batch.id);
+    }
+    forget_old_batches(pool).await?;
+    Ok(flushed)
+}
+
+/// One shard's flushed batch.
+struct ShardBatch {
+    id: String,
+    counts: Vec<(BookId, i64)>,
+    /// False when an earlier run had applied it.
+    applied: bool,
+}
+
+/// Flushes one shard; `None` when it had nothing to flush.
+async fn flush_shard(
+    pool: &MySqlPool,
+    redis: &mut RedisConn,
+    prefix: &str,
+    shard: u8,
+) -> anyhow::Result<Option<ShardBatch>> {
+    let key = keys::visits_batch(prefix, shard);
     let fresh = ulid::Ulid::new().to_string();
     let batch: Option<String> = CLAIM
-        .key(pending_key(prefix))
+        .key(keys::visits_pending(prefix, shard))
         .key(&key)
         .arg(&fresh)
         .arg(BATCH_FIELD)
         .invoke_async(redis)
         .await?;
     let Some(batch) = batch else {
-        return Ok(Flushed::default());
+        return Ok(None);
     };
     let fields: BTreeMap<String, i64> = redis::cmd("HGETALL")
         .arg(&key)
@@ -240,13 +257,11 @@ pub async fn flush(
         .arg(BATCH_FIELD)
         .invoke_async(redis)
         .await?;
-    forget_old_batches(pool).await?;
-    Ok(Flushed {
-        batch: Some(batch),
-        books: counts.len() as u64,
-        visits: counts.iter().map(|(_, n)| *n as u64).sum(),
-        already_applied: !applied,
-    })
+    Ok(Some(ShardBatch {
+        id: batch,
+        counts,
+        applied,
+    }))
 }
 
 /// The batch's counts and its id in one transaction; false when the id was already there.
@@ -324,14 +339,5 @@ mod tests {
             assert!(is_crawler(Some(agent)), "{agent}");
         }
         assert!(is_crawler(None));
-    }
-
-    #[test]
-    fn a_signed_in_reader_and_an_address_have_separate_windows() {
-        let book: BookId = "7".parse().unwrap();
-        let user = Reader::User("9".parse().unwrap());
-        let ip = Reader::Ip("10.0.0.1".parse().unwrap());
-        assert_eq!(seen_key("p", book, user), "p:visits:seen:7:u:9");
-        assert_eq!(seen_key("p", book, ip), "p:visits:seen:7:ip:10.0.0.1");
     }
 }

@@ -1,25 +1,28 @@
 //! `visit_flush`: the visit counts gathered in Redis folded into `book.visit_count`, neither lost
 //! nor counted twice when a worker dies halfway.
 
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use jobs::config::Settings;
 use jobs::db::Db;
 use jobs::ids::BookId;
+use jobs::keys;
 use jobs::redis_conn::RedisConn;
 use jobs::visits::{self, Flushed};
 use testkit::{WorkerProcess, book, prepare, settings};
 
+/// The pending hash and the batch key of the book's shard.
 struct Keys {
     pending: String,
     batch: String,
 }
 
-fn keys(settings: &Settings) -> Keys {
-    let prefix = &settings.redis.prefix;
+fn keys(settings: &Settings, book_id: BookId) -> Keys {
+    let (prefix, shard) = (&settings.redis.prefix, keys::visit_shard(book_id));
     Keys {
-        pending: format!("{prefix}:visits:pending"),
-        batch: format!("{prefix}:visits:batch"),
+        pending: keys::visits_pending(prefix, shard),
+        batch: keys::visits_batch(prefix, shard),
     }
 }
 
@@ -62,16 +65,19 @@ async fn a_flush_adds_the_counts_to_their_books_and_leaves_no_redis_key() {
     let (db, ids) = prepare(&settings).await;
     let mut redis = jobs::redis_conn::connect(&settings.redis).await.unwrap();
     let prefix = settings.redis.prefix.as_str();
-    let keys = keys(&settings);
     let (first, _) = book(&db, &ids, &settings, 1, 1, 10).await;
     let (second, _) = book(&db, &ids, &settings, 1, 1, 10).await;
-    add_visits(&mut redis, &keys.pending, first, 3).await;
-    add_visits(&mut redis, &keys.pending, second, 2).await;
     // A book deleted since its visits were counted is skipped.
-    add_visits(&mut redis, &keys.pending, "999".parse().unwrap(), 4).await;
+    let deleted: BookId = "999".parse().unwrap();
+    let counted = [(first, 3), (second, 2), (deleted, 4)];
+    for (book_id, n) in counted {
+        add_visits(&mut redis, &keys(&settings, book_id).pending, book_id, n).await;
+    }
+    let shards: BTreeSet<u8> = counted.iter().map(|(b, _)| keys::visit_shard(*b)).collect();
     let flushed = visits::flush(&db.main, &mut redis, prefix).await.unwrap();
     assert_eq!((flushed.books, flushed.visits), (3, 9), "{flushed:?}");
-    assert!(!flushed.already_applied);
+    assert_eq!(flushed.batches.len(), shards.len(), "one batch per shard");
+    assert!(flushed.already_applied.is_empty());
     assert_eq!(
         (
             visit_count(&db, first).await,
@@ -79,14 +85,18 @@ async fn a_flush_adds_the_counts_to_their_books_and_leaves_no_redis_key() {
         ),
         (3, 2)
     );
-    assert!(!exists(&mut redis, &keys.pending).await);
-    assert!(!exists(&mut redis, &keys.batch).await);
+    for (book_id, _) in counted {
+        let keys = keys(&settings, book_id);
+        assert!(!exists(&mut redis, &keys.pending).await);
+        assert!(!exists(&mut redis, &keys.batch).await);
+    }
+    assert_eq!(batches(&db).await, shards.len() as i64);
     let idle = visits::flush(&db.main, &mut redis, prefix).await.unwrap();
     assert_eq!(idle, Flushed::default(), "nothing pending, nothing done");
-    add_visits(&mut redis, &keys.pending, first, 1).await;
+    add_visits(&mut redis, &keys(&settings, first).pending, first, 1).await;
     visits::flush(&db.main, &mut redis, prefix).await.unwrap();
     assert_eq!(visit_count(&db, first).await, 4);
-    assert_eq!(batches(&db).await, 2);
+    assert_eq!(batches(&db).await, shards.len() as i64 + 1);
 }
 
 #[tokio::test]
@@ -95,8 +105,8 @@ async fn a_batch_committed_before_a_crash_is_deleted_not_counted_again() {
     let (db, ids) = prepare(&settings).await;
     let mut redis = jobs::redis_conn::connect(&settings.redis).await.unwrap();
     let prefix = settings.redis.prefix.as_str();
-    let keys = keys(&settings);
     let (book_id, _) = book(&db, &ids, &settings, 1, 1, 10).await;
+    let keys = keys(&settings, book_id);
     // What a worker killed between its commit and its DEL leaves: the batch key of a batch
     // recorded as applied (its counts are in visit_count already).
     let batch = "01JEXAMPLEBATCH00000000000";
@@ -123,12 +133,8 @@ async fn a_batch_committed_before_a_crash_is_deleted_not_counted_again() {
         .unwrap();
     add_visits(&mut redis, &keys.pending, book_id, 2).await;
     let flushed = visits::flush(&db.main, &mut redis, prefix).await.unwrap();
-    assert_eq!(
-        flushed.batch.as_deref(),
-        Some(batch),
-        "the unfinished batch first"
-    );
-    assert!(flushed.already_applied);
+    assert_eq!(flushed.batches, [batch], "the unfinished batch first");
+    assert_eq!(flushed.already_applied, [batch]);
     assert_eq!(visit_count(&db, book_id).await, 5);
     assert!(!exists(&mut redis, &keys.batch).await);
     assert!(
@@ -144,8 +150,8 @@ async fn a_worker_killed_mid_flush_leaves_its_batch_to_the_next_which_counts_it_
     let settings = settings();
     let (db, ids) = prepare(&settings).await;
     let mut redis = jobs::redis_conn::connect(&settings.redis).await.unwrap();
-    let keys = keys(&settings);
     let (book_id, _) = book(&db, &ids, &settings, 1, 1, 10).await;
+    let keys = keys(&settings, book_id);
     let every_second = [("NOVEL__LIBRARY__VISIT_FLUSH_INTERVAL_SECS", "1")];
     add_visits(&mut redis, &keys.pending, book_id, 5).await;
     // Another connection holds the book row, so the flush waits on it inside its transaction,

@@ -10,7 +10,8 @@ use crate::shelf::{BROWSER, free_book, read};
 
 /// The book's count waiting in Redis.
 async fn pending(app: &TestApp, book_id: BookId) -> i64 {
-    let key = format!("{}:visits:pending", app.state.settings.redis.prefix);
+    let prefix = &app.state.settings.redis.prefix;
+    let key = jobs::keys::visits_pending(prefix, jobs::keys::visit_shard(book_id));
     let count: Option<i64> = redis::cmd("HGET")
         .arg(key)
         .arg(book_id.to_string())
