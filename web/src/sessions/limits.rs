@@ -4,105 +4,137 @@
 use std::net::IpAddr;
 use std::sync::LazyLock;
 
+use jobs::keys;
+use jobs::redis_conn::RedisConn;
 use redis::Script;
 
 use super::store::Store;
 use crate::state::AppState;
 
-/// Reserves one attempt under every key (`KEYS[i]` against the limit `ARGV[i + 1]`), or none:
-/// while any key has used up its limit, answers the milliseconds until its window ends and counts
-/// nothing (a refused attempt never extends a lockout). A window starts at its first attempt.
+/// Reserves one attempt under `KEYS[1]` against the limit `ARGV[2]`, or (`ARGV[3]` = 0) only
+/// looks: while the key has used up its limit, answers the milliseconds until its window ends and
+/// counts nothing (a refused attempt never extends a lockout). A window starts at its first
+/// attempt.
 static RESERVE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
-local window = tonumber(ARGV[1])
-local wait = 0
-for i, key in ipairs(KEYS) do
-  if tonumber(redis.call('GET', key) or '0') >= tonumber(ARGV[i + 1]) then
-    local ttl = redis.call('PTTL', key)
-    if ttl < 0 then ttl = window end
-    wait = math.max(wait, ttl)
-  end
+if tonumber(redis.call('GET', KEYS[1]) or '0') >= tonumber(ARGV[2]) then
+  local ttl = redis.call('PTTL', KEYS[1])
+  if ttl < 0 then ttl = tonumber(ARGV[1]) end
+  return ttl
 end
-if wait > 0 then return wait end
-for _, key in ipairs(KEYS) do
-  if redis.call('INCR', key) == 1 then redis.call('PEXPIRE', key, window) end
+if ARGV[3] == '1' and redis.call('INCR', KEYS[1]) == 1 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
 end
 return 0
 ",
     )
 });
 
-/// Gives reserved attempts back (a key whose window ended meanwhile is left alone).
+/// Gives a reserved attempt back (a key whose window ended meanwhile is left alone).
 static RELEASE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
-for _, key in ipairs(KEYS) do
-  if tonumber(redis.call('GET', key) or '0') > 0 then redis.call('DECR', key) end
-end
+if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then redis.call('DECR', KEYS[1]) end
 return 1
 ",
     )
 });
 
-/// Takes one attempt from each `(key, limit)` window at once; `Some(seconds to wait)` when one of
-/// them is used up, and then nothing is taken.
-async fn reserve(
-    redis: &mut jobs::redis_conn::RedisConn,
-    windows: &[(String, u64)],
-    window_secs: u64,
-) -> redis::RedisResult<Option<u64>> {
-    let mut invocation = RESERVE.prepare_invoke();
-    invocation.arg(window_secs * 1000);
-    for (key, limit) in windows {
-        invocation.key(key).arg(*limit);
+/// A fixed window of attempts: its key and how many it allows.
+struct Window {
+    key: String,
+    limit: u64,
+    secs: u64,
+}
+
+impl Window {
+    /// Takes one attempt (`take`), or only looks; the milliseconds to wait when it is used up
+    /// (nothing is taken then), else 0.
+    async fn reserve(&self, redis: &mut RedisConn, take: bool) -> redis::RedisResult<u64> {
+        RESERVE
+            .key(&self.key)
+            .arg(self.secs * 1000)
+            .arg(self.limit)
+            .arg(u8::from(take))
+            .invoke_async(redis)
+            .await
     }
-    let wait_ms: u64 = invocation.invoke_async(redis).await?;
-    Ok((wait_ms > 0).then(|| wait_ms.div_ceil(1000).max(1)))
+
+    async fn release(&self, redis: &mut RedisConn) -> redis::RedisResult<()> {
+        let _: i64 = RELEASE.key(&self.key).invoke_async(redis).await?;
+        Ok(())
+    }
+}
+
+/// Whole seconds to wait for `wait_ms`, if any.
+fn seconds(wait_ms: u64) -> Option<u64> {
+    (wait_ms > 0).then(|| wait_ms.div_ceil(1000).max(1))
 }
 
 /// Counts a registration from `ip` (each one costs an Argon2 hash); `Some(seconds to wait)` once
 /// the hour's `limits.registrations_per_ip_per_hour` are used up.
 pub async fn reserve_registration(state: &AppState, ip: IpAddr) -> redis::RedisResult<Option<u64>> {
-    let key = format!("{}:register:ip:{ip}", state.settings.redis.prefix);
-    let limit = state.settings.limits.registrations_per_ip_per_hour;
-    reserve(&mut state.redis.clone(), &[(key, limit)], 3600).await
+    let window = Window {
+        key: keys::registrations_of_ip(&state.settings.redis.prefix, ip),
+        limit: state.settings.limits.registrations_per_ip_per_hour,
+        secs: 3600,
+    };
+    Ok(seconds(
+        window.reserve(&mut state.redis.clone(), true).await?,
+    ))
 }
 
 impl Store<'_> {
-    fn login_windows(&self, username: &str, ip: IpAddr) -> [(String, u64); 2] {
+    /// The account's and the IP's failed-login windows.
+    fn login_windows(&self, username: &str, ip: IpAddr) -> [Window; 2] {
+        let secs = self.settings.login_failure_window_secs;
         [
-            (
-                format!("{}:login:fail:acct:{username}", self.prefix),
-                self.settings.login_failures_per_account,
-            ),
-            (
-                format!("{}:login:fail:ip:{ip}", self.prefix),
-                self.settings.login_failures_per_ip,
-            ),
+            Window {
+                key: keys::login_failures_of_account(self.prefix, username),
+                limit: self.settings.login_failures_per_account,
+                secs,
+            },
+            Window {
+                key: keys::login_failures_of_ip(self.prefix, ip),
+                limit: self.settings.login_failures_per_ip,
+                secs,
+            },
         ]
     }
 
     /// Reserves a login attempt against the account's and the IP's failure limits before the
     /// password is checked, so parallel guesses cannot all pass a check made before any of them
-    /// failed. `Some(seconds to wait)` when either is used up (nothing is reserved then).
+    /// failed. `Some(seconds to wait)` when either is used up (the longer wait when both are;
+    /// nothing is reserved then).
+    ///
+    /// The two keys are reserved one after the other (they may sit in different cluster slots):
+    /// the account first, then the IP, and the account's attempt is given back if the IP refuses.
+    /// Meanwhile a parallel attempt at the same account may see that attempt taken and be refused
+    /// although the account's limit is, in the end, not reached.
     pub async fn reserve_login(
         &mut self,
         username: &str,
         ip: IpAddr,
     ) -> redis::RedisResult<Option<u64>> {
-        let windows = self.login_windows(username, ip);
-        let window_secs = self.settings.login_failure_window_secs;
-        reserve(&mut self.redis, &windows, window_secs).await
+        let [account, address] = self.login_windows(username, ip);
+        let account_wait = account.reserve(&mut self.redis, true).await?;
+        if account_wait > 0 {
+            let address_wait = address.reserve(&mut self.redis, false).await?;
+            return Ok(seconds(account_wait.max(address_wait)));
+        }
+        let address_wait = address.reserve(&mut self.redis, true).await?;
+        if address_wait > 0 {
+            account.release(&mut self.redis).await?;
+        }
+        Ok(seconds(address_wait))
     }
 
     /// Gives a reserved attempt back: it was not a failure (right password, or not checked).
     pub async fn release_login(&mut self, username: &str, ip: IpAddr) -> redis::RedisResult<()> {
-        let mut invocation = RELEASE.prepare_invoke();
-        for (key, _) in self.login_windows(username, ip) {
-            invocation.key(key);
+        for window in self.login_windows(username, ip) {
+            window.release(&mut self.redis).await?;
         }
-        let _: i64 = invocation.invoke_async(&mut self.redis).await?;
         Ok(())
     }
 }
