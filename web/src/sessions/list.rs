@@ -1,9 +1,14 @@
-//! The admin's view of live sessions: pages of the activity set, dropping stale entries lazily.
+//! The admin's view of live sessions: pages of the activity sets (one per session partition,
+//! merged newest first), dropping stale entries lazily. Commands about several accounts go one
+//! per account, concurrently: the accounts' keys may sit in different cluster slots.
 
+use std::cmp::Ordering;
 use std::sync::LazyLock;
 
+use futures::future::try_join_all;
 use jobs::ids::{EntityId, UserId};
-use redis::Script;
+use jobs::keys::SESSION_PARTS;
+use redis::{Cmd, FromRedisValue, Script};
 
 use super::store::Store;
 
@@ -43,14 +48,7 @@ impl Store<'_> {
     pub async fn page(&mut self, start: u64, count: u64) -> redis::RedisResult<Vec<Listed>> {
         let mut round = 0;
         loop {
-            let stop = (start + count).saturating_sub(1);
-            let entries: Vec<Entry> = redis::cmd("ZREVRANGE")
-                .arg(self.active_key())
-                .arg(start)
-                .arg(stop)
-                .arg("WITHSCORES")
-                .query_async(&mut self.redis)
-                .await?;
+            let entries = self.newest(start, count).await?;
             let (live, stale) = self.lookup(entries).await?;
             round += 1;
             if stale.is_empty() || round == MAX_ROUNDS {
@@ -60,10 +58,39 @@ impl Store<'_> {
         }
     }
 
+    /// The activity entries of ranks `start..start + count` over every partition, in the order
+    /// one sorted set would give them (`ZREVRANGE`: score, then account, descending): each
+    /// partition's first `start + count` entries, merged (deep pages read more: the admin list
+    /// is paged by people).
+    async fn newest(&self, start: u64, count: u64) -> redis::RedisResult<Vec<Entry>> {
+        let stop = (start + count).saturating_sub(1);
+        let ranges = (0..SESSION_PARTS).map(|part| {
+            let mut range = redis::cmd("ZREVRANGE");
+            range
+                .arg(self.keys_in(part).active())
+                .arg(0)
+                .arg(stop)
+                .arg("WITHSCORES");
+            range
+        });
+        let mut entries: Vec<Entry> = self.each::<Vec<Entry>>(ranges).await?.concat();
+        entries.sort_by(|(a, a_score), (b, b_score)| {
+            b_score
+                .partial_cmp(a_score)
+                .unwrap_or(Ordering::Equal)
+                .then_with(|| b.cmp(a))
+        });
+        Ok(entries
+            .into_iter()
+            .skip(usize::try_from(start).unwrap_or(usize::MAX))
+            .take(usize::try_from((stop + 1).saturating_sub(start)).unwrap_or(usize::MAX))
+            .collect())
+    }
+
     /// The account's live session, looked up by exact name.
     pub async fn find(&mut self, account: &str) -> redis::RedisResult<Option<Listed>> {
         let score: Option<f64> = redis::cmd("ZSCORE")
-            .arg(self.active_key())
+            .arg(self.keys(account).active())
             .arg(account)
             .query_async(&mut self.redis)
             .await?;
@@ -75,28 +102,37 @@ impl Store<'_> {
         Ok(live.pop())
     }
 
+    /// Runs each command on its own (they may address different slots), concurrently.
+    async fn each<T: FromRedisValue>(
+        &self,
+        commands: impl IntoIterator<Item = Cmd>,
+    ) -> redis::RedisResult<Vec<T>> {
+        try_join_all(commands.into_iter().map(|command| {
+            let mut redis = self.redis.clone();
+            async move { command.query_async(&mut redis).await }
+        }))
+        .await
+    }
+
     /// Splits entries into live sessions and stale `(account, dead key)` pairs.
     async fn lookup(
         &mut self,
         entries: Vec<Entry>,
     ) -> redis::RedisResult<(Vec<Listed>, Vec<(String, String)>)> {
-        if entries.is_empty() {
-            return Ok((Vec::new(), Vec::new()));
-        }
-        let mut pointers = redis::pipe();
-        for (account, _) in &entries {
-            pointers.get(self.account_key(account));
-        }
-        let keys: Vec<Option<String>> = pointers.query_async(&mut self.redis).await?;
-        let mut sessions = redis::pipe();
-        for key in &keys {
-            let key = key.as_deref().unwrap_or("-");
-            sessions
-                .cmd("HMGET")
-                .arg(self.session_key(key))
+        let pointers = entries.iter().map(|(account, _)| {
+            let mut get = redis::cmd("GET");
+            get.arg(self.keys(account).account(account));
+            get
+        });
+        let keys: Vec<Option<String>> = self.each(pointers).await?;
+        let sessions = entries.iter().zip(&keys).map(|((account, _), key)| {
+            let mut hmget = redis::cmd("HMGET");
+            hmget
+                .arg(self.keys(account).token(key.as_deref().unwrap_or("-")))
                 .arg(&["user_id", "created", "remember", "frozen"]);
-        }
-        let fields: Vec<Vec<Option<String>>> = sessions.query_async(&mut self.redis).await?;
+            hmget
+        });
+        let fields: Vec<Vec<Option<String>>> = self.each(sessions).await?;
         let (mut live, mut stale) = (Vec::new(), Vec::new());
         for (((account, score), key), fields) in entries.into_iter().zip(keys).zip(fields) {
             let number = |i: usize| fields.get(i).cloned().flatten()?.parse::<i64>().ok();
@@ -117,11 +153,12 @@ impl Store<'_> {
 
     async fn drop_stale(&mut self, stale: &[(String, String)]) -> redis::RedisResult<()> {
         for (account, key) in stale {
+            let keys = self.keys(account);
             let _: i64 = DROP_STALE
-                .key(self.active_key())
-                .key(self.account_key(account))
-                .key(self.session_key(if key.is_empty() { "-" } else { key }))
-                .key(self.expiry_key())
+                .key(keys.active())
+                .key(keys.account(account))
+                .key(keys.token(if key.is_empty() { "-" } else { key }))
+                .key(keys.expiry())
                 .arg(account)
                 .arg(key)
                 .invoke_async(&mut self.redis)

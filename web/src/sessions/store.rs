@@ -1,20 +1,25 @@
 //! Redis storage of sessions: creation, the atomic resolve (CSRF check + rotation + touch), ending.
 //!
-//! Keys (all under `{prefix}:sess:`): `tok:{sha256(token)}` the session hash, `csrf:{sha}` the
-//! replaced CSRF tokens still in their grace period (member → valid-until ms), `acct:{account}` the
-//! account's one live session, `active` the activity sorted set (account → last activity ms) and
-//! `expiry` beside it (account → when the session expires unless used again), which lets expired
-//! sessions leave `active` (`publish_count`).
+//! Keys (all under `{<prefix>:s<K>}:sess:`, K the account's session partition, 0..16, see
+//! [`jobs::keys::SessionKeys`]): `tok:{sha256(token)}` the session hash, `csrf:{sha}` the replaced
+//! CSRF tokens still in their grace period (member → valid-until ms), `acct:{account}` the
+//! account's one live session, `active` the partition's activity sorted set (account → last
+//! activity ms) and `expiry` beside it (account → when the session expires unless used again),
+//! which lets expired sessions leave `active` (`publish_count`). A token's SHA-256 starts with
+//! the hex digit of its account's partition (`new_token_in`), so a request finds the partition
+//! from its token alone, and every script touches one partition's keys (one cluster slot).
 
 use std::sync::LazyLock;
 
+use futures::future::try_join_all;
 use jobs::accounts::Roles;
 use jobs::config::SessionSettings;
 use jobs::ids::{AuthorId, EntityId, UserId};
+use jobs::keys::{SESSION_PARTS, SessionKeys, session_part};
 use jobs::redis_conn::RedisConn;
 use redis::Script;
 
-use super::{Session, Via, new_token, token_key};
+use super::{Session, Via, new_token, new_token_in, token_key};
 use crate::state::AppState;
 
 /// Session storage for one request; cheap to build (the connection is a shared handle).
@@ -105,7 +110,8 @@ return 1
     )
 });
 
-/// Removes up to `ARGV[2]` accounts whose session expired by `ARGV[1]` from both sorted sets.
+/// Removes up to `ARGV[2]` accounts whose session expired by `ARGV[1]` from both sorted sets;
+/// answers how many accounts the activity set holds then.
 static PRUNE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -114,12 +120,13 @@ if #gone > 0 then
   redis.call('ZREM', KEYS[1], unpack(gone))
   redis.call('ZREM', KEYS[2], unpack(gone))
 end
-return #gone
+return redis.call('ZCARD', KEYS[1])
 ",
     )
 });
 
-/// Expired entries removed per `publish_count`: each call stays short however many expired.
+/// Expired entries removed per partition per `publish_count`: each call stays short however many
+/// expired.
 const PRUNE_BATCH: u64 = 1000;
 
 /// Sets fields of a session only while it exists (never resurrects a bare hash).
@@ -142,34 +149,31 @@ impl<'a> Store<'a> {
         }
     }
 
-    pub(super) fn session_key(&self, key: &str) -> String {
-        format!("{}:sess:tok:{key}", self.prefix)
+    /// The keys of the account's session partition.
+    pub(super) fn keys(&self, account: &str) -> SessionKeys {
+        SessionKeys::of_account(self.prefix, account)
     }
 
-    fn csrf_key(&self, key: &str) -> String {
-        format!("{}:sess:csrf:{key}", self.prefix)
+    /// The keys of the partition a session's token key names.
+    fn keys_of(&self, key: &str) -> SessionKeys {
+        SessionKeys::of_key(self.prefix, key)
     }
 
-    pub(super) fn account_key(&self, account: &str) -> String {
-        format!("{}:sess:acct:{account}", self.prefix)
-    }
-
-    pub(super) fn active_key(&self) -> String {
-        format!("{}:sess:active", self.prefix)
-    }
-
-    pub(super) fn expiry_key(&self) -> String {
-        format!("{}:sess:expiry", self.prefix)
+    /// The keys of partition `part`.
+    pub(super) fn keys_in(&self, part: u8) -> SessionKeys {
+        SessionKeys::part(self.prefix, part)
     }
 
     /// Creates a session and makes it the account's only one: the previous token stops working.
     pub async fn create(&mut self, new: &NewSession<'_>) -> redis::RedisResult<Created> {
-        let (token, csrf) = (new_token(), new_token());
+        let part = session_part(new.account);
+        let (token, csrf) = (new_token_in(part), new_token());
         let key = token_key(&token);
+        let keys = self.keys_in(part);
         let now = now_ms();
         let (idle, absolute) = self.settings.timeouts_ms(new.remember_me);
         let author_id = new.author_id.map(|a| a.to_string()).unwrap_or_default();
-        let session = self.session_key(&key);
+        let session = keys.token(&key);
         // The session exists before the pointer names it, and whoever moves the pointer deletes
         // what it pointed to: racing logins of one account leave exactly one session alive.
         let (previous,): (Option<String>,) = redis::pipe()
@@ -192,21 +196,21 @@ impl<'a> Store<'a> {
             .pexpire(&session, idle as i64)
             .ignore()
             .cmd("SET")
-            .arg(self.account_key(new.account))
+            .arg(keys.account(new.account))
             .arg(&key)
             .arg("PX")
             .arg(absolute)
             .arg("GET")
-            .zadd(self.active_key(), new.account, now)
+            .zadd(keys.active(), new.account, now)
             .ignore()
-            .zadd(self.expiry_key(), new.account, now + idle)
+            .zadd(keys.expiry(), new.account, now + idle)
             .ignore()
             .query_async(&mut self.redis)
             .await?;
         if let Some(old) = previous.filter(|old| *old != key) {
             let _: () = redis::pipe()
-                .del(self.session_key(&old))
-                .del(self.csrf_key(&old))
+                .del(keys.token(&old))
+                .del(keys.csrf(&old))
                 .query_async(&mut self.redis)
                 .await?;
         }
@@ -221,11 +225,12 @@ impl<'a> Store<'a> {
         csrf: Option<&str>,
     ) -> redis::RedisResult<Resolved> {
         let key = token_key(token);
+        let keys = self.keys_of(&key);
         let reply: Vec<String> = RESOLVE
-            .key(self.session_key(&key))
-            .key(self.csrf_key(&key))
-            .key(self.active_key())
-            .key(self.expiry_key())
+            .key(keys.token(&key))
+            .key(keys.csrf(&key))
+            .key(keys.active())
+            .key(keys.expiry())
             .arg(now_ms())
             .arg(u8::from(csrf.is_some()))
             .arg(csrf.unwrap_or_default())
@@ -255,11 +260,12 @@ impl<'a> Store<'a> {
 
     /// Ends the session stored under `key` (logout, or a kick).
     pub async fn end(&mut self, key: &str, account: &str) -> redis::RedisResult<()> {
-        END.key(self.account_key(account))
-            .key(self.session_key(key))
-            .key(self.csrf_key(key))
-            .key(self.active_key())
-            .key(self.expiry_key())
+        let keys = self.keys(account);
+        END.key(keys.account(account))
+            .key(keys.token(key))
+            .key(keys.csrf(key))
+            .key(keys.active())
+            .key(keys.expiry())
             .arg(key)
             .arg(account)
             .invoke_async(&mut self.redis)
@@ -269,7 +275,7 @@ impl<'a> Store<'a> {
     /// The key of the account's live session, if it has one.
     pub async fn current(&mut self, account: &str) -> redis::RedisResult<Option<String>> {
         redis::cmd("GET")
-            .arg(self.account_key(account))
+            .arg(self.keys(account).account(account))
             .query_async(&mut self.redis)
             .await
     }
@@ -279,9 +285,10 @@ impl<'a> Store<'a> {
         match self.current(account).await? {
             Some(key) => self.end(&key, account).await,
             None => {
+                let keys = self.keys(account);
                 redis::pipe()
-                    .zrem(self.active_key(), account)
-                    .zrem(self.expiry_key(), account)
+                    .zrem(keys.active(), account)
+                    .zrem(keys.expiry(), account)
                     .query_async(&mut self.redis)
                     .await
             }
@@ -290,7 +297,7 @@ impl<'a> Store<'a> {
 
     /// Sets fields (`frozen`, `roles`, `author_id`) of a live session; no-op if it is gone.
     pub async fn update(&mut self, key: &str, fields: &[(&str, String)]) -> redis::RedisResult<()> {
-        let mut invocation = UPDATE.key(self.session_key(key));
+        let mut invocation = UPDATE.key(self.keys_of(key).token(key));
         for (field, value) in fields {
             invocation.arg(*field).arg(value);
         }
@@ -308,19 +315,24 @@ impl<'a> Store<'a> {
     }
 
     /// Number of live sessions, published as `novel_sessions_active`; first removes a batch of
-    /// expired ones from the activity set (Redis drops only their keys).
+    /// expired ones from each partition's activity set (Redis drops only their keys).
     pub async fn publish_count(&mut self) -> redis::RedisResult<u64> {
-        let _: u64 = PRUNE
-            .key(self.active_key())
-            .key(self.expiry_key())
-            .arg(now_ms())
-            .arg(PRUNE_BATCH)
-            .invoke_async(&mut self.redis)
-            .await?;
-        let count: u64 = redis::cmd("ZCARD")
-            .arg(self.active_key())
-            .query_async(&mut self.redis)
-            .await?;
+        let now = now_ms();
+        let counts: Vec<u64> = try_join_all((0..SESSION_PARTS).map(|part| {
+            let keys = self.keys_in(part);
+            let mut redis = self.redis.clone();
+            async move {
+                PRUNE
+                    .key(keys.active())
+                    .key(keys.expiry())
+                    .arg(now)
+                    .arg(PRUNE_BATCH)
+                    .invoke_async(&mut redis)
+                    .await
+            }
+        }))
+        .await?;
+        let count = counts.iter().sum();
         metrics::gauge!(jobs::metrics::SESSIONS_ACTIVE).set(count as f64);
         Ok(count)
     }

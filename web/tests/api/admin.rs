@@ -1,7 +1,9 @@
 //! Admin control of sessions and the user list.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use jobs::keys::{SessionKeys, session_part, session_part_of_key};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -103,6 +105,66 @@ async fn sessions_are_listed_newest_activity_first_in_pages_and_fuzzy_search_res
 }
 
 #[tokio::test]
+async fn the_admin_list_pages_sessions_of_accounts_in_different_partitions_newest_first() {
+    let app = spawn_app().await;
+    app.create_admin("boss").await;
+    // Ten accounts, at most two per session partition, so they span several partitions and
+    // some partitions hold two.
+    let mut per_part = BTreeMap::<u8, usize>::new();
+    let names: Vec<String> = (0..)
+        .map(|n| format!("part_{n}"))
+        .filter(|name| {
+            let held = per_part.entry(session_part(name)).or_default();
+            *held += 1;
+            *held <= 2
+        })
+        .take(10)
+        .collect();
+    let parts: BTreeSet<u8> = names.iter().map(|name| session_part(name)).collect();
+    assert!(parts.len() >= 5, "{parts:?}");
+    assert!(parts.len() < names.len(), "some partition holds two");
+    let mut signed = Vec::new();
+    for name in &names {
+        app.create_user(name, "reader").await;
+        signed.push(app.sign_in(name).await);
+    }
+    // The session's keys are in its account's partition.
+    let mut redis = app.state.redis.clone();
+    let prefix = &app.state.settings.redis.prefix;
+    for name in &names {
+        let key: String = redis::cmd("GET")
+            .arg(SessionKeys::of_account(prefix, name).account(name))
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        assert_eq!(session_part_of_key(&key), session_part(name), "{name}");
+    }
+    let order: Vec<usize> = (0..10).map(|n| (n * 3) % 10).collect();
+    for &n in &order {
+        assert_eq!(app.me(signed[n].bearer()).await.status(), StatusCode::OK);
+        tokio::time::sleep(Duration::from_millis(3)).await;
+    }
+    let admin = app.sign_in("boss").await;
+    let mut expected = vec!["boss".to_owned()];
+    expected.extend(order.iter().rev().map(|&n| names[n].clone()));
+    let mut seen = Vec::new();
+    for page in 1..=4 {
+        let list = json(
+            app.admin_sessions(admin.bearer(), &format!("?page={page}&size=3"))
+                .await,
+        )
+        .await;
+        assert_eq!(list["total"], 11);
+        let items = accounts(&list);
+        assert_eq!(items.len(), if page == 4 { 2 } else { 3 }, "page {page}");
+        seen.extend(items);
+    }
+    assert_eq!(seen, expected, "newest first, each once");
+    let beyond = json(app.admin_sessions(admin.bearer(), "?page=5&size=3").await).await;
+    assert_eq!(accounts(&beyond), Vec::<String>::new());
+}
+
+#[tokio::test]
 async fn expired_sessions_drop_out_of_the_list_without_breaking_it() {
     let app = spawn_app().await;
     app.create_admin("boss").await;
@@ -112,14 +174,14 @@ async fn expired_sessions_drop_out_of_the_list_without_breaking_it() {
     }
     // Expire one session behind the app's back, as Redis does after the idle timeout.
     let mut redis = app.state.redis.clone();
-    let prefix = &app.state.settings.redis.prefix;
+    let keys = SessionKeys::of_account(&app.state.settings.redis.prefix, "gone_one");
     let key: String = redis::cmd("GET")
-        .arg(format!("{prefix}:sess:acct:gone_one"))
+        .arg(keys.account("gone_one"))
         .query_async(&mut redis)
         .await
         .unwrap();
     let _: () = redis::cmd("DEL")
-        .arg(format!("{prefix}:sess:tok:{key}"))
+        .arg(keys.token(&key))
         .query_async(&mut redis)
         .await
         .unwrap();
