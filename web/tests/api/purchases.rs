@@ -176,7 +176,7 @@ async fn a_poll_right_after_the_202_never_404s_and_an_expired_status_comes_from_
         "succeeded"
     );
     let mut redis = app.state.redis.clone();
-    let key = format!("{}:job:{job_id}", app.state.settings.redis.prefix);
+    let key = jobs::keys::job_status(&app.state.settings.redis.prefix, &job_id.into());
     redis::cmd("DEL")
         .arg(&key)
         .exec_async(&mut redis)
@@ -207,7 +207,10 @@ async fn a_waiting_poll_answers_with_the_view_the_worker_publishes() {
         json!({ "published": true }),
     );
     let mut redis = app.state.redis.clone();
-    let channel = jobs::job::done_channel(&app.state.settings.redis.prefix);
+    let channel = jobs::keys::jobs_done(
+        &app.state.settings.redis.prefix,
+        published.job_id.partition(),
+    );
     // Published until the poll answers: the poll may not be waiting yet when one is sent.
     let announce = async {
         loop {
@@ -376,14 +379,18 @@ async fn bad_purchase_input_gets_400_and_enqueues_nothing() {
         .unwrap();
     expect_error(bad_key, StatusCode::BAD_REQUEST, "invalid_request").await;
     let mut redis = app.state.redis.clone();
-    let prefix = &app.state.settings.redis.prefix;
-    for queue in ["purchase", "batch_purchase"] {
-        let queued: u64 = redis::cmd("ZCARD")
-            .arg(format!("{prefix}:q:{queue}:scheduled"))
+    let queues = &app.state.queues;
+    let purchase = queues.purchase.all().iter().map(|q| q.get_config());
+    let batch = queues.batch_purchase.all().iter().map(|q| q.get_config());
+    for config in purchase.chain(batch) {
+        let queued: (u64, u64) = redis::pipe()
+            .zcard(config.scheduled_jobs_set())
+            .llen(config.active_jobs_list())
             .query_async(&mut redis)
             .await
             .unwrap();
-        assert_eq!(queued, 0, "no job was enqueued on {queue}");
+        let queue = config.active_jobs_list();
+        assert_eq!(queued, (0, 0), "no job was enqueued on {queue}");
     }
     expect_error(
         app.buy(As::Anonymous, "1").await,
