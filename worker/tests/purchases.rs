@@ -4,9 +4,9 @@ use std::time::{Duration, Instant};
 
 use jobs::config::Settings;
 use jobs::ids::{ChapterId, EntityId, UserId};
-use jobs::keys::partition_of_user;
 use jobs::job::StatusStore;
 use jobs::job::{JobId, queue};
+use jobs::keys::partition_of_user;
 use jobs::purchase::{BatchPurchaseJob, PurchaseJob};
 use jobs::queues::Queues;
 use testkit::{
