@@ -108,6 +108,9 @@ pub struct WorkerSettings {
 /// 65 batches of 100 chapters fill one MySQL statement (`purchase::group` checks the sum).
 pub const MAX_BATCH_SIZE: usize = 65;
 
+/// The most job partitions (`jobs.partitions`).
+pub const MAX_PARTITIONS: u16 = 64;
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct JobSettings {
     /// Seconds a terminal job status stays in Redis; afterwards polls are answered from MySQL.
@@ -127,6 +130,10 @@ pub struct JobSettings {
     pub housekeeping_interval_ms: u64,
     /// Finished jobs looked at per queue per housekeeping round (keeps each command short).
     pub cleanup_batch: usize,
+    /// Queues per partitioned kind (purchase, batch_purchase, refund; at most
+    /// [`MAX_PARTITIONS`]): each user's jobs go to one, so a Redis Cluster spreads them over
+    /// its primaries. Equal in every process of a deployment.
+    pub partitions: u16,
 }
 
 /// Per-user limits of the API.
@@ -312,6 +319,9 @@ impl Settings {
                 "jobs.batch_size",
                 "must be 1..=65: a group of that many 100-chapter batches fills one MySQL statement",
             );
+        }
+        if !(1..=MAX_PARTITIONS).contains(&self.jobs.partitions) {
+            return invalid("jobs.partitions", "must be 1..=64");
         }
         if self.redis.prefix.is_empty() || self.redis.prefix.contains([' ', '*', '?']) {
             return invalid(
@@ -672,6 +682,21 @@ mod tests {
         assert!(error.contains("redis.cluster_nodes"), "{error}");
         settings.redis.cluster_nodes = vec![SecretString::from("redis://127.0.0.1:7000")];
         settings.validate().expect("one seed is enough");
+    }
+
+    #[test]
+    fn job_partitions_are_one_to_sixty_four() {
+        let mut settings = load_with("none").expect("default.toml loads");
+        assert_eq!(settings.jobs.partitions, 1);
+        for bad in [0, MAX_PARTITIONS + 1] {
+            settings.jobs.partitions = bad;
+            let error = settings.validate().unwrap_err().to_string();
+            assert!(error.contains("jobs.partitions"), "{error}");
+        }
+        for good in [1, 3, MAX_PARTITIONS] {
+            settings.jobs.partitions = good;
+            settings.validate().expect("in range");
+        }
     }
 }
 

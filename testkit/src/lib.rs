@@ -33,14 +33,16 @@ pub fn settings() -> Settings {
     settings
 }
 
-/// Queues `make(a new job id)` with no admission checks; its id.
+/// Queues `make(a new job id)`, a job of `owner`'s (in the owner's partition where its kind is
+/// partitioned), with no admission checks; its id.
 pub async fn enqueue<T: jobs::job::Job>(
-    storage: &jobs::job::queue::Storage<T>,
+    queues: &jobs::job::queue::Partitioned<T>,
     status: &jobs::job::StatusStore,
+    owner: UserId,
     make: impl FnOnce(JobId) -> T,
 ) -> JobId {
-    let job_id = JobId::new();
-    jobs::job::submit::enqueue(storage, status, make(job_id.clone()))
+    let job_id = queues.new_id(owner);
+    jobs::job::submit::enqueue(queues, status, make(job_id.clone()))
         .await
         .expect("Redis takes the job");
     job_id

@@ -1,7 +1,8 @@
 //! Enqueueing a user's job: the `Idempotency-Key` header, one atomic submit (rate limit, key
 //! claim, status, push), and the replay of a key claimed before.
 
-use jobs::job::queue::Storage;
+use jobs::ids::UserId;
+use jobs::job::queue::Partitioned;
 use jobs::job::submit::{self, Admission, Admitted, Claim};
 use jobs::job::{Job, JobId, JobView, Status, outcome};
 
@@ -15,23 +16,28 @@ pub struct Accepted {
     pub status: Status,
 }
 
-/// Enqueues `make(job_id)`, or answers the job an earlier request of its owner with the same
+/// Enqueues `make(job_id)` (a job of `owner`'s, in the owner's partition where its kind is
+/// partitioned), or answers the job an earlier request of its owner with the same
 /// `Idempotency-Key` made.
 pub async fn submit<T: Job>(
     state: &AppState,
-    storage: &Storage<T>,
+    queues: &Partitioned<T>,
+    owner: UserId,
     key: Option<Keyed>,
     make: impl Fn(JobId) -> T,
 ) -> ApiResult<Accepted> {
     let prefix = &state.settings.redis.prefix;
     let limits = &state.settings.limits;
-    let job_id = JobId::new();
+    let job_id = queues.new_id(owner);
     let job = make(job_id.clone());
-    let owner = job.owner();
-    let claim_key = key.as_ref().map(|k| claim_key(prefix, owner, &k.key));
+    // The bucket and the claim sit in the job's partition: one script touches them all.
+    let partition = job_id.partition();
+    let claim_key = key
+        .as_ref()
+        .map(|k| claim_key(prefix, partition, owner, &k.key));
     // The rate limit, the key's claim, the `queued` status and the push: one atomic call.
     let admission = Admission {
-        bucket: &format!("{prefix}:rl:enqueue:{owner}"),
+        bucket: &jobs::keys::enqueue_bucket(prefix, partition, owner),
         rate: limits.enqueue_per_second,
         burst: limits.enqueue_burst,
         claim: key
@@ -44,14 +50,14 @@ pub async fn submit<T: Job>(
         claim_ttl_secs: IDEMPOTENCY_TTL_SECS,
     };
     let view = JobView::new(&job_id, T::KIND, Status::Queued);
-    match submit::submit(storage, &state.status, owner, &view, Some(&admission), &job)
+    match submit::submit(queues, &state.status, owner, &view, Some(&admission), &job)
         .await
         .map_err(ApiError::Unavailable)?
     {
         Admitted::RateLimited => Err(ApiError::RateLimited {
             retry_after_secs: 1,
         }),
-        Admitted::Earlier(earlier) => replay(state, storage, earlier, make).await,
+        Admitted::Earlier(earlier) => replay(state, queues, earlier, make).await,
         Admitted::KeyReused => Err(ApiError::IdempotencyKeyReused),
         Admitted::New => Ok(Accepted {
             job_id,
@@ -62,10 +68,11 @@ pub async fn submit<T: Job>(
 
 /// The job an earlier request with the same key made. If neither Redis nor MySQL knows it (its
 /// status expired while it waited, or Redis lost it), this request's job is enqueued under the
-/// earlier id instead; its outcome key still lets it be charged only once.
+/// earlier id instead (in the partition it names, the claim's); its outcome key still lets it
+/// be charged only once.
 async fn replay<T: Job>(
     state: &AppState,
-    storage: &Storage<T>,
+    queues: &Partitioned<T>,
     job_id: JobId,
     make: impl FnOnce(JobId) -> T,
 ) -> ApiResult<Accepted> {
@@ -82,7 +89,7 @@ async fn replay<T: Job>(
             status: view.status,
         });
     }
-    submit::enqueue(storage, &state.status, make(job_id.clone()))
+    submit::enqueue(queues, &state.status, make(job_id.clone()))
         .await
         .map_err(ApiError::Unavailable)?;
     Ok(Accepted {

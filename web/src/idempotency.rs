@@ -86,10 +86,12 @@ impl Idempotency {
     }
 }
 
-/// The Redis key a user's `Idempotency-Key` is claimed under: one space for every request that
-/// takes one, so a key sent with another request is refused, whatever the route.
-pub fn claim_key(prefix: &str, owner: UserId, key: &str) -> String {
-    format!("{prefix}:idem:{owner}:{key}")
+/// The Redis key a user's `Idempotency-Key` is claimed under, in `partition`, the partition of
+/// what it admits: the user's own for every request that takes a key (purchases, batches and
+/// recharge orders), so they share one space and a key sent with another request is refused,
+/// whatever the route.
+pub fn claim_key(prefix: &str, partition: u16, owner: UserId, key: &str) -> String {
+    jobs::keys::idempotency_claim(prefix, partition, owner, key)
 }
 
 /// What claiming a key found.

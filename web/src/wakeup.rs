@@ -30,16 +30,19 @@ pub struct Watch {
 }
 
 impl Wakeups {
-    /// Listens on the deployment's "job done" channel, reconnecting after errors (to the next
-    /// seed node of a cluster: a message published on any node reaches every node).
-    pub fn start(settings: &RedisSettings) -> Self {
+    /// Listens on the deployment's "job done" channels (one per job partition), reconnecting
+    /// after errors (to the next seed node of a cluster: a message published on any node
+    /// reaches every node).
+    pub fn start(settings: &RedisSettings, partitions: u16) -> Self {
         let wakeups = Self::default();
         let listener = wakeups.clone();
         let urls = jobs::redis_conn::seed_urls(settings);
-        let channel = jobs::job::done_channel(&settings.prefix);
+        let channels: Vec<String> = (0..partitions)
+            .map(|partition| jobs::keys::jobs_done(&settings.prefix, partition))
+            .collect();
         tokio::spawn(async move {
             for url in urls.iter().cycle() {
-                if let Err(error) = listener.listen(url, &channel).await {
+                if let Err(error) = listener.listen(url, &channels).await {
                     tracing::warn!(%error, "job wake-up channel lost; polls fall back to backoff");
                 }
                 tokio::time::sleep(Duration::from_secs(1)).await;
@@ -48,10 +51,10 @@ impl Wakeups {
         wakeups
     }
 
-    async fn listen(&self, url: &str, channel: &str) -> redis::RedisResult<()> {
+    async fn listen(&self, url: &str, channels: &[String]) -> redis::RedisResult<()> {
         let client = redis::Client::open(url)?;
         let mut pubsub = client.get_async_pubsub().await?;
-        pubsub.subscribe(channel).await?;
+        pubsub.subscribe(channels).await?;
         let mut messages = pubsub.on_message();
         while let Some(message) = messages.next().await {
             let Ok(payload) = message.get_payload::<String>() else {

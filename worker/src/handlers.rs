@@ -9,7 +9,7 @@ use jobs::coins::Coins;
 use jobs::db::Db;
 use jobs::ids::IdGenerator;
 use jobs::income::{self, IncomeRollupJob};
-use jobs::job::{Done, Job, JobId, JobView, Status, StatusStore, outcome, submit};
+use jobs::job::{Done, Job, JobView, Status, StatusStore, outcome, submit};
 use jobs::metrics as m;
 use jobs::payments::expiry::{self, OrderExpiryJob};
 use jobs::payments::intake::Queue;
@@ -130,7 +130,7 @@ async fn sweep(state: &WorkerState, job: &RefundSweepJob) -> anyhow::Result<Done
     let records = chunks.iter().map(|r| r.record_ids.len()).sum();
     for chunk in &chunks {
         let refund = RefundJob {
-            job_id: JobId::new(),
+            job_id: state.queues.refund.new_id(chunk.user_id),
             user_id: chunk.user_id,
             record_ids: chunk.record_ids.clone(),
             enqueued_at_ms: jobs::clock::now_ms(),

@@ -13,38 +13,80 @@ use tokio::sync::watch;
 
 pub async fn run(mut redis: RedisConn, settings: Settings, mut stop: watch::Receiver<bool>) {
     let interval = Duration::from_millis(settings.jobs.housekeeping_interval_ms);
-    let configs: Vec<(Kind, Config)> = Kind::ALL
+    // Every kind's queues, one per partition.
+    let kinds: Vec<(Kind, Vec<Config>)> = Kind::ALL
         .into_iter()
         .map(|kind| {
-            (
-                kind,
-                queue::config(&settings.redis.prefix, kind, &settings.jobs, 1),
-            )
+            let configs = (0..kind.partitions(settings.jobs.partitions))
+                .map(|partition| {
+                    queue::config(&settings.redis.prefix, kind, partition, &settings.jobs, 1)
+                })
+                .collect();
+            (kind, configs)
         })
         .collect();
-    let mut cursors = vec![0u64; configs.len()];
+    let mut cursors: Vec<Vec<u64>> = kinds.iter().map(|(_, c)| vec![0; c.len()]).collect();
     loop {
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}
             _ = stop.changed() => return,
         }
-        for ((kind, config), cursor) in configs.iter().zip(cursors.iter_mut()) {
-            if let Err(error) = sample_depth(&mut redis, config, *kind).await {
-                tracing::warn!(%error, "queue depth sampling failed");
+        for ((kind, configs), cursors) in kinds.iter().zip(cursors.iter_mut()) {
+            let mut depth = Depth::default();
+            let mut sampled = true;
+            for (config, cursor) in configs.iter().zip(cursors.iter_mut()) {
+                match sample_depth(&mut redis, config).await {
+                    Ok(one) => depth.add(one),
+                    Err(error) => {
+                        sampled = false;
+                        tracing::warn!(%error, "queue depth sampling failed");
+                    }
+                }
+                match clean(&mut redis, config, *cursor, &settings).await {
+                    Ok(next) => *cursor = next,
+                    Err(error) => tracing::warn!(%error, "finished job cleanup failed"),
+                }
             }
-            match clean(&mut redis, config, *cursor, &settings).await {
-                Ok(next) => *cursor = next,
-                Err(error) => tracing::warn!(%error, "finished job cleanup failed"),
+            if sampled {
+                depth.record(*kind);
             }
         }
     }
 }
 
-async fn sample_depth(
-    redis: &mut RedisConn,
-    config: &Config,
-    kind: Kind,
-) -> redis::RedisResult<()> {
+/// Jobs of a kind by state, over its partitions' queues.
+#[derive(Default)]
+struct Depth {
+    pending: u64,
+    running: u64,
+    done: u64,
+    dead: u64,
+}
+
+impl Depth {
+    fn add(&mut self, other: Depth) {
+        self.pending += other.pending;
+        self.running += other.running;
+        self.done += other.done;
+        self.dead += other.dead;
+    }
+
+    /// Sets the kind's queue depth gauges.
+    fn record(&self, kind: Kind) {
+        let queue = kind.as_str();
+        for (state, value) in [
+            ("pending", self.pending),
+            ("running", self.running),
+            ("done", self.done),
+            ("dead", self.dead),
+        ] {
+            metrics::gauge!(m::QUEUE_DEPTH, "queue" => queue, "state" => state).set(value as f64);
+        }
+    }
+}
+
+/// One queue's depth.
+async fn sample_depth(redis: &mut RedisConn, config: &Config) -> redis::RedisResult<Depth> {
     let (scheduled, active, done, dead, workers): (u64, u64, u64, u64, Vec<String>) = redis::pipe()
         .zcard(config.scheduled_jobs_set())
         .llen(config.active_jobs_list())
@@ -62,16 +104,12 @@ async fn sample_depth(
         let counts: Vec<u64> = pipe.query_async(redis).await?;
         running = counts.iter().sum();
     }
-    let queue = kind.as_str();
-    for (state, value) in [
-        ("pending", scheduled + active),
-        ("running", running),
-        ("done", done),
-        ("dead", dead),
-    ] {
-        metrics::gauge!(m::QUEUE_DEPTH, "queue" => queue, "state" => state).set(value as f64);
-    }
-    Ok(())
+    Ok(Depth {
+        pending: scheduled + active,
+        running,
+        done,
+        dead,
+    })
 }
 
 /// One SSCAN step over the done set: jobs finished before the retention are removed.
@@ -131,7 +169,7 @@ mod tests {
         settings.jobs.cleanup_batch = 50;
         settings.jobs.finished_retention_secs = 60;
         let mut redis = jobs::redis_conn::connect(&settings.redis).await.unwrap();
-        let config = queue::config(&settings.redis.prefix, Kind::Purchase, &settings.jobs, 1);
+        let config = queue::config(&settings.redis.prefix, Kind::Purchase, 0, &settings.jobs, 1);
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap()

@@ -219,31 +219,50 @@ struct Consumers<'a> {
 }
 
 impl Consumers<'_> {
-    /// One apalis worker for `J`'s queue; its name is unique per process and per restart.
+    /// One apalis worker for each of `J`'s queues (one per partition, all taken fairly); its
+    /// name is unique per process and per restart. A partitioned kind's concurrency and batch
+    /// size are shared out over its partitions, so the worker's totals stay as configured.
     /// Consumers read raw JSON (see `handlers::decode`).
-    fn add<J: Handler>(&mut self, monitor: Monitor, label: &'static str) -> Monitor {
+    fn add<J: Handler>(&mut self, mut monitor: Monitor, label: &'static str) -> Monitor {
         let jobs = &self.settings.jobs;
+        let partitions = J::KIND.partitions(jobs.partitions);
+        let batch_size = jobs.batch_size.div_ceil(usize::from(partitions));
+        let concurrency = self
+            .settings
+            .worker
+            .concurrency
+            .div_ceil(usize::from(partitions));
         let prefix = &self.settings.redis.prefix;
-        let config = queue::config(prefix, J::KIND, jobs, jobs.batch_size);
-        let announced = Arc::new(pickup::Announced::default());
-        self.announcements
-            .insert(queue::announce_channel(&config), announced.clone());
-        let storage = queue::storage::<serde_json::Value>(self.redis, config);
+        let queues = queue::Partitioned::<serde_json::Value>::new(
+            self.redis,
+            prefix,
+            J::KIND,
+            jobs,
+            batch_size,
+        );
         let poll = Duration::from_millis(jobs.poll_interval_ms);
-        let concurrency = self.settings.worker.concurrency;
-        let shared = self.shared.clone();
-        monitor.register(move |restarts| {
-            WorkerBuilder::new(format!("{}-{label}-{restarts}", shared.name))
-                .backend(
-                    storage
-                        .clone()
-                        .poll_with_strategy(pickup::Ticks::every(poll, announced.clone())),
-                )
-                .data(shared.clone())
-                .concurrency(concurrency)
-                .parallelize(tokio::spawn)
-                .build(handlers::handle::<J>)
-        })
+        for (partition, storage) in queues.all().iter().enumerate() {
+            let announced = Arc::new(pickup::Announced::default());
+            self.announcements.insert(
+                queue::announce_channel(storage.get_config()),
+                announced.clone(),
+            );
+            let storage = storage.clone();
+            let shared = self.shared.clone();
+            monitor = monitor.register(move |restarts| {
+                WorkerBuilder::new(format!("{}-{label}{partition}-{restarts}", shared.name))
+                    .backend(
+                        storage
+                            .clone()
+                            .poll_with_strategy(pickup::Ticks::every(poll, announced.clone())),
+                    )
+                    .data(shared.clone())
+                    .concurrency(concurrency)
+                    .parallelize(tokio::spawn)
+                    .build(handlers::handle::<J>)
+            });
+        }
+        monitor
     }
 }
 

@@ -13,7 +13,7 @@ use tokio::sync::watch;
 
 use crate::handlers::WorkerState;
 
-/// Dead jobs handled per queue per round; the rest wait for the next round.
+/// Dead jobs handled per queue (kind and partition) per round; the rest wait for the next round.
 const ROUND: usize = 100;
 
 pub async fn run(
@@ -29,9 +29,12 @@ pub async fn run(
             _ = stop.changed() => return,
         }
         for kind in Kind::ALL {
-            let config = queue::config(&settings.redis.prefix, kind, &settings.jobs, 1);
-            if let Err(error) = reap(&state, &mut redis, &config, kind).await {
-                tracing::warn!(error = ?error, kind = kind.as_str(), "reaper round failed");
+            for partition in 0..kind.partitions(settings.jobs.partitions) {
+                let prefix = &settings.redis.prefix;
+                let config = queue::config(prefix, kind, partition, &settings.jobs, 1);
+                if let Err(error) = reap(&state, &mut redis, &config, kind).await {
+                    tracing::warn!(error = ?error, kind = kind.as_str(), "reaper round failed");
+                }
             }
         }
     }

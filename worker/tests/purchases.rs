@@ -2,9 +2,11 @@
 
 use std::time::{Duration, Instant};
 
+use jobs::config::Settings;
 use jobs::ids::{ChapterId, EntityId, UserId};
+use jobs::job::StatusStore;
 use jobs::job::{JobId, queue};
-use jobs::job::{Kind, StatusStore};
+use jobs::keys::partition_of_user;
 use jobs::purchase::{BatchPurchaseJob, PurchaseJob};
 use jobs::queues::Queues;
 use testkit::{
@@ -13,7 +15,7 @@ use testkit::{
 };
 
 struct Deployment {
-    settings: jobs::config::Settings,
+    settings: Settings,
     db: jobs::db::Db,
     ids: jobs::ids::IdGenerator,
     queues: Queues,
@@ -22,13 +24,19 @@ struct Deployment {
 }
 
 async fn deploy(workers: usize) -> Deployment {
-    let settings = settings();
+    deploy_with(settings(), workers).await
+}
+
+/// A deployment of `settings`; its workers take its job partitions.
+async fn deploy_with(settings: Settings, workers: usize) -> Deployment {
     let (db, ids) = prepare(&settings).await;
     let redis = jobs::redis_conn::connect(&settings.redis).await.unwrap();
     let queues = Queues::new(&redis, &settings.redis.prefix, &settings.jobs, 1);
     let status = StatusStore::new(redis, &settings.redis.prefix, settings.jobs.result_ttl_secs);
+    let partitions = settings.jobs.partitions.to_string();
+    let env = [("NOVEL__JOBS__PARTITIONS", partitions.as_str())];
     let workers = (0..workers)
-        .map(|_| WorkerProcess::spawn(&settings))
+        .map(|_| WorkerProcess::spawn_with(&settings, &env))
         .collect();
     Deployment {
         settings,
@@ -42,26 +50,31 @@ async fn deploy(workers: usize) -> Deployment {
 
 impl Deployment {
     async fn buy(&self, user_id: UserId, index_id: ChapterId) -> JobId {
-        enqueue(&self.queues.purchase, &self.status, |job_id| PurchaseJob {
-            job_id,
-            user_id,
-            index_id,
-            enqueued_at_ms: jobs::clock::now_ms(),
-            max_price: None,
+        enqueue(&self.queues.purchase, &self.status, user_id, |job_id| {
+            PurchaseJob {
+                job_id,
+                user_id,
+                index_id,
+                enqueued_at_ms: jobs::clock::now_ms(),
+                max_price: None,
+            }
         })
         .await
     }
 
     async fn buy_batch(&self, user_id: UserId, index_ids: Vec<ChapterId>) -> JobId {
-        enqueue(&self.queues.batch_purchase, &self.status, |job_id| {
-            BatchPurchaseJob {
+        enqueue(
+            &self.queues.batch_purchase,
+            &self.status,
+            user_id,
+            |job_id| BatchPurchaseJob {
                 job_id,
                 user_id,
                 index_ids,
                 enqueued_at_ms: jobs::clock::now_ms(),
                 max_total: None,
-            }
-        })
+            },
+        )
         .await
     }
 
@@ -116,6 +129,54 @@ async fn futures_join<F: std::future::Future<Output = JobId>>(
     futures: impl Iterator<Item = F>,
 ) -> Vec<JobId> {
     futures::future::join_all(futures).await
+}
+
+/// Three partitions: each reader's jobs are queued in their own partition's queues, and one
+/// worker takes every partition's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn purchases_of_readers_in_every_partition_are_all_picked_up_and_finished() {
+    let mut settings = settings();
+    settings.jobs.partitions = 3;
+    let app = deploy_with(settings, 1).await;
+    let (_, chapters) = book(&app.db, &app.ids, &app.settings, 3, 0, 3000).await;
+    let price = 15;
+    let mut readers: Vec<UserId> = Vec::new();
+    let mut per_partition = [0; 3];
+    for n in 0.. {
+        if per_partition.iter().all(|&count| count >= 2) {
+            break;
+        }
+        let reader = reader_with_coins(&app.db, &app.ids, &format!("reader{n}"), 100).await;
+        let partition = usize::from(partition_of_user(reader, 3));
+        if per_partition[partition] < 2 {
+            per_partition[partition] += 1;
+            readers.push(reader);
+        }
+    }
+    let mut jobs = Vec::new();
+    for &reader in &readers {
+        let single = app.buy(reader, chapters[0]).await;
+        let batch = app.buy_batch(reader, chapters[1..].to_vec()).await;
+        for job_id in [&single, &batch] {
+            assert_eq!(job_id.partition(), partition_of_user(reader, 3), "{job_id}");
+        }
+        jobs.extend([single, batch]);
+    }
+    let outcomes = app.outcomes(&jobs).await;
+    assert!(
+        outcomes.iter().all(|v| code(v) == "succeeded"),
+        "{outcomes:?}"
+    );
+    for &reader in &readers {
+        assert_eq!(balance(&app.db, reader).await, 100 - 3 * price);
+        assert_eq!(app.buy_records(reader).await, 3);
+    }
+    // The terminal statuses are in Redis too, each in its job's partition.
+    for job_id in &jobs {
+        let stored = app.status.get(job_id).await.unwrap().expect("a status");
+        assert_eq!(stored.view.status, jobs::job::Status::Succeeded);
+    }
+    assert_books_balance(&app.db).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -212,12 +273,13 @@ async fn the_same_job_delivered_twice_charges_once() {
     let job_id = app.buy_batch(reader, chapters.clone()).await;
     app.outcomes(std::slice::from_ref(&job_id)).await;
     // Redeliver: forget apalis's copy (its id dedupe) and push the very same payload again.
-    let config = queue::config(
-        &app.settings.redis.prefix,
-        Kind::BatchPurchase,
-        &app.settings.jobs,
-        1,
-    );
+    let config = app
+        .queues
+        .batch_purchase
+        .for_job(&job_id)
+        .unwrap()
+        .get_config()
+        .clone();
     let mut redis = jobs::redis_conn::connect(&app.settings.redis)
         .await
         .unwrap();

@@ -15,7 +15,14 @@ async fn a_job_in_the_dead_set_is_recorded_as_failed_internal_and_its_poll_ends(
     let status = StatusStore::new(redis.clone(), &settings.redis.prefix, 60);
     let job_id = JobId::new();
     // As apalis leaves a job after its last retry: its status still `queued`, its id dead.
-    let config = queue::config(&settings.redis.prefix, Kind::Purchase, &settings.jobs, 1);
+    let prefix = &settings.redis.prefix;
+    let config = queue::config(
+        prefix,
+        Kind::Purchase,
+        job_id.partition(),
+        &settings.jobs,
+        1,
+    );
     let view = JobView::new(&job_id, Kind::Purchase, Status::Queued);
     redis::pipe()
         .hset_multiple(
@@ -64,9 +71,15 @@ async fn a_malformed_payload_is_not_retried_forever_and_ends_failed() {
     let (db, _ids) = prepare(&settings).await;
     let redis = jobs::redis_conn::connect(&settings.redis).await.unwrap();
     let status = StatusStore::new(redis.clone(), &settings.redis.prefix, 60);
-    let config = queue::config(&settings.redis.prefix, Kind::Purchase, &settings.jobs, 1);
-    let raw = queue::storage::<serde_json::Value>(&redis, config);
-    let job_id = JobId::new();
+    let prefix = &settings.redis.prefix;
+    let raw = queue::Partitioned::<serde_json::Value>::new(
+        &redis,
+        prefix,
+        Kind::Purchase,
+        &settings.jobs,
+        1,
+    );
+    let job_id = raw.new_id(UserId::from_raw(7));
     let view = JobView::new(&job_id, Kind::Purchase, Status::Queued);
     let malformed = serde_json::json!({ "index_id": "not a purchase" });
     submit::submit(&raw, &status, UserId::from_raw(7), &view, None, &malformed)
@@ -74,7 +87,7 @@ async fn a_malformed_payload_is_not_retried_forever_and_ends_failed() {
         .unwrap();
     // A well-formed job queued behind it still runs: the bad one does not block the queue.
     let queues = jobs::queues::Queues::new(&redis, &settings.redis.prefix, &settings.jobs, 1);
-    let good_id = JobId::new();
+    let good_id = queues.purchase.new_id(UserId::from_raw(7));
     let good = jobs::purchase::PurchaseJob {
         job_id: good_id.clone(),
         user_id: UserId::from_raw(7),

@@ -13,16 +13,18 @@ use testkit::{
 };
 
 async fn sweep(queues: &Queues, status: &StatusStore) -> JobId {
-    enqueue(&queues.refund_sweep, status, |job_id| RefundSweepJob {
-        job_id,
-        requested_by: UserId::NOBODY,
-        enqueued_at_ms: jobs::clock::now_ms(),
+    enqueue(&queues.refund_sweep, status, UserId::NOBODY, |job_id| {
+        RefundSweepJob {
+            job_id,
+            requested_by: UserId::NOBODY,
+            enqueued_at_ms: jobs::clock::now_ms(),
+        }
     })
     .await
 }
 
 async fn buy(queues: &Queues, status: &StatusStore, user_id: UserId, index_id: ChapterId) -> JobId {
-    enqueue(&queues.purchase, status, |job_id| PurchaseJob {
+    enqueue(&queues.purchase, status, user_id, |job_id| PurchaseJob {
         job_id,
         user_id,
         index_id,

@@ -14,23 +14,9 @@ use testkit::{
 
 /// Keys of this test's prefix and the memory they use (SCAN is fine in a test, never in code).
 async fn footprint(redis: &mut RedisConn, prefix: &str) -> (usize, u64) {
-    let mut cursor = 0u64;
     let mut keys = Vec::new();
-    loop {
-        let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(format!("{prefix}:*"))
-            .arg("COUNT")
-            .arg(1000)
-            .query_async(redis)
-            .await
-            .unwrap();
-        keys.extend(batch);
-        cursor = next;
-        if cursor == 0 {
-            break;
-        }
+    for pattern in jobs::keys::all_patterns(prefix) {
+        keys.extend(redis.scan_match(&pattern).await.unwrap());
     }
     let mut bytes = 0;
     for key in &keys {
@@ -53,7 +39,7 @@ async fn run_jobs(
     let mut ids = Vec::with_capacity(pairs.len());
     for chunk in pairs.chunks(200) {
         let pushes = chunk.iter().map(|(user_id, index_id)| async move {
-            let job_id = JobId::new();
+            let job_id = queues.purchase.new_id(*user_id);
             let job = PurchaseJob {
                 job_id: job_id.clone(),
                 user_id: *user_id,

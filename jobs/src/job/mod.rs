@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use id::JobId;
-pub use status::{StatusStore, StoredStatus, done_channel};
+pub use status::{StatusStore, StoredStatus};
 
 use crate::coins::Coins;
 use crate::ids::UserId;

@@ -1,8 +1,13 @@
 //! A job's status in Redis: a hash with its owner and the view clients poll, kept for a while
-//! after the job ends; ends are announced to waiting long-polls.
+//! after the job ends; ends are announced to waiting long-polls. A status lives in the partition
+//! its job's id names, so a call about several jobs (a worker's group) is one per partition.
 
+use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
+use futures::future::try_join_all;
+
+use crate::keys;
 use crate::redis_conn::RedisConn;
 
 use super::JobId;
@@ -32,10 +37,16 @@ return 1",
     )
 });
 
-/// The pub/sub channel a job's terminal view (its JSON, which names the job) is published on
-/// once it is in Redis: the web tier answers that job's long-polls with it, without a re-read.
-pub fn done_channel(prefix: &str) -> String {
-    format!("{prefix}:jobs:done")
+/// `items` by the partition of the job each names (`id`), partitions in order.
+fn by_partition<I>(items: &[I], id: impl Fn(&I) -> &JobId) -> BTreeMap<u16, Vec<&I>> {
+    let mut partitions: BTreeMap<u16, Vec<&I>> = BTreeMap::new();
+    for item in items {
+        partitions
+            .entry(id(item).partition())
+            .or_default()
+            .push(item);
+    }
+    partitions
 }
 
 /// One job's status as stored (in Redis, or its outcome in MySQL): the user who may poll it
@@ -62,25 +73,47 @@ impl StatusStore {
 
     /// The job's status hash: fields `status`, `view` (the JSON clients see) and `owner`.
     pub fn key(&self, job_id: &JobId) -> String {
-        format!("{}:job:{job_id}", self.prefix)
+        keys::job_status(&self.prefix, job_id)
     }
 
-    /// Several jobs at once (a worker's group), in one call.
+    /// Several jobs at once (a worker's group): one call per partition, concurrently.
     pub async fn running(&self, views: &[JobView]) -> redis::RedisResult<()> {
-        let mut marking = SET_RUNNING.prepare_invoke();
-        for view in views {
-            marking.key(self.key(&view.job_id)).arg(to_json(view));
-        }
-        marking.invoke_async::<i64>(&mut self.redis.clone()).await?;
+        let calls = by_partition(views, |view| &view.job_id)
+            .into_values()
+            .map(|views| {
+                let mut marking = SET_RUNNING.prepare_invoke();
+                for view in views {
+                    marking.key(self.key(&view.job_id)).arg(to_json(view));
+                }
+                let mut redis = self.redis.clone();
+                async move { marking.invoke_async::<i64>(&mut redis).await }
+            });
+        try_join_all(calls).await?;
         Ok(())
     }
 
-    /// Published after the MySQL commit, each kept for `result_ttl_secs`; several jobs (a
-    /// worker's group, with their owners) in one round trip.
+    /// Published after the MySQL commit, each kept for `result_ttl_secs`, and announced on its
+    /// partition's "job done" channel ([`keys::jobs_done`]: the web tier answers the job's
+    /// long-polls with the view, without a re-read); several jobs (a worker's group, with their
+    /// owners) in one transaction per partition, concurrently.
     pub async fn terminal(&self, done: &[(&JobView, UserId)]) -> redis::RedisResult<()> {
+        let calls = by_partition(done, |(view, _)| &view.job_id)
+            .into_iter()
+            .map(|(partition, done)| self.terminal_in(partition, done));
+        try_join_all(calls).await?;
+        Ok(())
+    }
+
+    /// [`Self::terminal`] of jobs of one partition: one MULTI in one slot.
+    async fn terminal_in(
+        &self,
+        partition: u16,
+        done: Vec<&(&JobView, UserId)>,
+    ) -> redis::RedisResult<()> {
+        let channel = keys::jobs_done(&self.prefix, partition);
         let mut pipe = redis::pipe();
         pipe.atomic();
-        for &(view, owner) in done {
+        for &&(view, owner) in &done {
             let key = self.key(&view.job_id);
             let status = if view.status == Status::Succeeded {
                 "succeeded"
@@ -97,7 +130,7 @@ impl StatusStore {
                 ],
             )
             .expire(&key, self.result_ttl_secs as i64)
-            .publish(done_channel(&self.prefix), json);
+            .publish(&channel, json);
         }
         pipe.exec_async(&mut self.redis.clone()).await
     }

@@ -10,7 +10,7 @@
 
 use std::sync::LazyLock;
 
-use super::queue::Storage;
+use super::queue::Partitioned;
 use redis::Script;
 
 use super::queue::announce_channel;
@@ -90,7 +90,8 @@ return {2, ''}",
     )
 });
 
-/// The checks a user's new job passes before anything is written.
+/// The checks a user's new job passes before anything is written. Its keys are in the partition
+/// of the job they admit (`crate::keys`): one script touches them all.
 pub struct Admission<'a> {
     /// The user's token bucket key, refilled at `rate` a second up to `burst`.
     pub bucket: &'a str,
@@ -120,18 +121,18 @@ pub enum Admitted {
     KeyReused,
 }
 
-/// Queues `job` (the new job `view` names, polled by `owner`) after the `admission` checks;
-/// counted as enqueued when it is.
+/// Queues `job` (the new job `view` names, polled by `owner`) onto the queue of the partition
+/// its id names, after the `admission` checks; counted as enqueued when it is.
 pub async fn submit<T: serde::Serialize>(
-    storage: &Storage<T>,
+    queues: &Partitioned<T>,
     status: &StatusStore,
     owner: UserId,
     view: &JobView,
     admission: Option<&Admission<'_>>,
     job: &T,
 ) -> anyhow::Result<Admitted> {
-    let config = storage.get_config();
     let id = &view.job_id;
+    let config = queues.for_job(id)?.get_config();
     let mut call = SUBMIT.prepare_invoke();
     call.key(status.key(id))
         .key(config.job_data_hash())
@@ -178,12 +179,12 @@ pub async fn submit<T: serde::Serialize>(
 /// Queues a new job with no admission checks (the sweep's refunds, tests): its status, push
 /// and announcement in one call.
 pub async fn enqueue<T: Job>(
-    storage: &Storage<T>,
+    queues: &Partitioned<T>,
     status: &StatusStore,
     job: T,
 ) -> anyhow::Result<()> {
     let view = JobView::new(job.job_id(), T::KIND, Status::Queued);
-    submit(storage, status, job.owner(), &view, None, &job).await?;
+    submit(queues, status, job.owner(), &view, None, &job).await?;
     Ok(())
 }
 
@@ -250,18 +251,20 @@ mod tests {
     async fn a_submitted_job_is_stored_as_apalis_stores_a_pushed_one_and_only_once() {
         let mut settings = crate::config::load_with("test").unwrap();
         settings.redis.prefix = format!("tsub{}", ulid::Ulid::new());
+        settings.jobs.partitions = 3;
         let prefix = &settings.redis.prefix;
         let mut redis = crate::redis_conn::connect(&settings.redis).await.unwrap();
-        let config = queue::config(prefix, Kind::Purchase, &settings.jobs, 1);
-        let storage = queue::storage::<Probe>(&redis, config.clone());
+        let queues = Partitioned::<Probe>::new(&redis, prefix, Kind::Purchase, &settings.jobs, 1);
+        // Both go to the queue of the partition their ids name.
+        let config = queues.all()[2].get_config().clone();
         let status = StatusStore::new(redis.clone(), prefix, 60);
-        let pushed = JobId::new();
-        queue::push(&storage, &pushed, job(&pushed)).await.unwrap();
-        let submitted = JobId::new();
+        let pushed = JobId::for_partition(2);
+        queue::push(&queues, &pushed, job(&pushed)).await.unwrap();
+        let submitted = JobId::for_partition(2);
         let view = JobView::new(&submitted, Kind::Purchase, Status::Queued);
         for _ in 0..2 {
             let owner = UserId::from_raw(7);
-            let admitted = submit(&storage, &status, owner, &view, None, &job(&submitted)).await;
+            let admitted = submit(&queues, &status, owner, &view, None, &job(&submitted)).await;
             assert_eq!(admitted.unwrap(), Admitted::New);
         }
         assert_eq!(
@@ -289,7 +292,7 @@ mod tests {
             .await
             .unwrap();
         let again = submit(
-            &storage,
+            &queues,
             &status,
             UserId::from_raw(7),
             &view,
@@ -307,15 +310,16 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(active, vec![submitted.to_string()]);
-        let keys: Vec<String> = redis::cmd("KEYS")
-            .arg(format!("{prefix}:*"))
-            .query_async(&mut redis)
-            .await
-            .unwrap();
-        redis::cmd("DEL")
-            .arg(keys)
-            .exec_async(&mut redis)
-            .await
-            .unwrap();
+        let mut keys = Vec::new();
+        for pattern in crate::keys::all_patterns(prefix) {
+            keys.extend(redis.scan_match(&pattern).await.unwrap());
+        }
+        for key in keys {
+            redis::cmd("DEL")
+                .arg(key)
+                .exec_async(&mut redis)
+                .await
+                .unwrap();
+        }
     }
 }

@@ -43,6 +43,16 @@ impl Kind {
         }
     }
 
+    /// How many queues this kind has when a deployment has `partitions`: all of them for the
+    /// kinds a user's requests make (each user's jobs in their own partition), one (partition
+    /// 0's) for recharges, whose ids are fixed by their order, and the scheduled kinds.
+    pub fn partitions(self, partitions: u16) -> u16 {
+        match self {
+            Kind::Purchase | Kind::BatchPurchase | Kind::Refund => partitions,
+            _ => 1,
+        }
+    }
+
     pub fn parse(text: &str) -> Option<Kind> {
         Kind::ALL.into_iter().find(|k| k.as_str() == text)
     }

@@ -3,7 +3,7 @@
 //! then, so a crash between keeping an event and queueing its job loses nothing; the job's id is
 //! derived from the order, so however many deliveries there are it runs once.
 
-use crate::job::queue::Storage;
+use crate::job::queue::Partitioned;
 use sqlx::MySqlPool;
 
 use super::event::{EventKind, PaymentEvent};
@@ -28,7 +28,7 @@ pub enum Intake {
 /// Where a verified event's job goes.
 #[derive(Clone, Copy)]
 pub struct Queue<'a> {
-    pub storage: &'a Storage<RechargeJob>,
+    pub storage: &'a Partitioned<RechargeJob>,
     pub status: &'a StatusStore,
 }
 

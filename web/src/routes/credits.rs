@@ -105,13 +105,17 @@ pub(super) async fn sweep(
     AdminSession(admin): AdminSession,
 ) -> ApiResult<AcceptedResponse> {
     let requested_by = admin.user_id;
-    let job = enqueue::submit(&state, &state.queues.refund_sweep, None, |job_id| {
-        RefundSweepJob {
+    let job = enqueue::submit(
+        &state,
+        &state.queues.refund_sweep,
+        requested_by,
+        None,
+        |job_id| RefundSweepJob {
             job_id,
             requested_by,
             enqueued_at_ms: jobs::clock::now_ms(),
-        }
-    })
+        },
+    )
     .await?;
     Ok(accepted(job))
 }

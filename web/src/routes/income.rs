@@ -150,15 +150,19 @@ pub(super) async fn rollup(
     let days = income::requested_range(request.from.as_deref().or(to), to, 1)
         .map_err(ApiError::invalid)?;
     let requested_by = admin.user_id;
-    let job = enqueue::submit(&state, &state.queues.income_rollup, None, |job_id| {
-        IncomeRollupJob {
+    let job = enqueue::submit(
+        &state,
+        &state.queues.income_rollup,
+        requested_by,
+        None,
+        |job_id| IncomeRollupJob {
             job_id,
             requested_by,
             from: days.from(),
             to: days.to(),
             enqueued_at_ms: jobs::clock::now_ms(),
-        }
-    })
+        },
+    )
     .await?;
     Ok(accepted(job))
 }

@@ -112,12 +112,14 @@ pub(super) async fn buy(
     let key = idempotency.with_body(&body);
     let max_price = seen("max_price", body.max_price)?;
     let user_id = session.user_id;
-    let job = enqueue::submit(&state, &state.queues.purchase, key, |job_id| PurchaseJob {
-        job_id,
-        user_id,
-        index_id: body.index_id,
-        enqueued_at_ms: jobs::clock::now_ms(),
-        max_price,
+    let job = enqueue::submit(&state, &state.queues.purchase, user_id, key, |job_id| {
+        PurchaseJob {
+            job_id,
+            user_id,
+            index_id: body.index_id,
+            enqueued_at_ms: jobs::clock::now_ms(),
+            max_price,
+        }
     })
     .await?;
     Ok(accepted(job))
@@ -149,15 +151,19 @@ pub(super) async fn buy_batch(
     }
     let max_total = seen("max_total", body.max_total)?;
     let user_id = session.user_id;
-    let job = enqueue::submit(&state, &state.queues.batch_purchase, key, |job_id| {
-        BatchPurchaseJob {
+    let job = enqueue::submit(
+        &state,
+        &state.queues.batch_purchase,
+        user_id,
+        key,
+        |job_id| BatchPurchaseJob {
             job_id,
             user_id,
             index_ids: ids.clone(),
             enqueued_at_ms: jobs::clock::now_ms(),
             max_total,
-        }
-    })
+        },
+    )
     .await?;
     Ok(accepted(job))
 }

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use jobs::ids::OrderId;
+use jobs::keys::partition_of_user;
 use jobs::paging::Page;
 use jobs::payments::ProviderKind;
 use jobs::payments::orders::{self, NewOrder, OpenError, Order};
@@ -93,7 +94,10 @@ pub(super) async fn create_order(
     let mut order_id: OrderId = state.ids.mint().await?;
     if let Some(keyed) = &keyed {
         let prefix = &state.settings.redis.prefix;
-        let key = idempotency::claim_key(prefix, session.user_id, &keyed.key);
+        // In the user's partition, where their purchases claim keys: one space of keys. (The
+        // claim is used alone; the order's recharge job is queued later, by the payment event.)
+        let partition = partition_of_user(session.user_id, state.settings.jobs.partitions);
+        let key = idempotency::claim_key(prefix, partition, session.user_id, &keyed.key);
         match idempotency::claim(&state.redis, &key, keyed, &order_id.to_string()).await? {
             Claimed::New => {}
             Claimed::Earlier(earlier) => {

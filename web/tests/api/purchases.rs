@@ -176,7 +176,7 @@ async fn a_poll_right_after_the_202_never_404s_and_an_expired_status_comes_from_
         "succeeded"
     );
     let mut redis = app.state.redis.clone();
-    let key = format!("{}:job:{job_id}", app.state.settings.redis.prefix);
+    let key = jobs::keys::job_status(&app.state.settings.redis.prefix, &job_id.into());
     redis::cmd("DEL")
         .arg(&key)
         .exec_async(&mut redis)
@@ -207,7 +207,10 @@ async fn a_waiting_poll_answers_with_the_view_the_worker_publishes() {
         json!({ "published": true }),
     );
     let mut redis = app.state.redis.clone();
-    let channel = jobs::job::done_channel(&app.state.settings.redis.prefix);
+    let channel = jobs::keys::jobs_done(
+        &app.state.settings.redis.prefix,
+        published.job_id.partition(),
+    );
     // Published until the poll answers: the poll may not be waiting yet when one is sent.
     let announce = async {
         loop {
@@ -321,6 +324,76 @@ async fn the_same_idempotency_key_returns_the_same_job_and_another_users_key_is_
     assert_eq!(balance(&app, first.bearer()).await, 85);
 }
 
+/// Three partitions: each reader's jobs, key claims and statuses live in their own partition,
+/// and a replay finds the claim there whatever it is; a key is one per user across routes
+/// (a recharge order's claim sits in the same partition), and the worker's "done" message on
+/// the partition's channel answers the long-poll.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_replayed_idempotency_key_answers_the_same_job_id_whatever_its_partition() {
+    let app = spawn_app_with(|s| s.jobs.partitions = 3).await;
+    let (_, chapters) = app.book(2, 0).await;
+    let mut readers = Vec::new();
+    let mut covered = [false; 3];
+    for n in 0.. {
+        if covered.iter().all(|&c| c) {
+            break;
+        }
+        let name = format!("part{n}");
+        let user = app.create_user(&name, "reader").await;
+        let partition = jobs::keys::partition_of_user(user, 3);
+        if !std::mem::replace(&mut covered[usize::from(partition)], true) {
+            readers.push((app.sign_in(&name).await, partition));
+        }
+    }
+    let body = json!({ "index_id": chapters[0] });
+    let accepted = |response: reqwest::Response| async move {
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        let job: Value = response.json().await.unwrap();
+        jobs::job::JobId::from(job["job_id"].as_str().unwrap())
+    };
+    let mut jobs = Vec::new();
+    for (reader, partition) in &readers {
+        let path = "/api/purchases";
+        let first = accepted(app.keyed(&reader.token, "k-1", path, body.clone()).await).await;
+        assert_eq!(first.partition(), *partition, "{first}");
+        let again = accepted(app.keyed(&reader.token, "k-1", path, body.clone()).await).await;
+        assert_eq!(again, first);
+        let queued: Value = app
+            .job(reader.bearer(), first.as_str(), 0)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(queued["status"], "queued");
+        for (path, other) in [
+            (path, json!({ "index_id": chapters[1] })),
+            ("/api/recharge/orders", json!({ "package_id": "p600" })),
+        ] {
+            expect_error(
+                app.keyed(&reader.token, "k-1", path, other).await,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+            )
+            .await;
+        }
+        jobs.push(first);
+    }
+    let partitions = [("NOVEL__JOBS__PARTITIONS", "3")];
+    let _worker = WorkerProcess::spawn_with(&app.state.settings, &partitions);
+    for ((reader, _), job_id) in readers.iter().zip(&jobs) {
+        let done = app.outcome(reader.bearer(), job_id.as_str()).await;
+        assert_eq!(code(&done), "insufficient_balance", "{done}");
+        let replayed = app
+            .keyed(&reader.token, "k-1", "/api/purchases", body.clone())
+            .await;
+        assert_eq!(
+            &accepted(replayed).await,
+            job_id,
+            "the same job after it ran"
+        );
+    }
+}
+
 #[tokio::test]
 async fn bad_purchase_input_gets_400_and_enqueues_nothing() {
     let app = spawn_app().await;
@@ -376,14 +449,18 @@ async fn bad_purchase_input_gets_400_and_enqueues_nothing() {
         .unwrap();
     expect_error(bad_key, StatusCode::BAD_REQUEST, "invalid_request").await;
     let mut redis = app.state.redis.clone();
-    let prefix = &app.state.settings.redis.prefix;
-    for queue in ["purchase", "batch_purchase"] {
-        let queued: u64 = redis::cmd("ZCARD")
-            .arg(format!("{prefix}:q:{queue}:scheduled"))
+    let queues = &app.state.queues;
+    let purchase = queues.purchase.all().iter().map(|q| q.get_config());
+    let batch = queues.batch_purchase.all().iter().map(|q| q.get_config());
+    for config in purchase.chain(batch) {
+        let queued: (u64, u64) = redis::pipe()
+            .zcard(config.scheduled_jobs_set())
+            .llen(config.active_jobs_list())
             .query_async(&mut redis)
             .await
             .unwrap();
-        assert_eq!(queued, 0, "no job was enqueued on {queue}");
+        let queue = config.active_jobs_list();
+        assert_eq!(queued, (0, 0), "no job was enqueued on {queue}");
     }
     expect_error(
         app.buy(As::Anonymous, "1").await,
