@@ -14,24 +14,7 @@ use testkit::{
 
 /// Keys of this test's prefix and the memory they use (SCAN is fine in a test, never in code).
 async fn footprint(redis: &mut RedisConn, prefix: &str) -> (usize, u64) {
-    let mut cursor = 0u64;
-    let mut keys = Vec::new();
-    loop {
-        let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(format!("{prefix}:*"))
-            .arg("COUNT")
-            .arg(1000)
-            .query_async(redis)
-            .await
-            .unwrap();
-        keys.extend(batch);
-        cursor = next;
-        if cursor == 0 {
-            break;
-        }
-    }
+    let keys = redis.keys_of(prefix).await.unwrap();
     let mut bytes = 0;
     for key in &keys {
         let used: Option<u64> = redis::cmd("MEMORY")

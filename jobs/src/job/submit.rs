@@ -307,11 +307,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(active, vec![submitted.to_string()]);
-        let keys: Vec<String> = redis::cmd("KEYS")
-            .arg(format!("{prefix}:*"))
-            .query_async(&mut redis)
-            .await
-            .unwrap();
+        let keys = redis.keys_of(prefix).await.unwrap();
         redis::cmd("DEL")
             .arg(keys)
             .exec_async(&mut redis)
