@@ -34,6 +34,32 @@ else
   cargo test --workspace --no-fail-fast
 fi
 
+log "web, worker and jobs' Redis tests again on a Redis Cluster (three primaries, three replicas; three job partitions)"
+# Left out: tests of a Redis of their own or behind a proxy (single node by nature: they would
+# only run again), the schemathesis fuzz and the real-Prometheus dashboard test (nothing in them
+# depends on the Redis topology, and they are the slowest), and the API test that starts a
+# cluster of its own (it just ran).
+single_only='test(/^health::readyz_reports_whether_redis/) | test(/^health::with_require_aof/)
+  | test(/^outages::with_redis_down/) | binary(persistence) | binary(config)
+  | test(/^a_clean_release_that_a_redis_restart/)
+  | test(/^fuzz::schemathesis/) | test(/^observability::a_real_prometheus/) | test(/^cluster::/)'
+scripts/cluster.sh start
+trap 'scripts/cluster.sh stop' EXIT
+cluster_nodes=$(printf 'redis://127.0.0.1:%s,' 7000 7001 7002 7003 7004 7005)
+cluster_env=(NOVEL__REDIS__MODE=cluster "NOVEL__REDIS__CLUSTER_NODES=${cluster_nodes%,}"
+  NOVEL__JOBS__PARTITIONS=3)
+if cargo nextest --version >/dev/null 2>&1; then
+  # jobs: the id leases and the submit script (its other tests need no Redis).
+  env "${cluster_env[@]}" cargo nextest run -p web -p worker -p jobs --no-fail-fast \
+    -E "not ($single_only) & (not package(jobs) | binary(ids) | test(/^job::submit::/))"
+else
+  env "${cluster_env[@]}" cargo test -p web -p worker --no-fail-fast -- \
+    --skip readyz_reports_whether_redis --skip with_require_aof --skip with_redis_down \
+    --skip schemathesis --skip a_real_prometheus --skip on_a_three_primary_cluster
+fi
+scripts/cluster.sh stop
+trap - EXIT
+
 cargo build -q --bins
 log "bench smoke run (direct + end to end, then the invariant check)"
 # The shared Redis may run without AOF (tests must not reconfigure it): not required here.

@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use secrecy::SecretString;
 use testkit::redis_server::RedisServer;
 
 mod chaos;
@@ -108,7 +107,7 @@ async fn main() -> anyhow::Result<ExitCode> {
     let redis = match opts.redis_crash {
         true => {
             let server = RedisServer::start(true)?;
-            settings.redis.url = SecretString::from(server.url());
+            testkit::single_redis(&mut settings.redis, server.url());
             eprintln!(
                 "bench: Redis of its own on port {} (AOF everysec)",
                 server.port

@@ -183,26 +183,13 @@ pub async fn teardown(fixture: &Fixture) -> anyhow::Result<()> {
     .await?;
     fixture.db.close().await;
     let mut redis = jobs::redis_conn::connect(&fixture.settings.redis).await?;
-    let pattern = format!("{}:*", fixture.settings.redis.prefix);
-    let mut cursor = 0u64;
-    loop {
-        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(&pattern)
-            .arg("COUNT")
-            .arg(1000)
-            .query_async(&mut redis)
+    let keys = redis.keys_of(&fixture.settings.redis.prefix).await?;
+    // On a cluster one UNLINK is split per slot; chunks keep each command short.
+    for chunk in keys.chunks(1000) {
+        redis::cmd("UNLINK")
+            .arg(chunk)
+            .query_async::<()>(&mut redis)
             .await?;
-        if !keys.is_empty() {
-            redis::cmd("UNLINK")
-                .arg(&keys)
-                .query_async::<()>(&mut redis)
-                .await?;
-        }
-        if next == 0 {
-            return Ok(());
-        }
-        cursor = next;
     }
+    Ok(())
 }

@@ -72,24 +72,25 @@ impl Stack {
         workers: usize,
         extra: &[(&str, &str)],
     ) -> anyhow::Result<Self> {
-        let mut env: Vec<(String, String)> = vec![
-            (
-                "NOVEL__DATABASE__URL",
-                settings.database.url.expose_secret(),
-            ),
-            ("NOVEL__REDIS__URL", settings.redis.url.expose_secret()),
-            ("NOVEL__REDIS__PREFIX", &settings.redis.prefix),
-            ("NOVEL__HTTP__PORT", "0"),
-            ("NOVEL__HTTP__METRICS_PORT", "0"),
-            ("NOVEL__WORKER__METRICS_PORT", "0"),
-            // The per-user limiter is not what is measured.
-            ("NOVEL__LIMITS__ENQUEUE_PER_SECOND", "1000000"),
-            ("NOVEL__LIMITS__ENQUEUE_BURST", "1000000"),
-        ]
-        .into_iter()
-        .chain(extra.iter().copied())
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
+        let mut env: Vec<(String, String)> = testkit::redis_env(settings)
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        let database = settings.database.url.expose_secret();
+        env.extend(
+            [
+                ("NOVEL__DATABASE__URL", database),
+                ("NOVEL__HTTP__PORT", "0"),
+                ("NOVEL__HTTP__METRICS_PORT", "0"),
+                ("NOVEL__WORKER__METRICS_PORT", "0"),
+                // The per-user limiter is not what is measured.
+                ("NOVEL__LIMITS__ENQUEUE_PER_SECOND", "1000000"),
+                ("NOVEL__LIMITS__ENQUEUE_BURST", "1000000"),
+            ]
+            .into_iter()
+            .chain(extra.iter().copied())
+            .map(|(k, v)| (k.to_owned(), v.to_owned())),
+        );
         if std::env::var("RUST_LOG").is_err() {
             env.push(("RUST_LOG".into(), "error".into()));
         }

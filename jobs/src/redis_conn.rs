@@ -127,6 +127,16 @@ impl RedisConn {
         Ok(keys)
     }
 
+    /// Every key of the deployment with `prefix`, tagged or not (both of
+    /// [`crate::keys::all_patterns`]), over every primary of a cluster. For tests and the bench.
+    pub async fn keys_of(&self, prefix: &str) -> redis::RedisResult<Vec<String>> {
+        let mut keys = Vec::new();
+        for pattern in crate::keys::all_patterns(prefix) {
+            keys.extend(self.scan_match(&pattern).await?);
+        }
+        Ok(keys)
+    }
+
     /// SCANs one server: the connection's own, or (cluster) the node at `node`.
     async fn scan_node(
         mut self,

@@ -3,6 +3,7 @@
 pub mod fake_stripe;
 pub mod groups;
 pub mod proxy;
+pub mod redis_cluster;
 pub mod redis_server;
 
 use std::io::{BufRead, BufReader};
@@ -13,7 +14,7 @@ use std::time::{Duration, Instant};
 use jobs::accounts::{self, NewUser, NickName, Password, Role, Roles, Username};
 use jobs::authoring::{self, NewChapter};
 use jobs::coins::Coins;
-use jobs::config::Settings;
+use jobs::config::{RedisMode, RedisSettings, Settings};
 use jobs::db::Db;
 use jobs::ids::{BookId, ChapterId, IdGenerator, UserId};
 use jobs::job::JobId;
@@ -31,6 +32,42 @@ pub fn settings() -> Settings {
     settings.database.url = settings.database.url_of(&format!("novel_t_{unique}"));
     settings.redis.prefix = format!("t{unique}");
     settings
+}
+
+/// The `NOVEL__…` variables that give a spawned web or worker process exactly the Redis of
+/// `settings`: mode, server, cluster seeds, prefix, the AOF requirement and the job partitions.
+/// All of them, always: a child inherits the test's environment, so without them a single-node
+/// test run under the cluster pass (or a cluster test in the single pass) would hand its
+/// processes the other mode.
+pub fn redis_env(settings: &Settings) -> Vec<(&'static str, String)> {
+    let redis = &settings.redis;
+    let mode = match redis.mode {
+        RedisMode::Single => "single",
+        RedisMode::Cluster => "cluster",
+    };
+    let seeds: Vec<&str> = redis
+        .cluster_nodes
+        .iter()
+        .map(|url| url.expose_secret())
+        .collect();
+    vec![
+        ("NOVEL__REDIS__MODE", mode.to_owned()),
+        ("NOVEL__REDIS__URL", redis.url.expose_secret().to_owned()),
+        ("NOVEL__REDIS__CLUSTER_NODES", seeds.join(",")),
+        ("NOVEL__REDIS__PREFIX", redis.prefix.clone()),
+        ("NOVEL__REDIS__REQUIRE_AOF", redis.require_aof.to_string()),
+        (
+            "NOVEL__JOBS__PARTITIONS",
+            settings.jobs.partitions.to_string(),
+        ),
+    ]
+}
+
+/// Points `redis` at the one server at `url` (`mode = single`), whatever the environment
+/// says: for tests of a Redis of their own (a crash, no AOF) or behind a proxy.
+pub fn single_redis(redis: &mut RedisSettings, url: impl Into<String>) {
+    redis.mode = RedisMode::Single;
+    redis.url = SecretString::from(url.into());
 }
 
 /// Queues `make(a new job id)`, a job of `owner`'s (in the owner's partition where its kind is
@@ -226,13 +263,13 @@ impl WorkerProcess {
     /// With extra `NOVEL__…` overrides, e.g. a faster cron schedule.
     pub fn spawn_with(settings: &Settings, env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(worker_binary())
+            .envs(redis_env(settings))
             .envs(env.iter().copied())
             .env("NOVEL_ENV", "test")
             .env(
                 "NOVEL__DATABASE__URL",
                 settings.database.url.expose_secret(),
             )
-            .env("NOVEL__REDIS__PREFIX", &settings.redis.prefix)
             .env(
                 "NOVEL__WORKER__CONCURRENCY",
                 settings.worker.concurrency.to_string(),

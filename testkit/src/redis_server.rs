@@ -3,7 +3,7 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -21,14 +21,15 @@ impl RedisServer {
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let dir = std::env::temp_dir().join(format!("novel-redis-{}", ulid::Ulid::new()));
         std::fs::create_dir_all(&dir)?;
-        let child = spawn(port, &dir, aof)?;
-        let server = Self {
+        let child = spawn(port, &dir, &options(aof))?;
+        // Built first, so a server that does not come up is killed and its folder removed.
+        let mut server = Self {
             child,
             port,
             dir,
             aof,
         };
-        server.wait_until_up()?;
+        wait_until_up(server.port, &server.dir, &mut server.child)?;
         Ok(server)
     }
 
@@ -44,34 +45,30 @@ impl RedisServer {
 
     /// Starts it again on the same port from the same folder (so from its AOF, if it has one).
     pub fn restart(&mut self) -> anyhow::Result<()> {
-        self.child = spawn(self.port, &self.dir, self.aof)?;
-        self.wait_until_up()
-    }
-
-    /// `PONG`, not `-LOADING`: answers once the AOF is replayed.
-    fn wait_until_up(&self) -> anyhow::Result<()> {
-        let give_up = Instant::now() + Duration::from_secs(30);
-        while !pong(self.port) {
-            anyhow::ensure!(
-                Instant::now() < give_up,
-                "redis-server on port {} did not come up (log: {})",
-                self.port,
-                self.dir.join("redis.log").display()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Ok(())
+        self.child = spawn(self.port, &self.dir, &options(self.aof))?;
+        wait_until_up(self.port, &self.dir, &mut self.child)
     }
 }
 
-fn spawn(port: u16, dir: &std::path::Path, aof: bool) -> anyhow::Result<Child> {
+/// AOF (`appendfsync everysec`) or no persistence at all.
+fn options(aof: bool) -> [&'static str; 4] {
+    [
+        "--appendonly",
+        if aof { "yes" } else { "no" },
+        "--appendfsync",
+        "everysec",
+    ]
+}
+
+/// Starts `redis-server` on loopback `port` with its data and `redis.log` in `dir`, no RDB
+/// snapshots, and `options` (e.g. `--appendonly yes`).
+pub(crate) fn spawn(port: u16, dir: &Path, options: &[&str]) -> anyhow::Result<Child> {
     let child = Command::new("redis-server")
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
         .arg("--dir")
         .arg(dir)
         .args(["--logfile", "redis.log", "--save", ""])
-        .args(["--appendonly", if aof { "yes" } else { "no" }])
-        .args(["--appendfsync", "everysec"])
+        .args(options)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .spawn()
@@ -79,6 +76,28 @@ fn spawn(port: u16, dir: &std::path::Path, aof: bool) -> anyhow::Result<Child> {
             anyhow::anyhow!("redis-server: {e} (install Redis: apt-get install redis-server)")
         })?;
     Ok(child)
+}
+
+/// Waits until the server `child` on `port` answers `PONG`, not `-LOADING` (so its AOF is
+/// replayed); an error if it exits first (e.g. its port was taken) or takes over 30 s.
+pub(crate) fn wait_until_up(port: u16, dir: &Path, child: &mut Child) -> anyhow::Result<()> {
+    let give_up = Instant::now() + Duration::from_secs(30);
+    let log = dir.join("redis.log");
+    while !pong(port) {
+        if let Some(status) = child.try_wait()? {
+            anyhow::bail!(
+                "redis-server on port {port} exited at start: {status} (log: {})",
+                log.display()
+            );
+        }
+        anyhow::ensure!(
+            Instant::now() < give_up,
+            "redis-server on port {port} did not come up (log: {})",
+            log.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
 }
 
 fn pong(port: u16) -> bool {

@@ -3,13 +3,12 @@
 
 use std::time::Duration;
 
-use secrecy::SecretString;
 use testkit::redis_server::RedisServer;
 use tokio::net::TcpListener;
 
 async fn run_briefly(redis: &RedisServer, require_aof: bool) -> anyhow::Result<()> {
     let mut settings = testkit::settings();
-    settings.redis.url = SecretString::from(redis.url());
+    testkit::single_redis(&mut settings.redis, redis.url());
     settings.redis.require_aof = require_aof;
     let metrics = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let shutdown = tokio::time::sleep(Duration::from_millis(500));

@@ -5,10 +5,12 @@ use std::time::Duration;
 
 #[tokio::test]
 async fn a_worker_serves_health_and_metrics_and_stops_cleanly_on_sigterm() {
-    let prefix = format!("tw{}", ulid::Ulid::new());
+    let mut settings = jobs::config::load_with("test").unwrap();
+    settings.redis.prefix = format!("tw{}", ulid::Ulid::new());
+    let prefix = settings.redis.prefix.clone();
     let mut child = Command::new(env!("CARGO_BIN_EXE_worker"))
+        .envs(testkit::redis_env(&settings))
         .env("NOVEL_ENV", "test")
-        .env("NOVEL__REDIS__PREFIX", &prefix)
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -28,7 +30,6 @@ async fn a_worker_serves_health_and_metrics_and_stops_cleanly_on_sigterm() {
         .unwrap();
     assert!(metrics.contains("novel_id_lease_lost_total"), "{metrics}");
 
-    let settings = jobs::config::load_with("test").unwrap();
     let mut redis = jobs::redis_conn::connect(&settings.redis).await.unwrap();
     let leases: Vec<String> = (0..32)
         .map(|m| jobs::keys::id_lease(&prefix, 0, m))

@@ -14,10 +14,7 @@ use testkit::{
 
 /// Keys of this test's prefix and the memory they use (SCAN is fine in a test, never in code).
 async fn footprint(redis: &mut RedisConn, prefix: &str) -> (usize, u64) {
-    let mut keys = Vec::new();
-    for pattern in jobs::keys::all_patterns(prefix) {
-        keys.extend(redis.scan_match(&pattern).await.unwrap());
-    }
+    let keys = redis.keys_of(prefix).await.unwrap();
     let mut bytes = 0;
     for key in &keys {
         let used: Option<u64> = redis::cmd("MEMORY")

@@ -310,16 +310,11 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(active, vec![submitted.to_string()]);
-        let mut keys = Vec::new();
-        for pattern in crate::keys::all_patterns(prefix) {
-            keys.extend(redis.scan_match(&pattern).await.unwrap());
-        }
-        for key in keys {
-            redis::cmd("DEL")
-                .arg(key)
-                .exec_async(&mut redis)
-                .await
-                .unwrap();
-        }
+        let keys = redis.keys_of(prefix).await.unwrap();
+        redis::cmd("DEL")
+            .arg(keys)
+            .exec_async(&mut redis)
+            .await
+            .unwrap();
     }
 }

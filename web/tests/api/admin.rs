@@ -285,12 +285,12 @@ async fn the_create_admin_command_makes_an_admin_outside_the_api() {
     let settings = &app.state.settings;
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_web"))
         .args(["create-admin", "root_admin"])
+        .envs(testkit::redis_env(settings))
         .env("NOVEL_ENV", "test")
         .env(
             "NOVEL__DATABASE__URL",
             settings.database.url.expose_secret(),
         )
-        .env("NOVEL__REDIS__PREFIX", &settings.redis.prefix)
         .env("NOVEL_ADMIN_PASSWORD", PASSWORD)
         .output()
         .await
@@ -308,12 +308,12 @@ async fn the_create_admin_command_makes_an_admin_outside_the_api() {
     app.create_user("promoted", "reader").await;
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_web"))
         .args(["create-admin", "promoted"])
+        .envs(testkit::redis_env(settings))
         .env("NOVEL_ENV", "test")
         .env(
             "NOVEL__DATABASE__URL",
             settings.database.url.expose_secret(),
         )
-        .env("NOVEL__REDIS__PREFIX", &settings.redis.prefix)
         .output()
         .await
         .unwrap();

@@ -183,29 +183,16 @@ impl TestApp {
     /// Deletes every Redis key of this test (its prefix only), as a Redis flush would.
     pub async fn flush_redis(&self) {
         let mut redis = self.state.redis.clone();
-        let pattern = format!("{}:*", self.state.settings.redis.prefix);
-        let mut cursor: u64 = 0;
-        loop {
-            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(&pattern)
-                .arg("COUNT")
-                .arg(1000)
+        let keys = redis
+            .keys_of(&self.state.settings.redis.prefix)
+            .await
+            .unwrap();
+        if !keys.is_empty() {
+            let _: () = redis::cmd("DEL")
+                .arg(&keys)
                 .query_async(&mut redis)
                 .await
                 .unwrap();
-            if !keys.is_empty() {
-                let _: () = redis::cmd("DEL")
-                    .arg(&keys)
-                    .query_async(&mut redis)
-                    .await
-                    .unwrap();
-            }
-            if next == 0 {
-                break;
-            }
-            cursor = next;
         }
     }
 }

@@ -22,7 +22,7 @@ async fn healthz_and_readyz_answer_ok_with_everything_up() {
 async fn readyz_reports_whether_redis_persists_with_aof() {
     for (aof, expected) in [(false, "none"), (true, "aof")] {
         let redis = RedisServer::start(aof).unwrap();
-        let app = spawn_app_with(|s| s.redis.url = SecretString::from(redis.url())).await;
+        let app = spawn_app_with(|s| testkit::single_redis(&mut s.redis, redis.url())).await;
         let ready = json(app.get("/readyz").await).await;
         assert_eq!(ready["status"], "ready");
         assert_eq!(ready["redis_persistence"], expected, "appendonly {aof}");
@@ -33,7 +33,7 @@ async fn readyz_reports_whether_redis_persists_with_aof() {
 async fn with_require_aof_the_web_tier_refuses_a_redis_without_aof_naming_the_setting() {
     let redis = RedisServer::start(false).unwrap();
     let mut settings = test_settings();
-    settings.redis.url = SecretString::from(redis.url());
+    testkit::single_redis(&mut settings.redis, redis.url());
     settings.redis.require_aof = true;
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let metrics = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -48,7 +48,7 @@ async fn with_require_aof_the_web_tier_refuses_a_redis_without_aof_naming_the_se
 
     let durable = RedisServer::start(true).unwrap();
     let app = spawn_app_with(|s| {
-        s.redis.url = SecretString::from(durable.url());
+        testkit::single_redis(&mut s.redis, durable.url());
         s.redis.require_aof = true;
     })
     .await;

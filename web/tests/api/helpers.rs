@@ -83,13 +83,13 @@ pub async fn spawn_web_process_with(env: &[(&str, &str)]) -> TestApp {
         .expect("migrations apply");
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_web"))
         .arg("serve")
+        .envs(testkit::redis_env(&settings))
         .envs(env.iter().copied())
         .env("NOVEL_ENV", "test")
         .env(
             "NOVEL__DATABASE__URL",
             settings.database.url.expose_secret(),
         )
-        .env("NOVEL__REDIS__PREFIX", &settings.redis.prefix)
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::piped())
         .spawn()

@@ -3,6 +3,7 @@ mod authors;
 mod books;
 mod chapters;
 mod client;
+mod cluster;
 mod covers;
 mod credits;
 mod csrf;

@@ -108,7 +108,7 @@ async fn with_mysql_down_reads_get_503_purchases_still_queue_and_all_recovers() 
 async fn with_redis_down_signed_in_requests_get_503_and_all_recovers() {
     let proxy = Proxy::start(testkit::address_of(&test_settings().redis.url)).await;
     let app =
-        spawn_app_with(|s| s.redis.url = SecretString::from(format!("redis://{}", proxy.addr)))
+        spawn_app_with(|s| testkit::single_redis(&mut s.redis, format!("redis://{}", proxy.addr)))
             .await;
     app.load_demo().await;
     let (_, chapters) = app.book(1, 0).await;
