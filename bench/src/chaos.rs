@@ -1,11 +1,13 @@
 //! Faults while the end-to-end load runs: workers killed with SIGKILL and replaced, MariaDB
-//! restarted once, the bench's own Redis killed with SIGKILL and restarted from its AOF once.
+//! restarted once, the bench's own Redis killed with SIGKILL and restarted from its AOF once, or
+//! one primary of the bench's own Redis Cluster killed with SIGKILL (its replica takes over).
 //! Afterwards nothing may be lost and nothing charged twice.
 
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use testkit::redis_cluster::RedisCluster;
 use testkit::redis_server::RedisServer;
 
 use crate::stack::Stack;
@@ -13,19 +15,39 @@ use crate::stack::Stack;
 /// How long the crashed Redis stays down before it restarts.
 const REDIS_DOWN: Duration = Duration::from_secs(2);
 
+/// How long a killed cluster primary stays down (its replica has taken over long before) before
+/// it restarts and rejoins as a replica.
+const PRIMARY_DOWN: Duration = Duration::from_secs(5);
+
+/// A cluster primary to kill: the one holding `key`'s slot, `at` after the start of the load.
+pub struct Failover {
+    pub at: Duration,
+    pub cluster: Arc<Mutex<RedisCluster>>,
+    pub key: String,
+}
+
+/// What was done: workers killed, and when the cluster primary was killed.
+pub struct Injected {
+    pub workers_killed: usize,
+    pub primary_killed_at: Option<Instant>,
+}
+
 pub struct Faults {
     pub kill_every: Duration,
     /// When to restart MariaDB (from the start of the load); `None`: never.
     pub db_restart_at: Option<Duration>,
     /// When to crash the Redis the stack uses (from the start of the load), and that Redis.
     pub redis_crash: Option<(Duration, Arc<Mutex<RedisServer>>)>,
+    pub redis_failover: Option<Failover>,
     pub until: Instant,
 }
 
-/// Runs until `faults.until`; returns how many workers were killed and whether MariaDB came back.
-pub async fn inject(stack: Arc<Mutex<Stack>>, faults: Faults) -> anyhow::Result<usize> {
+/// Runs until `faults.until`.
+pub async fn inject(stack: Arc<Mutex<Stack>>, faults: Faults) -> anyhow::Result<Injected> {
     let started = Instant::now();
     let mut killed = 0;
+    let mut primary_killed_at = None;
+    let mut failover = faults.redis_failover;
     let mut restart_at = faults.db_restart_at.map(|at| started + at);
     let mut redis_crash = faults.redis_crash;
     let mut next_kill = started + faults.kill_every;
@@ -53,8 +75,36 @@ pub async fn inject(stack: Arc<Mutex<Stack>>, faults: Faults) -> anyhow::Result<
         if crash_due && let Some((_, redis)) = redis_crash.take() {
             crash_redis(redis).await?;
         }
+        let failover_due = failover
+            .as_ref()
+            .is_some_and(|f| Instant::now() >= started + f.at);
+        if failover_due && let Some(failover) = failover.take() {
+            primary_killed_at = Some(kill_primary(failover).await?);
+        }
     }
-    Ok(killed)
+    Ok(Injected {
+        workers_killed: killed,
+        primary_killed_at,
+    })
+}
+
+/// SIGKILL to the primary holding the failover's key; `PRIMARY_DOWN` later it restarts on its
+/// own folder and rejoins as a replica. Returns when it was killed.
+async fn kill_primary(failover: Failover) -> anyhow::Result<Instant> {
+    let cluster = failover.cluster.clone();
+    let (node, port, killed_at) = tokio::task::spawn_blocking(move || {
+        let mut cluster = cluster.lock().expect("poisoned");
+        let node = cluster.primary_of(&failover.key)?;
+        cluster.kill9(node);
+        anyhow::Ok((node, cluster.port(node), Instant::now()))
+    })
+    .await??;
+    eprintln!("chaos: killed the cluster primary on port {port} (kill -9)");
+    tokio::time::sleep(PRIMARY_DOWN).await;
+    let cluster = failover.cluster;
+    tokio::task::spawn_blocking(move || cluster.lock().expect("poisoned").restart(node)).await??;
+    eprintln!("chaos: the old primary on port {port} is back, as a replica");
+    Ok(killed_at)
 }
 
 /// SIGKILL to Redis (no shutdown, nothing flushed by Redis itself), then, `REDIS_DOWN` later, a

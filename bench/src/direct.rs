@@ -58,7 +58,7 @@ pub async fn run(
                     }
                     Err(error) => {
                         eprintln!("direct purchase failed: {error:#}");
-                        sample.errors += 1;
+                        sample.failed();
                     }
                 }
             }

@@ -240,7 +240,7 @@ async fn buy(session: &Session, what: Pick, sample: &mut Sample) {
             Ok(answer) => eprintln!("POST {path}: {}", answer.status()),
             Err(error) => eprintln!("POST {path}: {error}"),
         }
-        sample.errors += 1;
+        sample.failed();
         if !session.tolerant || signed_out {
             return;
         }
@@ -265,7 +265,7 @@ async fn pay(session: &Session, recharges: &Recharges, sample: &mut Sample) {
         Ok(charge) => charge,
         Err(error) => {
             eprintln!("POST /api/recharge/orders: {error}");
-            sample.errors += 1;
+            sample.failed();
             return;
         }
     };
@@ -278,7 +278,7 @@ async fn pay(session: &Session, recharges: &Recharges, sample: &mut Sample) {
         .await;
     if !delivered {
         eprintln!("order {}: the webhook refused its event", charge.order_id);
-        sample.errors += 1;
+        sample.failed();
         return;
     }
     sample.enqueue.push(begun.elapsed());
@@ -286,7 +286,7 @@ async fn pay(session: &Session, recharges: &Recharges, sample: &mut Sample) {
         sample.completion.push(begun.elapsed());
         sample.completed += 1;
     } else {
-        sample.errors += 1;
+        sample.failed();
     }
     sample
         .jobs
@@ -369,7 +369,7 @@ async fn poll(session: &Session, job_id: &JobId, sample: &mut Sample) -> Option<
             Some(status @ ("succeeded" | "failed")) => return Some(status.to_owned()),
             Some(_) => continue,
             None => {
-                sample.errors += 1;
+                sample.failed();
                 if !session.tolerant {
                     return None;
                 }

@@ -8,6 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use jobs::config::Settings;
+use testkit::redis_cluster::RedisCluster;
 use testkit::redis_server::RedisServer;
 
 mod chaos;
@@ -24,6 +26,9 @@ use jobs::job::JobId;
 use setup::Fixture;
 use stack::Stack;
 use stats::{PURCHASES, RECHARGES, Sample, median};
+
+/// Job partitions of the failover run (the killed primary holds partition 0's queues).
+const FAILOVER_PARTITIONS: u16 = 3;
 
 #[derive(Parser)]
 #[command(about = "novel benchmarks and fault tests")]
@@ -44,7 +49,7 @@ enum Mode {
     /// again recharges through the sandbox's signed webhook.
     E2e,
     /// End to end while workers are killed and MariaDB restarts (and with `--redis-crash` Redis
-    /// crashes); then nothing may be lost.
+    /// crashes, with `--redis-failover` a cluster primary dies); then nothing may be lost.
     Chaos,
     /// Reads over HTTP next to the same reads straight against MySQL, on the demo catalog:
     /// the home page, a book page, a chapter, a filtered search. Failed requests are reported.
@@ -78,6 +83,20 @@ struct Opts {
     /// own), killed with SIGKILL halfway through the load and restarted from its AOF.
     #[arg(long, global = true)]
     redis_crash: bool,
+    /// Chaos: run against a Redis Cluster of its own (3 primaries + 3 replicas, AOF everysec,
+    /// node timeout 1 s, 3 job partitions); the primary holding partition 0 is killed with
+    /// SIGKILL halfway through the load and restarted 5 s later. Prints the seconds of
+    /// unavailability and the accepted jobs lost.
+    #[arg(long, global = true)]
+    redis_failover: bool,
+    /// With `--redis-failover`: `redis.wait_replicas = 1` (a job is accepted once a replica has
+    /// it); then no accepted job may be lost.
+    #[arg(long, global = true)]
+    durable: bool,
+    /// E2e: each measurement three times in one run, on one Redis node, on a Redis Cluster of
+    /// its own (3 primaries + 3 replicas) with one job partition, and on it with six.
+    #[arg(long, global = true)]
+    redis_cluster: bool,
     /// Direct and end to end alternate this many times at each concurrency; the summary gives
     /// the median ratio and its range (a noisy machine drifts between two measurements).
     #[arg(long, global = true, default_value_t = 1)]
@@ -101,7 +120,33 @@ async fn main() -> anyhow::Result<ExitCode> {
         !opts.redis_crash || mode == Mode::Chaos,
         "--redis-crash: chaos only"
     );
+    anyhow::ensure!(
+        !opts.redis_failover || (mode == Mode::Chaos && !opts.redis_crash),
+        "--redis-failover: chaos only, without --redis-crash"
+    );
+    anyhow::ensure!(
+        !opts.durable || opts.redis_failover,
+        "--durable: with --redis-failover"
+    );
+    anyhow::ensure!(
+        !opts.redis_cluster || mode == Mode::E2e,
+        "--redis-cluster: e2e only"
+    );
     let mut settings = setup::settings()?;
+    let cluster = match opts.redis_failover || opts.redis_cluster {
+        true => {
+            // A failover should take about a second and a half past the node timeout.
+            let node_timeout_ms = if opts.redis_failover { 1000 } else { 5000 };
+            let cluster = RedisCluster::start(node_timeout_ms)?;
+            eprintln!("bench: Redis Cluster of its own: {}", cluster.seeds().join(","));
+            Some(Arc::new(Mutex::new(cluster)))
+        }
+        false => None,
+    };
+    if opts.redis_failover && let Some(cluster) = &cluster {
+        cluster_mode(&mut settings, &cluster.lock().expect("poisoned"), FAILOVER_PARTITIONS);
+        settings.redis.wait_replicas = u8::from(opts.durable);
+    }
     // Started before the fixture (whose id lease lives in it) and kept to the end: the teardown
     // removes the benchmark's keys from it.
     let redis = match opts.redis_crash {
@@ -125,12 +170,12 @@ async fn main() -> anyhow::Result<ExitCode> {
     let fixture = setup::prepare(settings, readers, opts.chapters).await?;
     let (jobs, patience) = match mode {
         Mode::Chaos => (
-            chaos_run(&fixture, &opts, redis.clone()).await?,
+            chaos_run(&fixture, &opts, redis.clone(), cluster.clone()).await?,
             Duration::from_secs(180),
         ),
         Mode::Reads => (reads_run(&fixture, &opts).await?, Duration::ZERO),
         _ => (
-            measure(&fixture, &opts, mode).await?,
+            measure(&fixture, &opts, mode, cluster.clone()).await?,
             Duration::from_secs(30),
         ),
     };
@@ -157,9 +202,41 @@ async fn main() -> anyhow::Result<ExitCode> {
     Ok(ExitCode::FAILURE)
 }
 
+/// Points `settings` at the bench's Redis Cluster, with `partitions` job partitions.
+fn cluster_mode(settings: &mut Settings, cluster: &RedisCluster, partitions: u16) {
+    cluster.configure(&mut settings.redis);
+    settings.jobs.partitions = partitions;
+}
+
+/// The Redis setups one end-to-end measurement runs on: the fixture's, or with
+/// `--redis-cluster` that one node and the cluster with one and with six partitions. The
+/// cluster's stacks lease their snowflake machine ids in another datacenter than the fixture's
+/// (whose lease is in the one node).
+fn setups(fixture: &Fixture, cluster: Option<&Arc<Mutex<RedisCluster>>>) -> Vec<(String, Settings)> {
+    let one = fixture.settings.clone();
+    let Some(cluster) = cluster else {
+        return vec![("e2e".to_owned(), one)];
+    };
+    let cluster = cluster.lock().expect("poisoned");
+    let mut setups = vec![("e2e 1 node P=1".to_owned(), one.clone())];
+    for partitions in [1, 6] {
+        let mut settings = one.clone();
+        cluster_mode(&mut settings, &cluster, partitions);
+        settings.ids.datacenter_id = (one.ids.datacenter_id + 1) % (jobs::ids::MAX_NODE + 1);
+        setups.push((format!("e2e cluster P={partitions}"), settings));
+    }
+    setups
+}
+
 /// Each concurrency level in turn, direct then end to end (`--rounds` times); returns every
 /// accepted job.
-async fn measure(fixture: &Fixture, opts: &Opts, mode: Mode) -> anyhow::Result<Sample> {
+async fn measure(
+    fixture: &Fixture,
+    opts: &Opts,
+    mode: Mode,
+    cluster: Option<Arc<Mutex<RedisCluster>>>,
+) -> anyhow::Result<Sample> {
+    let setups = setups(fixture, cluster.as_ref());
     let duration = Duration::from_secs_f64(opts.duration);
     let mut all = Sample::default();
     let mut summary = Vec::new();
@@ -174,8 +251,9 @@ async fn measure(fixture: &Fixture, opts: &Opts, mode: Mode) -> anyhow::Result<S
                 direct_rate = Some(sample.throughput());
                 all.merge(sample);
             }
-            if mode != Mode::Direct {
-                let (sample, recharges) = e2e_once(fixture, opts, concurrency, duration).await?;
+            for (name, settings) in setups.iter().filter(|_| mode != Mode::Direct) {
+                let (sample, recharges) =
+                    e2e_once(fixture, (name, settings), opts, concurrency, duration).await?;
                 if let Some(direct) = direct_rate {
                     let ratio = sample.throughput() / direct.max(1e-9);
                     println!("ratio e2e/direct C={concurrency}: {ratio:.2}");
@@ -216,14 +294,16 @@ async fn measure(fixture: &Fixture, opts: &Opts, mode: Mode) -> anyhow::Result<S
     Ok(all)
 }
 
-/// One end-to-end measurement against a stack started for it: purchases, then recharges.
+/// One end-to-end measurement against a stack started for it on `settings`' Redis: purchases,
+/// then recharges.
 async fn e2e_once(
     fixture: &Fixture,
+    (name, settings): (&str, &Settings),
     opts: &Opts,
     concurrency: usize,
     duration: Duration,
 ) -> anyhow::Result<(Sample, Sample)> {
-    let stack = Stack::start(&fixture.settings, opts.workers, &[])?;
+    let stack = Stack::start(settings, opts.workers, &[])?;
     ready(&stack.base_url).await?;
     let load = Load {
         concurrency,
@@ -234,9 +314,13 @@ async fn e2e_once(
     let sample = e2e::run(fixture, &stack.base_url, load).await;
     stack.stop();
     let (purchases, recharges) = sample?;
-    let label = format!("e2e K={} C={concurrency}", opts.workers);
+    let label = format!("{name} K={} C={concurrency}", opts.workers);
     println!("{}", purchases.line(&label, &PURCHASES));
-    let label = format!("recharge K={} C={concurrency}", opts.workers);
+    let label = format!(
+        "{} K={} C={concurrency}",
+        name.replacen("e2e", "recharge", 1),
+        opts.workers
+    );
     println!("{}", recharges.line(&label, &RECHARGES));
     Ok((purchases, recharges))
 }
@@ -276,11 +360,13 @@ async fn reads_run(fixture: &Fixture, opts: &Opts) -> anyhow::Result<Sample> {
 }
 
 /// End to end at the first concurrency level while faults are injected; then how many accepted
-/// jobs were lost and whether every reader's session survived.
+/// jobs were lost and whether every reader's session survived. After a cluster failover without
+/// `--durable` lost jobs are reported, not fatal (they are left out of the invariant check).
 async fn chaos_run(
     fixture: &Fixture,
     opts: &Opts,
     redis: Option<Arc<Mutex<RedisServer>>>,
+    cluster: Option<Arc<Mutex<RedisCluster>>>,
 ) -> anyhow::Result<Sample> {
     let duration = Duration::from_secs_f64(opts.duration);
     let concurrency = opts.concurrency[0];
@@ -296,10 +382,16 @@ async fn chaos_run(
     let tokens = e2e::sign_in(fixture, &base, concurrency).await?;
     // Faults start with the load proper, not while the first purchase waits for a lease.
     let warmup = e2e::warm_up(fixture, &base, &tokens[0]).await;
+    let prefix = &fixture.settings.redis.prefix;
     let faults = chaos::Faults {
         kill_every: Duration::from_secs_f64(opts.kill_every),
         db_restart_at: (!opts.no_db_restart).then_some(duration / 3),
         redis_crash: redis.map(|server| (duration / 2, server)),
+        redis_failover: cluster.map(|cluster| chaos::Failover {
+            at: duration / 2,
+            cluster,
+            key: jobs::keys::job_tag(prefix, 0),
+        }),
         until: std::time::Instant::now() + duration,
     };
     let injector = tokio::spawn(chaos::inject(stack.clone(), faults));
@@ -312,15 +404,27 @@ async fn chaos_run(
     let work = Work::purchases(fixture);
     let mut sample = e2e::run_as(&base, tokens.clone(), load, work).await?;
     sample.jobs.extend(warmup.jobs);
-    let killed = injector.await??;
+    let injected = injector.await??;
     println!(
         "{}",
         sample.line(&format!("chaos C={concurrency}"), &PURCHASES)
     );
     println!(
-        "chaos: {killed} workers killed; {} request errors retried",
-        sample.errors
+        "chaos: {} workers killed; {} request errors retried",
+        injected.workers_killed, sample.errors
     );
+    if let Some(killed_at) = injected.primary_killed_at {
+        let failed: Vec<_> = sample.failed_at.iter().filter(|t| **t >= killed_at).collect();
+        let unavailable = failed
+            .iter()
+            .max()
+            .map_or(0.0, |last| last.duration_since(killed_at).as_secs_f64());
+        println!(
+            "failover: {unavailable:.1} s unavailable (primary killed → last failed request), \
+             {} requests failed after the kill",
+            failed.len()
+        );
+    }
     // The stack keeps running while the check waits for retried jobs.
     let ids: Vec<JobId> = sample.jobs.iter().map(|(id, _)| id.clone()).collect();
     let lost = check::lost(&fixture.db.main, &ids, Duration::from_secs(180)).await;
@@ -328,13 +432,17 @@ async fn chaos_run(
     if let Ok(stack) = Arc::try_unwrap(stack) {
         stack.into_inner().expect("poisoned").stop();
     }
+    let lost = lost?;
     println!(
         "chaos: {} jobs accepted, {} lost (accepted, never finished)",
         ids.len(),
-        lost?.len()
+        lost.len()
     );
     let alive = alive?;
     println!("chaos: {alive} of {} sessions still valid", tokens.len());
     anyhow::ensure!(alive == tokens.len(), "sessions lost");
+    if injected.primary_killed_at.is_some() && !opts.durable {
+        sample.jobs.retain(|(id, _)| !lost.contains(id));
+    }
     Ok(sample)
 }

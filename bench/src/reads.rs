@@ -198,7 +198,7 @@ where
                     sample.completion.push(begun.elapsed());
                     sample.completed += 1;
                 }
-                _ => sample.errors += 1,
+                _ => sample.failed(),
             }
         }
         sample

@@ -1,7 +1,7 @@
 //! What a run measured: completed purchases (or recharges), latencies, errors, and the jobs to
 //! audit.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use jobs::job::JobId;
 
@@ -15,6 +15,8 @@ pub struct Sample {
     pub completion: Vec<Duration>,
     /// Requests that failed (retried ones included, during chaos).
     pub errors: usize,
+    /// When each of them failed (the failover bench measures unavailability from them).
+    pub failed_at: Vec<Instant>,
     /// Every accepted job with the terminal status the client saw (`None`: never saw one).
     pub jobs: Vec<(JobId, Option<String>)>,
 }
@@ -25,7 +27,14 @@ impl Sample {
         self.enqueue.extend(other.enqueue);
         self.completion.extend(other.completion);
         self.errors += other.errors;
+        self.failed_at.extend(other.failed_at);
         self.jobs.extend(other.jobs);
+    }
+
+    /// Counts a failed request, and when it failed.
+    pub fn failed(&mut self) {
+        self.errors += 1;
+        self.failed_at.push(Instant::now());
     }
 
     pub fn throughput(&self) -> f64 {

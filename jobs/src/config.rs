@@ -80,6 +80,11 @@ pub struct RedisSettings {
     /// Refuse to start on a Redis without AOF (queued jobs and sessions would not survive its
     /// restart); read from `INFO persistence` at start.
     pub require_aof: bool,
+    /// Replicas that must hold a new job before it is accepted (`WAIT` after each submit; 0:
+    /// no waiting). With 1, a failover to the replica keeps every accepted job.
+    pub wait_replicas: u8,
+    /// How long a submit waits for them; fewer acknowledgements → 503 `unavailable`.
+    pub wait_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -273,6 +278,12 @@ impl Settings {
             return invalid(
                 "redis.cluster_nodes",
                 "cluster mode needs at least one seed node URL",
+            );
+        }
+        if self.redis.wait_replicas > 0 && self.redis.wait_timeout_ms == 0 {
+            return invalid(
+                "redis.wait_timeout_ms",
+                "must be positive when redis.wait_replicas is set (0 would wait forever)",
             );
         }
         if self.ids.datacenter_id > crate::ids::MAX_NODE {

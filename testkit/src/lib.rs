@@ -35,7 +35,8 @@ pub fn settings() -> Settings {
 }
 
 /// The `NOVEL__…` variables that give a spawned web or worker process exactly the Redis of
-/// `settings`: mode, server, cluster seeds, prefix, the AOF requirement and the job partitions.
+/// `settings`: mode, server, cluster seeds, prefix, the AOF requirement, the replicas a submit
+/// waits for and the job partitions.
 /// All of them, always: a child inherits the test's environment, so without them a single-node
 /// test run under the cluster pass (or a cluster test in the single pass) would hand its
 /// processes the other mode.
@@ -56,6 +57,14 @@ pub fn redis_env(settings: &Settings) -> Vec<(&'static str, String)> {
         ("NOVEL__REDIS__CLUSTER_NODES", seeds.join(",")),
         ("NOVEL__REDIS__PREFIX", redis.prefix.clone()),
         ("NOVEL__REDIS__REQUIRE_AOF", redis.require_aof.to_string()),
+        (
+            "NOVEL__REDIS__WAIT_REPLICAS",
+            redis.wait_replicas.to_string(),
+        ),
+        (
+            "NOVEL__REDIS__WAIT_TIMEOUT_MS",
+            redis.wait_timeout_ms.to_string(),
+        ),
         (
             "NOVEL__JOBS__PARTITIONS",
             settings.jobs.partitions.to_string(),

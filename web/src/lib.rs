@@ -54,7 +54,8 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let prefix = &settings.redis.prefix;
     Ok(AppState::new(state::Shared {
         queues: Queues::new(&redis, prefix, &settings.jobs, 1),
-        status: StatusStore::new(redis.clone(), prefix, settings.jobs.result_ttl_secs),
+        status: StatusStore::new(redis.clone(), prefix, settings.jobs.result_ttl_secs)
+            .replicated(&settings.redis),
         wakeups: wakeup::Wakeups::start(&settings.redis, settings.jobs.partitions),
         hasher: hashing::Hasher::new(&settings.http),
         cover_turns: turns::Turns::new(settings.library.cover_concurrency, COVER_TURN_WAIT),

@@ -87,7 +87,8 @@ impl Worker {
         // Until the id lease is usable (up to one lease TTL after an unclean handover) every job
         // would stall on its first id: take jobs only once minting works.
         ids.ready().await?;
-        let status = StatusStore::new(redis.clone(), prefix, settings.jobs.result_ttl_secs);
+        let status = StatusStore::new(redis.clone(), prefix, settings.jobs.result_ttl_secs)
+            .replicated(&settings.redis);
         let retries = settings.database.deadlock_retries;
         let batch_size = settings.jobs.batch_size;
         let committer = grouping::Committer {

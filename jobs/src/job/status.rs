@@ -7,6 +7,7 @@ use std::sync::LazyLock;
 
 use futures::future::try_join_all;
 
+use crate::config::RedisSettings;
 use crate::keys;
 use crate::redis_conn::RedisConn;
 
@@ -21,6 +22,16 @@ pub struct StatusStore {
     prefix: String,
     /// Seconds a terminal result stays in Redis (afterwards MySQL answers).
     result_ttl_secs: u64,
+    /// Replicas that must hold a new job before it is accepted, if any.
+    wait: Option<Wait>,
+}
+
+/// `WAIT <replicas> <timeout_ms>` after each submit (`redis.wait_replicas`,
+/// `redis.wait_timeout_ms`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Wait {
+    pub(crate) replicas: u8,
+    pub(crate) timeout_ms: u64,
 }
 
 /// Marks each job (KEYS[i], view ARGV[i]) running, but only while it is still queued: a queued
@@ -63,7 +74,22 @@ impl StatusStore {
             redis,
             prefix: prefix.to_owned(),
             result_ttl_secs,
+            wait: None,
         }
+    }
+
+    /// Submits wait until `redis.wait_replicas` replicas hold the job (none: they don't wait).
+    pub fn replicated(mut self, settings: &RedisSettings) -> Self {
+        self.wait = (settings.wait_replicas > 0).then_some(Wait {
+            replicas: settings.wait_replicas,
+            timeout_ms: settings.wait_timeout_ms,
+        });
+        self
+    }
+
+    /// What a submit waits for, if anything.
+    pub(crate) fn wait(&self) -> Option<Wait> {
+        self.wait
     }
 
     /// The connection statuses are written on (for scripts that write a status with more).

@@ -14,11 +14,12 @@ use super::queue::Partitioned;
 use redis::Script;
 
 use super::queue::announce_channel;
-use super::status::StatusStore;
+use super::status::{StatusStore, Wait};
 use super::view::{JobView, Status, to_json};
 use super::{Job, JobId};
 use crate::ids::UserId;
 use crate::metrics as m;
+use crate::redis_conn::RedisConn;
 
 /// Seconds a queued job's status is kept while it waits (a deep backlog must not lose it).
 const QUEUED_TTL_SECS: u64 = 24 * 3600;
@@ -164,7 +165,11 @@ pub async fn submit<T: serde::Serialize>(
             };
         }
     }
-    let (verdict, earlier): (i64, String) = call.invoke_async(&mut status.connection()).await?;
+    let mut redis = status.connection();
+    let (verdict, earlier): (i64, String) = match status.wait() {
+        None => call.invoke_async(&mut redis).await?,
+        Some(wait) => submit_replicated(&call, &mut redis, wait).await?,
+    };
     Ok(match verdict {
         0 => Admitted::RateLimited,
         1 => Admitted::Earlier(JobId::from(earlier)),
@@ -174,6 +179,39 @@ pub async fn submit<T: serde::Serialize>(
             Admitted::New
         }
     })
+}
+
+/// The submit, then `WAIT` in the same pipeline (so on a cluster it goes to the primary that
+/// ran the script and counts that primary's replicas): an error unless `wait.replicas` replicas
+/// acknowledged it within `wait.timeout_ms`. The job may still be queued then (on the primary
+/// only); a retry with the same `Idempotency-Key` answers that job once it is replicated.
+async fn submit_replicated(
+    call: &redis::ScriptInvocation<'_>,
+    redis: &mut RedisConn,
+    wait: Wait,
+) -> anyhow::Result<(i64, String)> {
+    let mut pipe = redis::pipe();
+    pipe.invoke_script(call)
+        .cmd("WAIT")
+        .arg(wait.replicas)
+        .arg(wait.timeout_ms);
+    let answer: redis::RedisResult<((i64, String), i64)> = pipe.query_async(redis).await;
+    let (verdict, acked) = match answer {
+        Err(error)
+            if error.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) =>
+        {
+            call.load_async(redis).await?;
+            pipe.query_async(redis).await?
+        }
+        answer => answer?,
+    };
+    anyhow::ensure!(
+        acked >= i64::from(wait.replicas),
+        "the job reached {acked} of {} Redis replicas within {} ms",
+        wait.replicas,
+        wait.timeout_ms
+    );
+    Ok(verdict)
 }
 
 /// Queues a new job with no admission checks (the sweep's refunds, tests): its status, push
