@@ -138,13 +138,22 @@ async fn main() -> anyhow::Result<ExitCode> {
             // A failover should take about a second and a half past the node timeout.
             let node_timeout_ms = if opts.redis_failover { 1000 } else { 5000 };
             let cluster = RedisCluster::start(node_timeout_ms)?;
-            eprintln!("bench: Redis Cluster of its own: {}", cluster.seeds().join(","));
+            eprintln!(
+                "bench: Redis Cluster of its own: {}",
+                cluster.seeds().join(",")
+            );
             Some(Arc::new(Mutex::new(cluster)))
         }
         false => None,
     };
-    if opts.redis_failover && let Some(cluster) = &cluster {
-        cluster_mode(&mut settings, &cluster.lock().expect("poisoned"), FAILOVER_PARTITIONS);
+    if opts.redis_failover
+        && let Some(cluster) = &cluster
+    {
+        cluster_mode(
+            &mut settings,
+            &cluster.lock().expect("poisoned"),
+            FAILOVER_PARTITIONS,
+        );
         settings.redis.wait_replicas = u8::from(opts.durable);
     }
     // Started before the fixture (whose id lease lives in it) and kept to the end: the teardown
@@ -212,7 +221,10 @@ fn cluster_mode(settings: &mut Settings, cluster: &RedisCluster, partitions: u16
 /// `--redis-cluster` that one node and the cluster with one and with six partitions. The
 /// cluster's stacks lease their snowflake machine ids in another datacenter than the fixture's
 /// (whose lease is in the one node).
-fn setups(fixture: &Fixture, cluster: Option<&Arc<Mutex<RedisCluster>>>) -> Vec<(String, Settings)> {
+fn setups(
+    fixture: &Fixture,
+    cluster: Option<&Arc<Mutex<RedisCluster>>>,
+) -> Vec<(String, Settings)> {
     let one = fixture.settings.clone();
     let Some(cluster) = cluster else {
         return vec![("e2e".to_owned(), one)];
@@ -390,7 +402,7 @@ async fn chaos_run(
         redis_failover: cluster.map(|cluster| chaos::Failover {
             at: duration / 2,
             cluster,
-            key: jobs::keys::job_tag(prefix, 0),
+            key: jobs::keys::job_queue(prefix, 0, jobs::job::Kind::Purchase),
         }),
         until: std::time::Instant::now() + duration,
     };
@@ -414,7 +426,11 @@ async fn chaos_run(
         injected.workers_killed, sample.errors
     );
     if let Some(killed_at) = injected.primary_killed_at {
-        let failed: Vec<_> = sample.failed_at.iter().filter(|t| **t >= killed_at).collect();
+        let failed: Vec<_> = sample
+            .failed_at
+            .iter()
+            .filter(|t| **t >= killed_at)
+            .collect();
         let unavailable = failed
             .iter()
             .max()
