@@ -234,6 +234,9 @@ fn setups(
     for partitions in [1, 6] {
         let mut settings = one.clone();
         cluster_mode(&mut settings, &cluster, partitions);
+        // Each its own deployment: processes refuse a partition count other than the one
+        // recorded under their prefix.
+        settings.redis.prefix = format!("{}p{partitions}", one.redis.prefix);
         settings.ids.datacenter_id = (one.ids.datacenter_id + 1) % (jobs::ids::MAX_NODE + 1);
         setups.push((format!("e2e cluster P={partitions}"), settings));
     }

@@ -280,10 +280,11 @@ impl Settings {
                 "cluster mode needs at least one seed node URL",
             );
         }
-        if self.redis.wait_replicas > 0 && self.redis.wait_timeout_ms == 0 {
+        if self.redis.wait_replicas > 0 && !(1..2000).contains(&self.redis.wait_timeout_ms) {
             return invalid(
                 "redis.wait_timeout_ms",
-                "must be positive when redis.wait_replicas is set (0 would wait forever)",
+                "must be 1..2000 when redis.wait_replicas is set (0 waits forever; a wait \
+                 reaching the 2 s Redis response timeout would be retried)",
             );
         }
         if self.ids.datacenter_id > crate::ids::MAX_NODE {

@@ -189,6 +189,11 @@ fn job_tag(prefix: &str, partition: u16) -> String {
     format!("{{{prefix}:p{partition}}}")
 }
 
+/// The `jobs.partitions` the deployment's processes run with (read alone, at their start).
+pub fn partitions_in_use(prefix: &str) -> String {
+    format!("{prefix}:config:partitions")
+}
+
 /// The patterns that match every key of a deployment (for SCAN: tests, the bench, tools).
 pub fn all_patterns(prefix: &str) -> [String; 2] {
     [format!("{prefix}:*"), format!("{{{prefix}:*")]

@@ -52,3 +52,30 @@ impl Queues {
         }
     }
 }
+
+/// At start: records the deployment's `jobs.partitions` in Redis, or refuses to start when the
+/// processes already running use another count (jobs queued into a partition no worker consumes
+/// would wait forever, and a user's `Idempotency-Key` claims would be looked up elsewhere).
+pub async fn check_partitions(
+    redis: &RedisConn,
+    prefix: &str,
+    partitions: u16,
+) -> anyhow::Result<()> {
+    let key = crate::keys::partitions_in_use(prefix);
+    let mut redis = redis.clone();
+    redis::cmd("SET")
+        .arg(&key)
+        .arg(partitions)
+        .arg("NX")
+        .exec_async(&mut redis)
+        .await?;
+    let recorded: Option<u16> = redis::cmd("GET").arg(&key).query_async(&mut redis).await?;
+    match recorded {
+        Some(other) if other != partitions => anyhow::bail!(
+            "configuration key `jobs.partitions` is {partitions}, but the processes of this \
+             deployment use {other} (Redis key `{key}`): give every web and worker process the \
+             same count; to change it, stop them all with the queues drained and delete that key"
+        ),
+        _ => Ok(()),
+    }
+}

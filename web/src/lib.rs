@@ -44,6 +44,8 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let db = Db::connect(&settings.database, &settings.sharding)?;
     let redis = jobs::redis_conn::connect(&settings.redis).await?;
     jobs::redis_conn::check_persistence(&redis, &settings.redis).await?;
+    jobs::queues::check_partitions(&redis, &settings.redis.prefix, settings.jobs.partitions)
+        .await?;
     let ids = IdGenerator::start(
         redis.clone(),
         &settings.redis.prefix,
@@ -55,7 +57,8 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     Ok(AppState::new(state::Shared {
         queues: Queues::new(&redis, prefix, &settings.jobs, 1),
         status: StatusStore::new(redis.clone(), prefix, settings.jobs.result_ttl_secs)
-            .replicated(&settings.redis),
+            .replicated(&settings.redis)
+            .await?,
         wakeups: wakeup::Wakeups::start(&settings.redis, settings.jobs.partitions),
         hasher: hashing::Hasher::new(&settings.http),
         cover_turns: turns::Turns::new(settings.library.cover_concurrency, COVER_TURN_WAIT),

@@ -76,6 +76,8 @@ impl Worker {
         let db = Db::connect(&settings.database, &settings.sharding)?;
         let redis = jobs::redis_conn::connect(&settings.redis).await?;
         jobs::redis_conn::check_persistence(&redis, &settings.redis).await?;
+        jobs::queues::check_partitions(&redis, &settings.redis.prefix, settings.jobs.partitions)
+            .await?;
         let prefix = &settings.redis.prefix;
         let ids = IdGenerator::start(
             redis.clone(),
@@ -88,7 +90,8 @@ impl Worker {
         // would stall on its first id: take jobs only once minting works.
         ids.ready().await?;
         let status = StatusStore::new(redis.clone(), prefix, settings.jobs.result_ttl_secs)
-            .replicated(&settings.redis);
+            .replicated(&settings.redis)
+            .await?;
         let retries = settings.database.deadlock_retries;
         let batch_size = settings.jobs.batch_size;
         let committer = grouping::Committer {

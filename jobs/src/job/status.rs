@@ -3,7 +3,8 @@
 //! its job's id names, so a call about several jobs (a worker's group) is one per partition.
 
 use std::collections::BTreeMap;
-use std::sync::LazyLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock};
 
 use futures::future::try_join_all;
 
@@ -27,11 +28,25 @@ pub struct StatusStore {
 }
 
 /// `WAIT <replicas> <timeout_ms>` after each submit (`redis.wait_replicas`,
-/// `redis.wait_timeout_ms`).
-#[derive(Clone, Copy, Debug)]
+/// `redis.wait_timeout_ms`), on connections of its own.
+#[derive(Clone)]
 pub(crate) struct Wait {
     pub(crate) replicas: u8,
     pub(crate) timeout_ms: u64,
+    connections: Arc<[RedisConn]>,
+    next: Arc<AtomicUsize>,
+}
+
+/// Connections a process keeps for waiting submits: a slow `WAIT` (no replica after a
+/// failover) holds up the submits behind it on its connection, not every submit.
+const WAIT_CONNECTIONS: usize = 4;
+
+impl Wait {
+    /// The next of its connections, in turn.
+    pub(crate) fn connection(&self) -> RedisConn {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        self.connections[n % self.connections.len()].clone()
+    }
 }
 
 /// Marks each job (KEYS[i], view ARGV[i]) running, but only while it is still queued: a queued
@@ -78,18 +93,25 @@ impl StatusStore {
         }
     }
 
-    /// Submits wait until `redis.wait_replicas` replicas hold the job (none: they don't wait).
-    pub fn replicated(mut self, settings: &RedisSettings) -> Self {
-        self.wait = (settings.wait_replicas > 0).then_some(Wait {
+    /// Submits wait until `redis.wait_replicas` replicas hold the job (none: they don't wait),
+    /// on connections opened here for it.
+    pub async fn replicated(mut self, settings: &RedisSettings) -> redis::RedisResult<Self> {
+        if settings.wait_replicas == 0 {
+            return Ok(self);
+        }
+        let connecting = (0..WAIT_CONNECTIONS).map(|_| crate::redis_conn::connect(settings));
+        self.wait = Some(Wait {
             replicas: settings.wait_replicas,
             timeout_ms: settings.wait_timeout_ms,
+            connections: try_join_all(connecting).await?.into(),
+            next: Arc::default(),
         });
-        self
+        Ok(self)
     }
 
     /// What a submit waits for, if anything.
-    pub(crate) fn wait(&self) -> Option<Wait> {
-        self.wait
+    pub(crate) fn wait(&self) -> Option<&Wait> {
+        self.wait.as_ref()
     }
 
     /// The connection statuses are written on (for scripts that write a status with more).

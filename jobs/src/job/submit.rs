@@ -19,7 +19,6 @@ use super::view::{JobView, Status, to_json};
 use super::{Job, JobId};
 use crate::ids::UserId;
 use crate::metrics as m;
-use crate::redis_conn::RedisConn;
 
 /// Seconds a queued job's status is kept while it waits (a deep backlog must not lose it).
 const QUEUED_TTL_SECS: u64 = 24 * 3600;
@@ -32,7 +31,9 @@ const MAX_ATTEMPTS: u32 = 25;
 /// queued. KEYS: status hash, data hash, metadata hash, active list, signal list, [bucket],
 /// [claim]. ARGV: job id, view JSON, owner, status TTL, payload, max attempts, announcement
 /// channel, now ms or '' (no limit), rate, burst, claim TTL or '', request fingerprint.
-/// A replay is answered before the rate limit, so a client's retry is never refused. A claim
+/// A replay is answered before the rate limit, so a client's retry is never refused, and renews
+/// the claim: a write, so a `WAIT` after it (`redis.wait_replicas`) covers the earlier request's
+/// job too, whichever connection made it (the replication stream is ordered). A claim
 /// holds `fingerprint|job id` (one of an older release, the bare job id, is taken as a match).
 /// A job id already in the data hash is not pushed again (as apalis's `HSETNX`), and a job
 /// submitted again after it ended keeps its terminal status (jobs keyed by what they do, as
@@ -44,11 +45,12 @@ if ARGV[11] ~= '' then
   local earlier = redis.call('GET', KEYS[#KEYS])
   if earlier then
     local bar = string.find(earlier, '|', 1, true)
+    if bar and string.sub(earlier, 1, bar - 1) ~= ARGV[12] then
+      return {3, ''}
+    end
+    redis.call('EXPIRE', KEYS[#KEYS], ARGV[11])
     if not bar then
       return {1, earlier}
-    end
-    if string.sub(earlier, 1, bar - 1) ~= ARGV[12] then
-      return {3, ''}
     end
     return {1, string.sub(earlier, bar + 1)}
   end
@@ -165,10 +167,9 @@ pub async fn submit<T: serde::Serialize>(
             };
         }
     }
-    let mut redis = status.connection();
     let (verdict, earlier): (i64, String) = match status.wait() {
-        None => call.invoke_async(&mut redis).await?,
-        Some(wait) => submit_replicated(&call, &mut redis, wait).await?,
+        None => call.invoke_async(&mut status.connection()).await?,
+        Some(wait) => submit_replicated(&call, wait).await?,
     };
     Ok(match verdict {
         0 => Admitted::RateLimited,
@@ -182,14 +183,16 @@ pub async fn submit<T: serde::Serialize>(
 }
 
 /// The submit, then `WAIT` in the same pipeline (so on a cluster it goes to the primary that
-/// ran the script and counts that primary's replicas): an error unless `wait.replicas` replicas
-/// acknowledged it within `wait.timeout_ms`. The job may still be queued then (on the primary
-/// only); a retry with the same `Idempotency-Key` answers that job once it is replicated.
+/// ran the script and counts that primary's replicas), on one of the connections kept for it (a
+/// `WAIT` holds up its connection until it returns: never the one sessions and statuses use): an
+/// error unless `wait.replicas` replicas acknowledged it within `wait.timeout_ms`. The job may
+/// still be queued then (on the primary only); a retry with the same `Idempotency-Key` answers
+/// that job once it is replicated.
 async fn submit_replicated(
     call: &redis::ScriptInvocation<'_>,
-    redis: &mut RedisConn,
-    wait: Wait,
+    wait: &Wait,
 ) -> anyhow::Result<(i64, String)> {
+    let redis = &mut wait.connection();
     let mut pipe = redis::pipe();
     pipe.invoke_script(call)
         .cmd("WAIT")
@@ -205,8 +208,10 @@ async fn submit_replicated(
         }
         answer => answer?,
     };
+    // A refusal (429, 422) wrote nothing worth waiting for.
+    let admitted = matches!(verdict.0, 1 | 2);
     anyhow::ensure!(
-        acked >= i64::from(wait.replicas),
+        !admitted || acked >= i64::from(wait.replicas),
         "the job reached {acked} of {} Redis replicas within {} ms",
         wait.replicas,
         wait.timeout_ms

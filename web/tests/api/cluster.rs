@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use testkit::WorkerProcess;
 use testkit::redis_cluster::RedisCluster;
 
-use crate::helpers::{expect_error, json, spawn_app_with};
+use crate::helpers::{expect_error, json, spawn_app_with, start};
 
 /// On a three-primary cluster with three job partitions a reader signs in, buys, is answered
 /// by a long-poll, and the admin lists the session.
@@ -58,7 +58,8 @@ async fn on_a_three_primary_cluster_a_reader_signs_in_buys_gets_a_long_poll_answ
 
 /// With `redis.wait_replicas = 1` a purchase is accepted only once a replica holds it: while
 /// the replica of the reader's partition is stopped the request gets 503 (nothing confirmed),
-/// and the same request again, once the replica is back, gets the job, charged once.
+/// also when repeated through another web process, and the same request again, once the
+/// replica is back, gets the job, charged once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn with_wait_replicas_a_purchase_is_accepted_only_once_a_replica_holds_it() {
     let cluster = RedisCluster::start(5000).expect("a cluster of the test's own starts");
@@ -88,14 +89,23 @@ async fn with_wait_replicas_a_purchase_is_accepted_only_once_a_replica_holds_it(
     };
     let body = json!({ "index_id": chapters[1] });
 
+    // Another web process, whose connections for waiting submits have written nothing yet.
+    let other = start(settings.clone()).await;
+
     signal("-STOP");
     let refused = app
         .keyed(&reader.token, "buy-wait", "/api/purchases", body.clone())
         .await;
+    // The retry reaches the other web process: the replay must not be confirmed while the job
+    // it answers is on the primary only.
+    let replayed = other
+        .keyed(&reader.token, "buy-wait", "/api/purchases", body.clone())
+        .await;
     signal("-CONT");
     expect_error(refused, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
+    expect_error(replayed, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
 
-    let accepted = app
+    let accepted = other
         .keyed(&reader.token, "buy-wait", "/api/purchases", body)
         .await;
     assert_eq!(accepted.status(), StatusCode::ACCEPTED);

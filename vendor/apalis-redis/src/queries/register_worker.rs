@@ -29,13 +29,17 @@ where
         .invoke_async::<()>(conn)
         .await?;
     // Register as a queue if missing. Its own command, not part of the script: the list is a
-    // global key, in another slot than the queue's on a Redis Cluster.
-    redis::cmd("ZADD")
+    // global key, in another slot than the queue's on a Redis Cluster. Only apalis-board reads
+    // it, so a failure (its node failing over) must not keep the worker from registering.
+    let listed = redis::cmd("ZADD")
         .arg("core:apalis:queues:list")
         .arg("GT")
         .arg(now)
         .arg(config.workers_set())
         .query_async::<()>(conn)
-        .await?;
+        .await;
+    if let Err(error) = listed {
+        tracing::warn!(%error, "could not list the queue in core:apalis:queues:list");
+    }
     Ok(())
 }
