@@ -41,13 +41,7 @@ async fn sessions_are_listed_newest_activity_first_in_pages_and_fuzzy_search_res
     }
     // Touch the sessions in a shuffled order, so activity differs from login order.
     let order: Vec<usize> = (0..50).map(|n| (n * 7) % 50).collect();
-    for &n in &order {
-        assert_eq!(app.me(signed[n].bearer()).await.status(), StatusCode::OK);
-        tokio::time::sleep(Duration::from_millis(3)).await;
-    }
-    let admin = app.sign_in("boss").await;
-    let mut expected = vec!["boss".to_owned()];
-    expected.extend(order.iter().rev().map(|&n| names[n].clone()));
+    let (admin, expected) = touch_then_sign_in_boss(&app, &names, &signed, &order).await;
     let mut seen = Vec::new();
     for page in 1..=3 {
         let list = json(
@@ -140,13 +134,7 @@ async fn the_admin_list_pages_sessions_of_accounts_in_different_partitions_newes
         assert_eq!(session_part_of_key(&key), session_part(name), "{name}");
     }
     let order: Vec<usize> = (0..10).map(|n| (n * 3) % 10).collect();
-    for &n in &order {
-        assert_eq!(app.me(signed[n].bearer()).await.status(), StatusCode::OK);
-        tokio::time::sleep(Duration::from_millis(3)).await;
-    }
-    let admin = app.sign_in("boss").await;
-    let mut expected = vec!["boss".to_owned()];
-    expected.extend(order.iter().rev().map(|&n| names[n].clone()));
+    let (admin, expected) = touch_then_sign_in_boss(&app, &names, &signed, &order).await;
     let mut seen = Vec::new();
     for page in 1..=4 {
         let list = json(
@@ -325,4 +313,22 @@ async fn the_create_admin_command_makes_an_admin_outside_the_api() {
     let promoted = app.sign_in("promoted").await;
     let me = json(app.me(promoted.bearer()).await).await;
     assert_eq!(me["roles"], serde_json::json!(["reader", "admin"]));
+}
+
+/// Uses `signed[n]` for each n of `order`, a few milliseconds apart, then signs in the admin
+/// `boss`: the admin, and the accounts the session list shows newest first.
+async fn touch_then_sign_in_boss(
+    app: &TestApp,
+    names: &[String],
+    signed: &[Signed],
+    order: &[usize],
+) -> (Signed, Vec<String>) {
+    for &n in order {
+        assert_eq!(app.me(signed[n].bearer()).await.status(), StatusCode::OK);
+        tokio::time::sleep(Duration::from_millis(3)).await;
+    }
+    let admin = app.sign_in("boss").await;
+    let mut expected = vec!["boss".to_owned()];
+    expected.extend(order.iter().rev().map(|&n| names[n].clone()));
+    (admin, expected)
 }
