@@ -46,8 +46,16 @@ async fn a_job_in_the_dead_set_is_recorded_as_failed_internal_and_its_poll_ends(
     assert_eq!(owner, UserId::from_raw(42));
     assert_eq!(view.status, Status::Failed);
     assert_eq!(view.error.unwrap().code.as_str(), "internal");
-    let published = status.get(&job_id).await.unwrap().unwrap();
-    assert_eq!(published.view.status, Status::Failed);
+    // The status is published right after the outcome is recorded (MySQL first).
+    let mut published = Status::Queued;
+    for _ in 0..100 {
+        published = status.get(&job_id).await.unwrap().unwrap().view.status;
+        if published != Status::Queued {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(published, Status::Failed);
     // The reaper removes the dead entry right after publishing the status.
     let mut left = true;
     for _ in 0..100 {
